@@ -1,0 +1,142 @@
+//! The one error type of the crate, with a stable machine-readable code per
+//! variant that the Python and Node bindings expose unchanged.
+
+use crate::schema::SchemaReport;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in avatar-store.
+///
+/// Match on [`Error::code`] when crossing a process or language boundary: the
+/// codes are stable, the messages are for people.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The record does not exist, or belongs to another user.
+    #[error("{entity} {id} not found")]
+    NotFound {
+        /// `"project"` or `"avatar"`.
+        entity: &'static str,
+        /// The id that was looked up.
+        id: String,
+    },
+    /// Input failed validation; nothing was written.
+    #[error("invalid {field}: {message}")]
+    Validation {
+        /// The offending field, in the camelCase spelling of the data model.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The write collides with an existing record (for example a duplicate id).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The live schema differs from the one this build expects.
+    #[error("the database schema has drifted from the expected one:\n{0}")]
+    SchemaDrift(Box<SchemaReport>),
+    /// A migration could not be applied, or an applied one was changed.
+    #[error("migration error{}: {message}", version.map(|v| format!(" at V{v}")).unwrap_or_default())]
+    Migration {
+        /// The migration concerned, when one is.
+        version: Option<i32>,
+        /// What went wrong.
+        message: String,
+    },
+    /// The database was written by a newer build; it was left untouched.
+    #[error(
+        "the database was written by schema V{found}, this build knows up to V{known}; \
+         upgrade avatar-store to open it (the file was not modified)"
+    )]
+    NewerSchema {
+        /// Highest migration version recorded in the database.
+        found: i32,
+        /// Highest migration version embedded in this build.
+        known: i32,
+    },
+    /// The database stayed locked by another connection past the busy timeout.
+    #[error("database is busy: {0}")]
+    Busy(String),
+    /// A file could not be read or written.
+    #[error("I/O error on {path}: {message}")]
+    Io {
+        /// The file concerned.
+        path: String,
+        /// The operating system's explanation.
+        message: String,
+    },
+    /// A bug or an unexpected SQLite failure.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The stable code of this error: `NOT_FOUND`, `VALIDATION`, `CONFLICT`,
+    /// `SCHEMA_DRIFT`, `MIGRATION`, `NEWER_SCHEMA`, `BUSY`, `IO` or `INTERNAL`.
+    ///
+    /// ```
+    /// use avatar_store::Error;
+    /// let e = Error::NotFound { entity: "avatar", id: "x".into() };
+    /// assert_eq!(e.code(), "NOT_FOUND");
+    /// ```
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::NotFound { .. } => "NOT_FOUND",
+            Error::Validation { .. } => "VALIDATION",
+            Error::Conflict(_) => "CONFLICT",
+            Error::SchemaDrift(_) => "SCHEMA_DRIFT",
+            Error::Migration { .. } => "MIGRATION",
+            Error::NewerSchema { .. } => "NEWER_SCHEMA",
+            Error::Busy(_) => "BUSY",
+            Error::Io { .. } => "IO",
+            Error::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// The field a [`Error::Validation`] names, if this is one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Error::Validation { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// The schema report a [`Error::SchemaDrift`] carries, if this is one.
+    pub fn schema_report(&self) -> Option<&SchemaReport> {
+        match self {
+            Error::SchemaDrift(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Validation { field: field.into(), message: message.into() }
+    }
+
+    pub(crate) fn io(path: &std::path::Path, e: impl std::fmt::Display) -> Self {
+        Error::Io { path: path.display().to_string(), message: e.to_string() }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode as C;
+        if let rusqlite::Error::SqliteFailure(f, _) = &e {
+            match f.code {
+                C::DatabaseBusy | C::DatabaseLocked => return Error::Busy(e.to_string()),
+                C::ConstraintViolation => return Error::Conflict(e.to_string()),
+                C::CannotOpen | C::ReadOnly | C::DiskFull | C::SystemIoFailure | C::NotADatabase => {
+                    return Error::Io { path: String::new(), message: e.to_string() };
+                }
+                _ => {}
+            }
+        }
+        Error::Internal(e.to_string())
+    }
+}
+
+impl From<r2d2::Error> for Error {
+    fn from(e: r2d2::Error) -> Self {
+        Error::Busy(format!("no reader connection available: {e}"))
+    }
+}

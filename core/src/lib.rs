@@ -1,0 +1,56 @@
+//! # avatar-store
+//!
+//! Storage engine for an Avatar Creator: projects and avatars (persona,
+//! visual attributes, generation metadata) over embedded SQLite.
+//!
+//! The schema migrations are compiled into the library; every open applies
+//! the pending ones (after a backup) and verifies the live schema against the
+//! expected one, so a database missing columns fails at open with every
+//! missing column named, instead of failing requests later.
+//!
+//! ```
+//! use avatar_store::{AvatarQuery, NewAvatar, NewProject, ProjectQuery, Store};
+//!
+//! # fn main() -> avatar_store::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let path = dir.path().join("avatars.db");
+//! let store = Store::open(&path)?;
+//! let project = store.create_project("user-1", &NewProject { name: "Launch".into(), ..Default::default() })?;
+//! store.create_avatar("user-1", &NewAvatar {
+//!     project_id: project.id,
+//!     name: "Nova".into(),
+//!     persona_name: Some("Nova Reyes".into()),
+//!     hair_color: Some("silver".into()),
+//!     ..Default::default()
+//! })?;
+//! let page = store.list_projects_with_avatars("user-1", &ProjectQuery::default())?;
+//! assert_eq!(page.items[0].avatars[0].name, "Nova");
+//! // Another user sees nothing.
+//! assert!(store.list_avatars("user-2", &AvatarQuery::default())?.items.is_empty());
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+mod backup;
+mod error;
+mod migrate;
+mod model;
+mod repo;
+mod schema;
+mod store;
+
+pub use backup::{RestoreOutcome, restore};
+pub use error::{Error, Result};
+pub use migrate::{
+    AppliedMigration, HISTORY_TABLE, MigrationInfo, MigrationOutcome, MigrationStatus, embedded_migrations,
+    latest_version,
+};
+pub use model::{
+    Avatar, AvatarPatch, MAX_ATTRIBUTE_LEN, MAX_DESCRIPTION_LEN, MAX_LONG_TEXT_LEN, MAX_NAME_LEN, MAX_PERSONA_AGE,
+    MAX_PROMPT_LEN, MAX_URL_LEN, MAX_USER_ID_LEN, NewAvatar, NewProject, Project, ProjectPatch, ProjectWithAvatars,
+    SOURCE_TYPES, URL_SCHEMES, format_timestamp, parse_id, parse_timestamp, validate_user_id,
+};
+pub use repo::{AvatarQuery, AvatarSort, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, ProjectQuery, SortOrder};
+pub use schema::{ColumnSpec, Difference, IndexSpec, MissingColumn, RepairOutcome, SchemaReport};
+pub use store::{Importer, OpenOptions, Record, Store};
+pub use uuid::Uuid;

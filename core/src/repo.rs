@@ -1,0 +1,560 @@
+//! Repository queries: the SQL behind every project and avatar operation.
+//! Each function takes the caller's `user_id` and never touches another
+//! user's rows; a row of another user reads as absent.
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::model::{
+    Avatar, AvatarPatch, NewAvatar, NewProject, Project, ProjectPatch, ProjectWithAvatars, format_timestamp,
+    parse_timestamp, time_of_id, truncate_to_millis, validate_user_id,
+};
+
+/// Page size when none is asked for.
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+/// Largest page size accepted.
+pub const MAX_PAGE_SIZE: u32 = 1_000;
+
+/// What avatars are sorted by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AvatarSort {
+    /// `createdAt` (the default).
+    #[default]
+    CreatedAt,
+    /// `usageCount`.
+    UsageCount,
+    /// `lastUsedAt`; never-used avatars sort as oldest.
+    LastUsedAt,
+}
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SortOrder {
+    /// Smallest first (the default).
+    #[default]
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+/// Filters, sort and page of [`crate::Store::list_avatars`]. Every filter is
+/// optional; those given must all match. Attribute filters compare exactly.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[allow(missing_docs)] // attribute filters are named after the fields they match
+pub struct AvatarQuery {
+    /// Only avatars of this project.
+    pub project_id: Option<Uuid>,
+    pub gender: Option<String>,
+    pub age_range: Option<String>,
+    pub ethnicity: Option<String>,
+    pub body_type: Option<String>,
+    pub hair_style: Option<String>,
+    pub hair_color: Option<String>,
+    pub eye_color: Option<String>,
+    pub skin_tone: Option<String>,
+    pub style: Option<String>,
+    pub source_type: Option<String>,
+    /// Substring of the name, case-insensitive for ASCII letters.
+    pub name_contains: Option<String>,
+    /// Sort key; ties are broken by id.
+    pub sort: AvatarSort,
+    /// Sort direction.
+    pub order: SortOrder,
+    /// Page size, 1 to [`MAX_PAGE_SIZE`]; [`DEFAULT_PAGE_SIZE`] when `None`.
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page, for the same query.
+    pub cursor: Option<String>,
+}
+
+/// Page of [`crate::Store::list_projects`]: newest project first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProjectQuery {
+    /// Page size, 1 to [`MAX_PAGE_SIZE`]; [`DEFAULT_PAGE_SIZE`] when `None`.
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    /// The records of this page.
+    pub items: Vec<T>,
+    /// Opaque cursor for the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+pub(crate) const AVATAR_COLUMNS: &str = "id, projectId, userId, name, imageUrl, thumbnailUrl, personaName, \
+    personaAge, personaPersonality, personaBackground, gender, ageRange, ethnicity, bodyType, hairStyle, \
+    hairColor, eyeColor, skinTone, style, sourceType, generationPrompt, seedUsed, usageCount, lastUsedAt, \
+    createdAt, updatedAt";
+const AVATAR_PLACEHOLDERS: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+    ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26";
+const PROJECT_COLUMNS: &str = "id, userId, name, description, createdAt, updatedAt";
+
+fn uuid_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
+    let s = row.get_ref(i)?.as_str()?;
+    Uuid::try_parse(s)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+fn time_at(row: &Row<'_>, i: usize) -> rusqlite::Result<DateTime<Utc>> {
+    let s = row.get_ref(i)?.as_str()?;
+    parse_timestamp(s).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, format!("bad timestamp {s:?}").into())
+    })
+}
+
+fn opt_time_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    match row.get_ref(i)? {
+        rusqlite::types::ValueRef::Null => Ok(None),
+        _ => time_at(row, i).map(Some),
+    }
+}
+
+pub(crate) fn avatar_from_row(r: &Row<'_>) -> rusqlite::Result<Avatar> {
+    Ok(Avatar {
+        id: uuid_at(r, 0)?,
+        project_id: uuid_at(r, 1)?,
+        user_id: r.get(2)?,
+        name: r.get(3)?,
+        image_url: r.get(4)?,
+        thumbnail_url: r.get(5)?,
+        persona_name: r.get(6)?,
+        persona_age: r.get(7)?,
+        persona_personality: r.get(8)?,
+        persona_background: r.get(9)?,
+        gender: r.get(10)?,
+        age_range: r.get(11)?,
+        ethnicity: r.get(12)?,
+        body_type: r.get(13)?,
+        hair_style: r.get(14)?,
+        hair_color: r.get(15)?,
+        eye_color: r.get(16)?,
+        skin_tone: r.get(17)?,
+        style: r.get(18)?,
+        source_type: r.get(19)?,
+        generation_prompt: r.get(20)?,
+        seed_used: r.get(21)?,
+        usage_count: r.get(22)?,
+        last_used_at: opt_time_at(r, 23)?,
+        created_at: time_at(r, 24)?,
+        updated_at: time_at(r, 25)?,
+    })
+}
+
+pub(crate) fn project_from_row(r: &Row<'_>) -> rusqlite::Result<Project> {
+    Ok(Project {
+        id: uuid_at(r, 0)?,
+        user_id: r.get(1)?,
+        name: r.get(2)?,
+        description: r.get(3)?,
+        created_at: time_at(r, 4)?,
+        updated_at: time_at(r, 5)?,
+    })
+}
+
+/// Binds an avatar's 26 columns in `AVATAR_COLUMNS` order.
+fn avatar_params(a: &Avatar) -> [Box<dyn ToSql + '_>; 26] {
+    [
+        Box::new(a.id.hyphenated().to_string()),
+        Box::new(a.project_id.hyphenated().to_string()),
+        Box::new(&a.user_id),
+        Box::new(&a.name),
+        Box::new(&a.image_url),
+        Box::new(&a.thumbnail_url),
+        Box::new(&a.persona_name),
+        Box::new(a.persona_age),
+        Box::new(&a.persona_personality),
+        Box::new(&a.persona_background),
+        Box::new(&a.gender),
+        Box::new(&a.age_range),
+        Box::new(&a.ethnicity),
+        Box::new(&a.body_type),
+        Box::new(&a.hair_style),
+        Box::new(&a.hair_color),
+        Box::new(&a.eye_color),
+        Box::new(&a.skin_tone),
+        Box::new(&a.style),
+        Box::new(&a.source_type),
+        Box::new(&a.generation_prompt),
+        Box::new(a.seed_used),
+        Box::new(a.usage_count),
+        Box::new(a.last_used_at.as_ref().map(format_timestamp)),
+        Box::new(format_timestamp(&a.created_at)),
+        Box::new(format_timestamp(&a.updated_at)),
+    ]
+}
+
+fn not_found(entity: &'static str, id: &Uuid) -> Error {
+    Error::NotFound { entity, id: id.to_string() }
+}
+
+/// A write's `updatedAt`: now, but never before the record's own creation
+/// (records imported with future timestamps stay consistent).
+fn edit_time(created: &DateTime<Utc>) -> DateTime<Utc> {
+    truncate_to_millis(Utc::now()).max(*created)
+}
+
+fn page_limit(limit: Option<u32>) -> Result<u32> {
+    match limit {
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
+        Some(n) => Err(Error::validation("limit", format!("must be between 1 and {MAX_PAGE_SIZE}, got {n}"))),
+    }
+}
+
+// ---------------------------------------------------------------- projects
+
+pub(crate) fn create_project(conn: &Connection, user_id: &str, new: &NewProject) -> Result<Project> {
+    let id = Uuid::now_v7();
+    let now = time_of_id(&id);
+    let p = Project {
+        id,
+        user_id: user_id.to_owned(),
+        name: new.name.clone(),
+        description: new.description.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    p.validate()?;
+    conn.prepare_cached(&format!("INSERT INTO projects ({PROJECT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"))?
+        .execute(params![
+            p.id.to_string(),
+            p.user_id,
+            p.name,
+            p.description,
+            format_timestamp(&now),
+            format_timestamp(&now)
+        ])?;
+    Ok(p)
+}
+
+pub(crate) fn get_project(conn: &Connection, user_id: &str, id: &Uuid) -> Result<Project> {
+    validate_user_id(user_id)?;
+    conn.prepare_cached(&format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE id = ?1 AND userId = ?2"))?
+        .query_row(params![id.to_string(), user_id], project_from_row)
+        .optional()?
+        .ok_or_else(|| not_found("project", id))
+}
+
+pub(crate) fn list_projects(conn: &Connection, user_id: &str, q: &ProjectQuery) -> Result<Page<Project>> {
+    validate_user_id(user_id)?;
+    let limit = page_limit(q.limit)?;
+    let after = q.cursor.as_deref().map(|c| decode_cursor(c, "p")).transpose()?;
+    let mut stmt;
+    let rows = match &after {
+        None => {
+            stmt = conn.prepare_cached(&format!(
+                "SELECT {PROJECT_COLUMNS} FROM projects WHERE userId = ?1 ORDER BY createdAt DESC, id DESC LIMIT ?2"
+            ))?;
+            stmt.query_map(params![user_id, limit + 1], project_from_row)?
+        }
+        Some((key, id)) => {
+            stmt = conn.prepare_cached(&format!(
+                "SELECT {PROJECT_COLUMNS} FROM projects WHERE userId = ?1 AND (createdAt, id) < (?3, ?4) \
+                 ORDER BY createdAt DESC, id DESC LIMIT ?2"
+            ))?;
+            stmt.query_map(params![user_id, limit + 1, key, id], project_from_row)?
+        }
+    };
+    let mut items = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    let next_cursor = next_page(&mut items, limit, |p| encode_cursor("p", &format_timestamp(&p.created_at), &p.id));
+    Ok(Page { items, next_cursor })
+}
+
+pub(crate) fn list_projects_with_avatars(
+    conn: &Connection,
+    user_id: &str,
+    q: &ProjectQuery,
+) -> Result<Page<ProjectWithAvatars>> {
+    let page = list_projects(conn, user_id, q)?;
+    let mut slot: HashMap<Uuid, usize> = HashMap::with_capacity(page.items.len());
+    let ids: Vec<String> = page.items.iter().map(|p| p.id.to_string()).collect();
+    let mut items: Vec<ProjectWithAvatars> = page
+        .items
+        .into_iter()
+        .enumerate()
+        .map(|(i, project)| {
+            slot.insert(project.id, i);
+            ProjectWithAvatars { project, avatars: Vec::new() }
+        })
+        .collect();
+    if !items.is_empty() {
+        // One query for the whole page instead of one per project.
+        let ids = serde_json::to_string(&ids).map_err(|e| Error::Internal(e.to_string()))?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {AVATAR_COLUMNS} FROM avatars WHERE userId = ?1 \
+             AND projectId IN (SELECT value FROM json_each(?2)) ORDER BY projectId, createdAt, id"
+        ))?;
+        let mut rows = stmt.query(params![user_id, ids])?;
+        while let Some(row) = rows.next()? {
+            let a = avatar_from_row(row)?;
+            if let Some(&i) = slot.get(&a.project_id) {
+                items[i].avatars.push(a);
+            }
+        }
+    }
+    Ok(Page { items, next_cursor: page.next_cursor })
+}
+
+pub(crate) fn update_project(conn: &Connection, user_id: &str, id: &Uuid, patch: &ProjectPatch) -> Result<Project> {
+    let mut p = get_project(conn, user_id, id)?;
+    patch.apply(&mut p);
+    p.validate()?;
+    p.updated_at = edit_time(&p.created_at);
+    conn.prepare_cached(
+        "UPDATE projects SET name = ?1, description = ?2, updatedAt = ?3 WHERE id = ?4 AND userId = ?5",
+    )?
+    .execute(params![p.name, p.description, format_timestamp(&p.updated_at), id.to_string(), user_id])?;
+    Ok(p)
+}
+
+pub(crate) fn delete_project(conn: &Connection, user_id: &str, id: &Uuid) -> Result<()> {
+    validate_user_id(user_id)?;
+    let n = conn
+        .prepare_cached("DELETE FROM projects WHERE id = ?1 AND userId = ?2")?
+        .execute(params![id.to_string(), user_id])?;
+    if n == 0 { Err(not_found("project", id)) } else { Ok(()) }
+}
+
+// ----------------------------------------------------------------- avatars
+
+/// Validates a new avatar and gives it an id and timestamps.
+pub(crate) fn prepare_avatar(user_id: &str, new: &NewAvatar) -> Result<Avatar> {
+    let id = Uuid::now_v7();
+    let a = Avatar::from_new(new, user_id, id, time_of_id(&id));
+    a.validate()?;
+    Ok(a)
+}
+
+/// Inserts a validated avatar if its project exists and belongs to its owner.
+pub(crate) fn insert_avatar(conn: &Connection, a: &Avatar) -> Result<()> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "INSERT INTO avatars ({AVATAR_COLUMNS}) SELECT {AVATAR_PLACEHOLDERS} \
+         WHERE EXISTS (SELECT 1 FROM projects WHERE id = ?2 AND userId = ?3)"
+    ))?;
+    let params = avatar_params(a);
+    let n = stmt.execute(rusqlite::params_from_iter(params.iter()))?;
+    if n == 0 { Err(not_found("project", &a.project_id)) } else { Ok(()) }
+}
+
+pub(crate) fn get_avatar(conn: &Connection, user_id: &str, id: &Uuid) -> Result<Avatar> {
+    validate_user_id(user_id)?;
+    conn.prepare_cached(&format!("SELECT {AVATAR_COLUMNS} FROM avatars WHERE id = ?1 AND userId = ?2"))?
+        .query_row(params![id.to_string(), user_id], avatar_from_row)
+        .optional()?
+        .ok_or_else(|| not_found("avatar", id))
+}
+
+pub(crate) fn list_avatars(conn: &Connection, user_id: &str, q: &AvatarQuery) -> Result<Page<Avatar>> {
+    validate_user_id(user_id)?;
+    let limit = page_limit(q.limit)?;
+    let (sort_tag, key_sql) = match q.sort {
+        AvatarSort::CreatedAt => ("c", "createdAt"),
+        AvatarSort::UsageCount => ("u", "usageCount"),
+        AvatarSort::LastUsedAt => ("l", "ifnull(lastUsedAt, '')"),
+    };
+    let (dir_tag, dir, cmp) = match q.order {
+        SortOrder::Asc => ("a", "ASC", ">"),
+        SortOrder::Desc => ("d", "DESC", "<"),
+    };
+    let tag = format!("{sort_tag}{dir_tag}");
+
+    let mut sql = format!("SELECT {AVATAR_COLUMNS} FROM avatars WHERE userId = ?");
+    let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(user_id.to_owned())];
+    if let Some(p) = &q.project_id {
+        sql.push_str(" AND projectId = ?");
+        args.push(Box::new(p.to_string()));
+    }
+    for (column, value) in [
+        ("gender", &q.gender),
+        ("ageRange", &q.age_range),
+        ("ethnicity", &q.ethnicity),
+        ("bodyType", &q.body_type),
+        ("hairStyle", &q.hair_style),
+        ("hairColor", &q.hair_color),
+        ("eyeColor", &q.eye_color),
+        ("skinTone", &q.skin_tone),
+        ("style", &q.style),
+        ("sourceType", &q.source_type),
+    ] {
+        if let Some(v) = value {
+            sql.push_str(&format!(" AND {column} = ?"));
+            args.push(Box::new(v.clone()));
+        }
+    }
+    if let Some(s) = &q.name_contains {
+        let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        sql.push_str(" AND name LIKE ? ESCAPE '\\'");
+        args.push(Box::new(format!("%{escaped}%")));
+    }
+    if let Some(c) = &q.cursor {
+        let (key, id) = decode_cursor(c, &tag)?;
+        sql.push_str(&format!(" AND ({key_sql}, id) {cmp} (?, ?)"));
+        match q.sort {
+            AvatarSort::UsageCount => {
+                let n: i64 = key.parse().map_err(|_| bad_cursor())?;
+                args.push(Box::new(n));
+            }
+            _ => args.push(Box::new(key)),
+        }
+        args.push(Box::new(id));
+    }
+    sql.push_str(&format!(" ORDER BY {key_sql} {dir}, id {dir} LIMIT ?"));
+    args.push(Box::new(limit + 1));
+
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut items = stmt
+        .query_map(rusqlite::params_from_iter(args.iter()), avatar_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let next_cursor = next_page(&mut items, limit, |a| {
+        let key = match q.sort {
+            AvatarSort::CreatedAt => format_timestamp(&a.created_at),
+            AvatarSort::UsageCount => a.usage_count.to_string(),
+            AvatarSort::LastUsedAt => a.last_used_at.as_ref().map(format_timestamp).unwrap_or_default(),
+        };
+        encode_cursor(&tag, &key, &a.id)
+    });
+    Ok(Page { items, next_cursor })
+}
+
+pub(crate) fn update_avatar(conn: &Connection, user_id: &str, id: &Uuid, patch: &AvatarPatch) -> Result<Avatar> {
+    let mut a = get_avatar(conn, user_id, id)?;
+    patch.apply(&mut a);
+    a.validate()?;
+    a.updated_at = edit_time(&a.created_at);
+    let mut stmt = conn.prepare_cached(&format!(
+        "UPDATE avatars SET ({AVATAR_COLUMNS}) = ({AVATAR_PLACEHOLDERS}) WHERE id = ?1 AND userId = ?3"
+    ))?;
+    stmt.execute(rusqlite::params_from_iter(avatar_params(&a).iter()))?;
+    Ok(a)
+}
+
+pub(crate) fn delete_avatar(conn: &Connection, user_id: &str, id: &Uuid) -> Result<()> {
+    validate_user_id(user_id)?;
+    let n = conn
+        .prepare_cached("DELETE FROM avatars WHERE id = ?1 AND userId = ?2")?
+        .execute(params![id.to_string(), user_id])?;
+    if n == 0 { Err(not_found("avatar", id)) } else { Ok(()) }
+}
+
+pub(crate) fn record_usage(conn: &Connection, user_id: &str, id: &Uuid) -> Result<Avatar> {
+    validate_user_id(user_id)?;
+    let now = format_timestamp(&truncate_to_millis(Utc::now()));
+    // One statement, so the increment is atomic whatever else writes.
+    conn.prepare_cached(&format!(
+        "UPDATE avatars SET usageCount = usageCount + 1, lastUsedAt = ?1 WHERE id = ?2 AND userId = ?3 \
+         RETURNING {AVATAR_COLUMNS}"
+    ))?
+    .query_row(params![now, id.to_string(), user_id], avatar_from_row)
+    .optional()?
+    .ok_or_else(|| not_found("avatar", id))
+}
+
+// ------------------------------------------------------------ import/export
+
+/// Inserts or updates a project by id, refusing to take over another user's id.
+pub(crate) fn upsert_project(conn: &Connection, p: &Project) -> Result<()> {
+    p.validate()?;
+    check_owner(conn, "projects", "project", &p.id, &p.user_id)?;
+    conn.prepare_cached(&format!(
+        "INSERT INTO projects ({PROJECT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO UPDATE SET \
+         name = excluded.name, description = excluded.description, createdAt = excluded.createdAt, \
+         updatedAt = excluded.updatedAt"
+    ))?
+    .execute(params![
+        p.id.to_string(),
+        p.user_id,
+        p.name,
+        p.description,
+        format_timestamp(&p.created_at),
+        format_timestamp(&p.updated_at)
+    ])?;
+    Ok(())
+}
+
+/// Inserts or updates an avatar by id; its project must exist with the same owner.
+pub(crate) fn upsert_avatar(conn: &Connection, a: &Avatar) -> Result<()> {
+    a.validate()?;
+    match conn
+        .prepare_cached("SELECT userId FROM projects WHERE id = ?1")?
+        .query_row([a.project_id.to_string()], |r| r.get::<_, String>(0))
+        .optional()?
+    {
+        None => {
+            return Err(Error::validation("projectId", format!("project {} does not exist", a.project_id)));
+        }
+        Some(owner) if owner != a.user_id => {
+            return Err(Error::Conflict(format!("avatar {} names project {} of another user", a.id, a.project_id)));
+        }
+        Some(_) => {}
+    }
+    check_owner(conn, "avatars", "avatar", &a.id, &a.user_id)?;
+    let set: Vec<String> = AVATAR_COLUMNS.split(", ").skip(1).map(|c| format!("{c} = excluded.{c}")).collect();
+    let mut stmt = conn.prepare_cached(&format!(
+        "INSERT INTO avatars ({AVATAR_COLUMNS}) VALUES ({AVATAR_PLACEHOLDERS}) ON CONFLICT(id) DO UPDATE SET {}",
+        set.join(", ")
+    ))?;
+    stmt.execute(rusqlite::params_from_iter(avatar_params(a).iter()))?;
+    Ok(())
+}
+
+fn check_owner(conn: &Connection, table: &str, entity: &str, id: &Uuid, user_id: &str) -> Result<()> {
+    let owner: Option<String> = conn
+        .prepare_cached(&format!("SELECT userId FROM {table} WHERE id = ?1"))?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?;
+    match owner {
+        Some(o) if o != user_id => Err(Error::Conflict(format!("{entity} id {id} is taken by another user"))),
+        _ => Ok(()),
+    }
+}
+
+// ----------------------------------------------------------------- cursors
+
+fn next_page<T>(items: &mut Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> String) -> Option<String> {
+    if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(cursor_of)
+    } else {
+        None
+    }
+}
+
+/// A cursor names the query shape it was made for, so one made for another
+/// sort is refused instead of silently skipping rows.
+fn encode_cursor(tag: &str, key: &str, id: &Uuid) -> String {
+    B64.encode(format!("1|{tag}|{key}|{id}"))
+}
+
+fn decode_cursor(cursor: &str, tag: &str) -> Result<(String, String)> {
+    let bytes = B64.decode(cursor).map_err(|_| bad_cursor())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad_cursor())?;
+    let mut parts = text.splitn(4, '|');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("1"), Some(t), Some(key), Some(id)) if Uuid::try_parse(id).is_ok() => {
+            if t != tag {
+                return Err(Error::validation("cursor", "was made for another sort or listing"));
+            }
+            Ok((key.to_owned(), id.to_owned()))
+        }
+        _ => Err(bad_cursor()),
+    }
+}
+
+fn bad_cursor() -> Error {
+    Error::validation("cursor", "not a cursor returned by this listing")
+}

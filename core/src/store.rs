@@ -1,0 +1,583 @@
+//! [`Store`]: opening a database (migrate, verify) and the connections every
+//! operation runs on.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use uuid::Uuid;
+
+use crate::backup;
+use crate::error::{Error, Result};
+use crate::migrate::{self, MigrationOutcome, MigrationStatus};
+use crate::model::{Avatar, AvatarPatch, NewAvatar, NewProject, Project, ProjectPatch, ProjectWithAvatars};
+use crate::repo::{self, AvatarQuery, Page, ProjectQuery};
+use crate::schema::{self, RepairOutcome, SchemaReport};
+
+/// How [`Store`] opens a database. Build with [`Store::options`].
+///
+/// ```
+/// # fn main() -> avatar_store::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("app.db");
+/// let store = avatar_store::Store::options()
+///     .busy_timeout(std::time::Duration::from_secs(10))
+///     .open(&path)?;
+/// assert_eq!(store.migration_status()?.pending.len(), 0);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    migrate: bool,
+    backup: bool,
+    verify: bool,
+    busy_timeout: Duration,
+    readers: u32,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions { migrate: true, backup: true, verify: true, busy_timeout: Duration::from_secs(5), readers: 4 }
+    }
+}
+
+impl OpenOptions {
+    /// Apply pending migrations at open (default true). With false, a
+    /// database with pending migrations fails verification with
+    /// [`Error::SchemaDrift`] listing them: the verify-only mode for deploy checks.
+    pub fn migrate(mut self, on: bool) -> Self {
+        self.migrate = on;
+        self
+    }
+
+    /// Back up a non-empty file before migrating or repairing it (default true).
+    pub fn backup(mut self, on: bool) -> Self {
+        self.backup = on;
+        self
+    }
+
+    /// Verify the live schema at open (default true). With false the store
+    /// opens whatever it finds, so that [`Store::check_schema`] and
+    /// [`Store::repair`] can be used on a drifted database.
+    pub fn verify(mut self, on: bool) -> Self {
+        self.verify = on;
+        self
+    }
+
+    /// How long a write waits for another connection's lock before failing
+    /// with [`Error::Busy`] (default 5 s).
+    pub fn busy_timeout(mut self, t: Duration) -> Self {
+        self.busy_timeout = t;
+        self
+    }
+
+    /// Size of the reader connection pool for file databases (default 4, at least 1).
+    pub fn readers(mut self, n: u32) -> Self {
+        self.readers = n.max(1);
+        self
+    }
+
+    /// Opens (creating if needed) the database file at `path`.
+    pub fn open(self, path: impl AsRef<Path>) -> Result<Store> {
+        Store::open_with(Some(path.as_ref()), self)
+    }
+
+    /// Opens a private in-memory database (always migrated).
+    pub fn open_in_memory(self) -> Result<Store> {
+        Store::open_with(None, self.migrate(true))
+    }
+}
+
+/// A handle on one avatar-store database. `Send + Sync`: share it between
+/// threads (for example in an `Arc`).
+///
+/// Reads of a file database run on a pool of read-only connections and do not
+/// block each other or the writer (WAL); writes go through one connection,
+/// one at a time.
+pub struct Store {
+    path: Option<PathBuf>,
+    writer: Mutex<Connection>,
+    readers: Option<r2d2::Pool<SqliteConnectionManager>>,
+    options: OpenOptions,
+    migration: MigrationOutcome,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+fn configure(conn: &Connection, busy: Duration) -> rusqlite::Result<()> {
+    conn.busy_timeout(busy)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+}
+
+impl Store {
+    /// Opens (creating if needed) the database file at `path` with default
+    /// options: migrate (after a backup), then verify the schema.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let store = avatar_store::Store::open(dir.path().join("app.db")).unwrap();
+    /// let project = store.create_project("user-1", &avatar_store::NewProject {
+    ///     name: "Launch".into(),
+    ///     ..Default::default()
+    /// }).unwrap();
+    /// assert_eq!(store.get_project("user-1", &project.id).unwrap(), project);
+    /// // Another user does not see it.
+    /// assert_eq!(store.get_project("user-2", &project.id).unwrap_err().code(), "NOT_FOUND");
+    /// ```
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        OpenOptions::default().open(path)
+    }
+
+    /// Opens a private, migrated in-memory database.
+    ///
+    /// ```
+    /// let store = avatar_store::Store::open_in_memory().unwrap();
+    /// assert!(store.check_schema().unwrap().is_ok());
+    /// ```
+    pub fn open_in_memory() -> Result<Store> {
+        OpenOptions::default().open_in_memory()
+    }
+
+    /// Options for opening a store.
+    pub fn options() -> OpenOptions {
+        OpenOptions::default()
+    }
+
+    fn open_with(path: Option<&Path>, options: OpenOptions) -> Result<Store> {
+        let io = |e: rusqlite::Error| match path {
+            Some(p) => Error::io(p, e),
+            None => Error::from(e),
+        };
+        let mut conn = match path {
+            Some(p) => Connection::open(p).map_err(io)?,
+            None => Connection::open_in_memory()?,
+        };
+        conn.busy_timeout(options.busy_timeout)?;
+        // Refuse a newer or edited database before anything is written to
+        // it; even switching to WAL would change the file.
+        let status = migrate::status(&conn).map_err(|e| match e {
+            Error::Internal(m) if path.is_some() => Error::Io {
+                path: path.map(|p| p.display().to_string()).unwrap_or_default(),
+                message: format!("cannot read the database: {m}"),
+            },
+            e => e,
+        })?;
+        migrate::check_compatible(&status)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(io)?;
+        configure(&conn, options.busy_timeout)?;
+
+        let migration = if options.migrate {
+            migrate::migrate(&mut conn, path, options.backup)?
+        } else {
+            let v = status.current_version;
+            MigrationOutcome { from_version: v, to_version: v, ..Default::default() }
+        };
+        if options.verify {
+            schema::verify(&conn)?;
+        }
+
+        let readers = match path {
+            None => None,
+            Some(p) => {
+                let busy = options.busy_timeout;
+                let manager = SqliteConnectionManager::file(p)
+                    .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                    .with_init(move |c| configure(c, busy));
+                let pool = r2d2::Pool::builder()
+                    .max_size(options.readers)
+                    .min_idle(Some(0))
+                    .test_on_check_out(false)
+                    .connection_timeout(busy.max(Duration::from_millis(100)))
+                    .build(manager)?;
+                Some(pool)
+            }
+        };
+        Ok(Store { path: path.map(Path::to_path_buf), writer: Mutex::new(conn), readers, options, migration })
+    }
+
+    fn writer(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a transaction open
+        // (rusqlite rolls back on drop), so a poisoned lock is still usable.
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on a read connection: a pooled reader for files, the writer in memory.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        match &self.readers {
+            Some(pool) => f(&*pool.get()?),
+            None => f(&self.writer()),
+        }
+    }
+
+    /// Runs `f` inside one IMMEDIATE transaction; commits on `Ok`, rolls back on `Err`.
+    fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// The database file, `None` in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// What the migration step did when this store was opened.
+    pub fn migration_outcome(&self) -> &MigrationOutcome {
+        &self.migration
+    }
+
+    /// Applied and pending migrations of this database against this build.
+    pub fn migration_status(&self) -> Result<MigrationStatus> {
+        migrate::status(&self.writer())
+    }
+
+    /// Applies pending migrations now (after a backup, if enabled at open);
+    /// useful for stores opened with `migrate(false)`.
+    pub fn migrate(&self) -> Result<MigrationOutcome> {
+        migrate::migrate(&mut self.writer(), self.path.as_deref(), self.options.backup)
+    }
+
+    /// Compares the live schema with the one this build expects.
+    ///
+    /// ```
+    /// let store = avatar_store::Store::open_in_memory().unwrap();
+    /// let report = store.check_schema().unwrap();
+    /// assert!(report.is_ok());
+    /// println!("{report}");          // for people
+    /// println!("{}", report.to_json()); // for machines
+    /// ```
+    pub fn check_schema(&self) -> Result<SchemaReport> {
+        schema::check(&self.writer())
+    }
+
+    /// Repairs additive drift (missing tables, missing nullable or defaulted
+    /// columns, missing indexes) in one transaction, after a backup of a file
+    /// database; reports, without touching them, differences that could lose
+    /// data. Refused while migrations are pending: migrate first.
+    pub fn repair(&self) -> Result<RepairOutcome> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let before = schema::check(&tx)?;
+        if !before.pending_migrations.is_empty() {
+            return Err(Error::Migration {
+                version: before.pending_migrations.first().copied(),
+                message: "migrations are pending; apply them before repairing".into(),
+            });
+        }
+        let (statements, not_repaired) = schema::repair_plan(&before);
+        let mut backup_path = None;
+        if !statements.is_empty() {
+            if let (Some(path), true) = (&self.path, self.options.backup) {
+                let dest = backup::sibling_path(path, &format!("pre-repair-v{}", before.current_version));
+                backup::copy_to(&tx, &dest)?;
+                backup_path = Some(dest);
+            }
+            for s in &statements {
+                tx.execute_batch(s).map_err(|e| Error::Migration {
+                    version: None,
+                    message: format!("repair statement failed, nothing was changed: {s}: {e}"),
+                })?;
+            }
+        }
+        let after = schema::check(&tx)?;
+        tx.commit()?;
+        Ok(RepairOutcome { applied: statements, not_repaired, backup: backup_path, after })
+    }
+
+    /// Writes a consistent copy of the database to `dest` (which must not
+    /// exist) while the store stays usable.
+    pub fn backup(&self, dest: impl AsRef<Path>) -> Result<()> {
+        let dest = dest.as_ref();
+        match &self.readers {
+            Some(pool) => backup::copy_to(&*pool.get()?, dest),
+            None => backup::copy_to(&self.writer(), dest),
+        }
+    }
+
+    // ------------------------------------------------------------ projects
+
+    /// Creates a project owned by `user_id`.
+    ///
+    /// ```
+    /// let store = avatar_store::Store::open_in_memory().unwrap();
+    /// let p = store.create_project("u1", &avatar_store::NewProject {
+    ///     name: "Campaign".into(),
+    ///     description: Some("spring".into()),
+    /// }).unwrap();
+    /// assert_eq!(p.user_id, "u1");
+    /// let err = store.create_project("u1", &avatar_store::NewProject::default()).unwrap_err();
+    /// assert_eq!(err.field(), Some("name"));
+    /// ```
+    pub fn create_project(&self, user_id: &str, new: &NewProject) -> Result<Project> {
+        repo::create_project(&self.writer(), user_id, new)
+    }
+
+    /// Reads a project of `user_id`; another user's project is `NOT_FOUND`.
+    pub fn get_project(&self, user_id: &str, id: &Uuid) -> Result<Project> {
+        self.read(|c| repo::get_project(c, user_id, id))
+    }
+
+    /// Lists the projects of `user_id`, newest first, one page at a time.
+    ///
+    /// ```
+    /// use avatar_store::{NewProject, ProjectQuery, Store};
+    /// let store = Store::open_in_memory().unwrap();
+    /// for name in ["a", "b", "c"] {
+    ///     store.create_project("u1", &NewProject { name: name.into(), ..Default::default() }).unwrap();
+    /// }
+    /// let first = store.list_projects("u1", &ProjectQuery { limit: Some(2), cursor: None }).unwrap();
+    /// assert_eq!(first.items.len(), 2);
+    /// let rest = store.list_projects("u1", &ProjectQuery { limit: Some(2), cursor: first.next_cursor }).unwrap();
+    /// assert_eq!(rest.items.len(), 1);
+    /// assert!(rest.next_cursor.is_none());
+    /// ```
+    pub fn list_projects(&self, user_id: &str, query: &ProjectQuery) -> Result<Page<Project>> {
+        self.read(|c| repo::list_projects(c, user_id, query))
+    }
+
+    /// Like [`Store::list_projects`], each project with its avatars (oldest
+    /// first), in two queries per page whatever its size.
+    pub fn list_projects_with_avatars(&self, user_id: &str, query: &ProjectQuery) -> Result<Page<ProjectWithAvatars>> {
+        // One read transaction, so projects and avatars come from one snapshot.
+        self.read(|c| {
+            let tx = c.unchecked_transaction()?;
+            let page = repo::list_projects_with_avatars(&tx, user_id, query)?;
+            tx.finish()?;
+            Ok(page)
+        })
+    }
+
+    /// Applies `patch` to a project of `user_id`.
+    pub fn update_project(&self, user_id: &str, id: &Uuid, patch: &ProjectPatch) -> Result<Project> {
+        self.write(|c| repo::update_project(c, user_id, id, patch))
+    }
+
+    /// Deletes a project of `user_id` and, by cascade, its avatars.
+    pub fn delete_project(&self, user_id: &str, id: &Uuid) -> Result<()> {
+        repo::delete_project(&self.writer(), user_id, id)
+    }
+
+    // ------------------------------------------------------------- avatars
+
+    /// Creates an avatar in a project of `user_id`.
+    ///
+    /// ```
+    /// use avatar_store::{NewAvatar, NewProject, Store};
+    /// let store = Store::open_in_memory().unwrap();
+    /// let p = store.create_project("u1", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
+    /// let a = store.create_avatar("u1", &NewAvatar {
+    ///     project_id: p.id,
+    ///     name: "Nova".into(),
+    ///     persona_age: Some(29),
+    ///     hair_color: Some("silver".into()),
+    ///     source_type: Some("generated".into()),
+    ///     ..Default::default()
+    /// }).unwrap();
+    /// assert_eq!(a.usage_count, 0);
+    /// // A project of another user is not found.
+    /// let err = store.create_avatar("u2", &NewAvatar { project_id: p.id, name: "X".into(), ..Default::default() });
+    /// assert_eq!(err.unwrap_err().code(), "NOT_FOUND");
+    /// ```
+    pub fn create_avatar(&self, user_id: &str, new: &NewAvatar) -> Result<Avatar> {
+        let a = repo::prepare_avatar(user_id, new)?;
+        repo::insert_avatar(&self.writer(), &a)?;
+        Ok(a)
+    }
+
+    /// Creates many avatars in one transaction: all or none. Every item is
+    /// validated before anything is written.
+    pub fn create_avatars(&self, user_id: &str, new: &[NewAvatar]) -> Result<Vec<Avatar>> {
+        let avatars = new
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                repo::prepare_avatar(user_id, n).map_err(|e| match e {
+                    Error::Validation { field, message } => {
+                        Error::Validation { field, message: format!("item {i}: {message}") }
+                    }
+                    e => e,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.write(|c| {
+            for a in &avatars {
+                repo::insert_avatar(c, a)?;
+            }
+            Ok(())
+        })?;
+        Ok(avatars)
+    }
+
+    /// Reads an avatar of `user_id`.
+    pub fn get_avatar(&self, user_id: &str, id: &Uuid) -> Result<Avatar> {
+        self.read(|c| repo::get_avatar(c, user_id, id))
+    }
+
+    /// Lists avatars of `user_id` with filters, sort and keyset pagination.
+    ///
+    /// ```
+    /// use avatar_store::{AvatarQuery, AvatarSort, NewAvatar, NewProject, SortOrder, Store};
+    /// let store = Store::open_in_memory().unwrap();
+    /// let p = store.create_project("u1", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
+    /// for (name, hair) in [("a", "red"), ("b", "black"), ("c", "red")] {
+    ///     store.create_avatar("u1", &NewAvatar {
+    ///         project_id: p.id, name: name.into(), hair_color: Some(hair.into()), ..Default::default()
+    ///     }).unwrap();
+    /// }
+    /// let page = store.list_avatars("u1", &AvatarQuery {
+    ///     hair_color: Some("red".into()),
+    ///     order: SortOrder::Desc,
+    ///     ..Default::default()
+    /// }).unwrap();
+    /// let names: Vec<_> = page.items.iter().map(|a| a.name.as_str()).collect();
+    /// assert_eq!(names, ["c", "a"]);
+    /// ```
+    pub fn list_avatars(&self, user_id: &str, query: &AvatarQuery) -> Result<Page<Avatar>> {
+        self.read(|c| repo::list_avatars(c, user_id, query))
+    }
+
+    /// Applies `patch` to an avatar of `user_id`; `Some(None)` clears a field.
+    pub fn update_avatar(&self, user_id: &str, id: &Uuid, patch: &AvatarPatch) -> Result<Avatar> {
+        self.write(|c| repo::update_avatar(c, user_id, id, patch))
+    }
+
+    /// Deletes an avatar of `user_id`.
+    pub fn delete_avatar(&self, user_id: &str, id: &Uuid) -> Result<()> {
+        repo::delete_avatar(&self.writer(), user_id, id)
+    }
+
+    /// Counts one use of an avatar: increments `usageCount` and sets
+    /// `lastUsedAt` in one statement, so concurrent callers lose no increment.
+    ///
+    /// ```
+    /// use avatar_store::{NewAvatar, NewProject, Store};
+    /// let store = Store::open_in_memory().unwrap();
+    /// let p = store.create_project("u1", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
+    /// let a = store.create_avatar("u1", &NewAvatar { project_id: p.id, name: "A".into(), ..Default::default() }).unwrap();
+    /// let used = store.record_usage("u1", &a.id).unwrap();
+    /// assert_eq!(used.usage_count, 1);
+    /// assert!(used.last_used_at.is_some());
+    /// ```
+    pub fn record_usage(&self, user_id: &str, id: &Uuid) -> Result<Avatar> {
+        repo::record_usage(&self.writer(), user_id, id)
+    }
+
+    // -------------------------------------------------------- import/export
+
+    /// Writes records in one IMMEDIATE transaction: `f` feeds them through the
+    /// [`Importer`], and any error it returns rolls back everything. Records
+    /// are inserted or updated by id, so importing the same data twice leaves
+    /// one copy; an id owned by another user is a [`Error::Conflict`].
+    pub fn import<T>(&self, f: impl FnOnce(&mut Importer<'_>) -> Result<T>) -> Result<T> {
+        self.write(|c| f(&mut Importer { conn: c, projects: 0, avatars: 0 }))
+    }
+
+    /// Streams every project, then every avatar (of `user_id`, or of all
+    /// users), from one consistent snapshot, in creation order.
+    pub fn export(&self, user_id: Option<&str>, mut f: impl FnMut(Record) -> Result<()>) -> Result<()> {
+        self.read(|c| {
+            let tx = c.unchecked_transaction()?;
+            let filter = if user_id.is_some() { "WHERE userId = ?1" } else { "WHERE ?1 IS NULL" };
+            {
+                let mut stmt = tx.prepare(&format!(
+                    "SELECT id, userId, name, description, createdAt, updatedAt FROM projects {filter} \
+                     ORDER BY createdAt, id"
+                ))?;
+                let mut rows = stmt.query([user_id])?;
+                while let Some(r) = rows.next()? {
+                    f(Record::Project(repo::project_from_row(r)?))?;
+                }
+                let mut stmt = tx.prepare(&format!(
+                    "SELECT {} FROM avatars {filter} ORDER BY createdAt, id",
+                    repo::AVATAR_COLUMNS
+                ))?;
+                let mut rows = stmt.query([user_id])?;
+                while let Some(r) = rows.next()? {
+                    f(Record::Avatar(repo::avatar_from_row(r)?))?;
+                }
+            }
+            tx.finish()?;
+            Ok(())
+        })
+    }
+
+    /// Number of projects and avatars (of `user_id`, or of all users).
+    pub fn count(&self, user_id: Option<&str>) -> Result<(u64, u64)> {
+        self.read(|c| {
+            let n = |table: &str| -> Result<u64> {
+                Ok(c.query_row(
+                    &format!("SELECT count(*) FROM {table} WHERE ?1 IS NULL OR userId = ?1"),
+                    [user_id],
+                    |r| r.get::<_, i64>(0),
+                )? as u64)
+            };
+            Ok((n("projects")?, n("avatars")?))
+        })
+    }
+}
+
+/// One exported record.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Record {
+    /// A project.
+    Project(Project),
+    /// An avatar.
+    Avatar(Avatar),
+}
+
+/// Writes records inside [`Store::import`]'s transaction.
+pub struct Importer<'c> {
+    conn: &'c Connection,
+    projects: u64,
+    avatars: u64,
+}
+
+impl Importer<'_> {
+    /// Inserts or updates one record by id, after validating it.
+    pub fn record(&mut self, r: &Record) -> Result<()> {
+        match r {
+            Record::Project(p) => {
+                crate::model::validate_timestamp("createdAt", &p.created_at)?;
+                crate::model::validate_timestamp("updatedAt", &p.updated_at)?;
+                repo::upsert_project(self.conn, p)?;
+                self.projects += 1;
+            }
+            Record::Avatar(a) => {
+                crate::model::validate_timestamp("createdAt", &a.created_at)?;
+                crate::model::validate_timestamp("updatedAt", &a.updated_at)?;
+                if let Some(t) = &a.last_used_at {
+                    crate::model::validate_timestamp("lastUsedAt", t)?;
+                }
+                repo::upsert_avatar(self.conn, a)?;
+                self.avatars += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Projects and avatars written so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.projects, self.avatars)
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn store_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Store>();
+    }
+}
