@@ -42,7 +42,7 @@ mod store;
 pub use backup::{RestoreOutcome, restore};
 pub use error::{Error, Result};
 pub use migrate::{
-    AppliedMigration, HISTORY_TABLE, MigrationInfo, MigrationOutcome, MigrationStatus, embedded_migrations,
+    AppliedMigration, HISTORY_TABLE, MigrationInfo, MigrationOutcome, MigrationStatus, embedded_migrations, inspect,
     latest_version,
 };
 pub use model::{

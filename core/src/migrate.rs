@@ -143,6 +143,31 @@ pub(crate) fn status(conn: &Connection) -> Result<MigrationStatus> {
     })
 }
 
+/// Reads the migration status of the database file at `path` without
+/// changing it (read-only, no migration, no compatibility check), so that a
+/// newer or edited database can be inspected too.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("app.db");
+/// avatar_store::Store::open(&path).unwrap();
+/// let st = avatar_store::inspect(&path).unwrap();
+/// assert_eq!(st.current_version, avatar_store::latest_version());
+/// assert!(st.pending.is_empty() && !st.newer_than_build);
+/// ```
+pub fn inspect(path: &Path) -> Result<MigrationStatus> {
+    if !path.exists() {
+        return Err(Error::io(path, "no such file"));
+    }
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| Error::io(path, e))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    status(&conn).map_err(|e| match e {
+        Error::Internal(m) => Error::io(path, format!("cannot read the database: {m}")),
+        e => e,
+    })
+}
+
 /// Refuses, before anything is written, a database this build cannot serve.
 pub(crate) fn check_compatible(st: &MigrationStatus) -> Result<()> {
     if st.newer_than_build {
