@@ -8,7 +8,10 @@
 use std::path::Path;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+    // Read at run time, not with env!(): a build-script binary compiled for a
+    // copy of the tree elsewhere may be reused from a shared target directory.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let dir = Path::new(&manifest_dir).join("../migrations");
     // Watching the folder reruns this script (and re-embeds) when a file is
     // added, removed or renamed; watching each file catches edits.
     println!("cargo:rerun-if-changed={}", dir.display());

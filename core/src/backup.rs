@@ -27,6 +27,19 @@ pub(crate) fn copy_to(src: &Connection, dest: &Path) -> Result<()> {
             message: "already exists; not overwriting it".into(),
         });
     }
+    // SQLite's backup refuses, with SQLITE_BUSY on every step, to read from a
+    // connection inside a write transaction, which is where migrate and
+    // repair take their backups (so that the copy and the change happen under
+    // one lock). Read through a second connection instead: nothing has been
+    // written in that transaction yet, and the lock it holds keeps other
+    // writers out, so the reader sees exactly the state about to be changed.
+    let reader = match src.path().filter(|p| !p.is_empty() && !src.is_autocommit()) {
+        Some(p) => Some(
+            Connection::open_with_flags(p, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| Error::io(Path::new(p), e))?,
+        ),
+        None => None,
+    };
+    let src = reader.as_ref().unwrap_or(src);
     let mut out = Connection::open(dest).map_err(|e| Error::io(dest, e))?;
     let result = (|| {
         let backup = rusqlite::backup::Backup::new(src, &mut out)?;

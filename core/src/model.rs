@@ -504,7 +504,8 @@ mod test {
 
     #[test]
     fn each_rule_names_its_field() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut Avatar)>)> = vec![
+        type Breaker = Box<dyn Fn(&mut Avatar)>;
+        let cases: Vec<(&str, Breaker)> = vec![
             ("name", Box::new(|a| a.name = "  ".into())),
             ("name", Box::new(|a| a.name = "x".repeat(MAX_NAME_LEN + 1))),
             ("name", Box::new(|a| a.name = "a\0b".into())),

@@ -526,6 +526,9 @@ impl Store {
 }
 
 /// One exported record.
+// Records stream one at a time, so the size difference costs nothing, while
+// boxing would cost an allocation per record.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum Record {

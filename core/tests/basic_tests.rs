@@ -1,0 +1,297 @@
+//! The repository API: every operation, tenant isolation, validation.
+
+mod common;
+
+use avatar_store::{
+    AvatarPatch, AvatarQuery, AvatarSort, NewAvatar, NewProject, ProjectPatch, ProjectQuery, SortOrder, Store, Uuid,
+};
+use common::*;
+
+fn store() -> Store {
+    Store::open_in_memory().unwrap()
+}
+
+#[test]
+fn projects_round_trip_update_and_cascade() {
+    let s = store();
+    let p = s.create_project("u1", &NewProject { name: "P".into(), description: Some("d".into()) }).unwrap();
+    assert_eq!(p.id.get_version_num(), 7);
+    let a = s.create_avatar("u1", &full_avatar(p.id, "A")).unwrap();
+    let p2 = s.update_project("u1", &p.id, &ProjectPatch { name: Some("Q".into()), description: Some(None) }).unwrap();
+    assert_eq!((p2.name.as_str(), p2.description.as_deref()), ("Q", None));
+    assert!(p2.updated_at >= p.updated_at);
+    assert_eq!(s.get_project("u1", &p.id).unwrap(), p2);
+    s.delete_project("u1", &p.id).unwrap();
+    assert_eq!(s.get_avatar("u1", &a.id).unwrap_err().code(), "NOT_FOUND", "avatars go with their project");
+    assert_eq!(s.delete_project("u1", &p.id).unwrap_err().code(), "NOT_FOUND");
+}
+
+#[test]
+fn avatars_round_trip_patch_and_clear() {
+    let s = store();
+    let p = project(&s, "u1", "P");
+    let a = s.create_avatar("u1", &full_avatar(p.id, "A")).unwrap();
+    assert_eq!(s.get_avatar("u1", &a.id).unwrap(), a);
+    let patch = AvatarPatch {
+        name: Some("B".into()),
+        hair_color: Some(None),
+        persona_age: Some(Some(40)),
+        seed_used: Some(Some(i64::MIN)),
+        ..Default::default()
+    };
+    let b = s.update_avatar("u1", &a.id, &patch).unwrap();
+    assert_eq!(b.hair_color, None);
+    assert_eq!(b.persona_age, Some(40));
+    assert_eq!(b.seed_used, Some(i64::MIN));
+    assert_eq!(b.eye_color, a.eye_color, "untouched fields stay");
+    assert_eq!(s.get_avatar("u1", &a.id).unwrap(), b);
+    let json = serde_json::to_value(&b).unwrap();
+    assert!(json.get("hairColor").is_some() && json.get("personaAge").is_some() && json.get("usageCount").is_some());
+    s.delete_avatar("u1", &a.id).unwrap();
+    assert_eq!(s.get_avatar("u1", &a.id).unwrap_err().code(), "NOT_FOUND");
+}
+
+#[test]
+fn another_users_records_are_not_found_for_every_operation() {
+    let s = store();
+    let p = project(&s, "owner", "P");
+    let a = s.create_avatar("owner", &full_avatar(p.id, "A")).unwrap();
+    let nf = |r: avatar_store::Error| assert_eq!(r.code(), "NOT_FOUND", "{r}");
+    nf(s.get_project("intruder", &p.id).unwrap_err());
+    nf(s.update_project("intruder", &p.id, &ProjectPatch { name: Some("x".into()), ..Default::default() })
+        .unwrap_err());
+    nf(s.delete_project("intruder", &p.id).unwrap_err());
+    nf(s.create_avatar("intruder", &full_avatar(p.id, "X")).unwrap_err());
+    nf(s.create_avatars("intruder", &[full_avatar(p.id, "X")]).unwrap_err());
+    nf(s.get_avatar("intruder", &a.id).unwrap_err());
+    nf(s.update_avatar("intruder", &a.id, &AvatarPatch { name: Some("x".into()), ..Default::default() }).unwrap_err());
+    nf(s.delete_avatar("intruder", &a.id).unwrap_err());
+    nf(s.record_usage("intruder", &a.id).unwrap_err());
+    assert!(s.list_projects("intruder", &ProjectQuery::default()).unwrap().items.is_empty());
+    assert!(s.list_projects_with_avatars("intruder", &ProjectQuery::default()).unwrap().items.is_empty());
+    let q = AvatarQuery { project_id: Some(p.id), ..Default::default() };
+    assert!(s.list_avatars("intruder", &q).unwrap().items.is_empty());
+    // Nothing changed for the owner.
+    assert_eq!(s.get_project("owner", &p.id).unwrap(), p);
+    assert_eq!(s.get_avatar("owner", &a.id).unwrap(), a);
+    assert_eq!(s.count(None).unwrap(), (1, 1));
+}
+
+#[test]
+fn every_invalid_field_is_named_and_nothing_is_written() {
+    let s = store();
+    let p = project(&s, "u1", "P");
+    let long = |n: usize| "x".repeat(n + 1);
+    let cases: Vec<(&str, NewAvatar)> = vec![
+        ("name", NewAvatar { name: " \t".into(), ..full_avatar(p.id, "") }),
+        ("name", NewAvatar { name: long(avatar_store::MAX_NAME_LEN), ..full_avatar(p.id, "") }),
+        ("imageUrl", NewAvatar { image_url: Some("ftp://x/y".into()), ..full_avatar(p.id, "A") }),
+        ("thumbnailUrl", NewAvatar { thumbnail_url: Some("not a url".into()), ..full_avatar(p.id, "A") }),
+        ("personaName", NewAvatar { persona_name: Some("a\0b".into()), ..full_avatar(p.id, "A") }),
+        ("personaAge", NewAvatar { persona_age: Some(151), ..full_avatar(p.id, "A") }),
+        ("personaPersonality", NewAvatar { persona_personality: Some(long(5000)), ..full_avatar(p.id, "A") }),
+        ("personaBackground", NewAvatar { persona_background: Some(long(5000)), ..full_avatar(p.id, "A") }),
+        ("gender", NewAvatar { gender: Some(long(100)), ..full_avatar(p.id, "A") }),
+        ("ageRange", NewAvatar { age_range: Some(long(100)), ..full_avatar(p.id, "A") }),
+        ("ethnicity", NewAvatar { ethnicity: Some(long(100)), ..full_avatar(p.id, "A") }),
+        ("bodyType", NewAvatar { body_type: Some(long(100)), ..full_avatar(p.id, "A") }),
+        ("hairStyle", NewAvatar { hair_style: Some(long(100)), ..full_avatar(p.id, "A") }),
+        ("hairColor", NewAvatar { hair_color: Some(long(100)), ..full_avatar(p.id, "A") }),
+        ("eyeColor", NewAvatar { eye_color: Some(long(100)), ..full_avatar(p.id, "A") }),
+        ("skinTone", NewAvatar { skin_tone: Some(long(100)), ..full_avatar(p.id, "A") }),
+        ("style", NewAvatar { style: Some(long(100)), ..full_avatar(p.id, "A") }),
+        ("sourceType", NewAvatar { source_type: Some("scraped".into()), ..full_avatar(p.id, "A") }),
+        ("generationPrompt", NewAvatar { generation_prompt: Some(long(4000)), ..full_avatar(p.id, "A") }),
+    ];
+    for (field, bad) in &cases {
+        let err = s.create_avatar("u1", bad).unwrap_err();
+        assert_eq!(err.field(), Some(*field), "{err}");
+        let err = s.create_avatars("u1", &[full_avatar(p.id, "ok"), bad.clone()]).unwrap_err();
+        assert_eq!(err.field(), Some(*field), "{err}");
+        assert!(err.to_string().contains("item 1"), "{err}");
+    }
+    let a = s.create_avatar("u1", &full_avatar(p.id, "A")).unwrap();
+    let err =
+        s.update_avatar("u1", &a.id, &AvatarPatch { persona_age: Some(Some(-1)), ..Default::default() }).unwrap_err();
+    assert_eq!(err.field(), Some("personaAge"));
+    let err = s.update_avatar("u1", &a.id, &AvatarPatch { name: Some("".into()), ..Default::default() }).unwrap_err();
+    assert_eq!(err.field(), Some("name"));
+    assert_eq!(s.get_avatar("u1", &a.id).unwrap(), a);
+    assert_eq!(
+        s.create_project("", &NewProject { name: "x".into(), ..Default::default() }).unwrap_err().field(),
+        Some("userId")
+    );
+    let err = s.create_project("u1", &NewProject { name: "x".into(), description: Some(long(2000)) }).unwrap_err();
+    assert_eq!(err.field(), Some("description"));
+    assert_eq!(s.count(None).unwrap(), (1, 1), "only the valid avatar was written");
+}
+
+#[test]
+fn sql_looking_and_unicode_strings_are_stored_verbatim() {
+    let s = store();
+    let name = "Robert'); DROP TABLE avatars;-- 🚀 ñ 中文";
+    let p = s.create_project("u'1", &NewProject { name: name.into(), description: Some("%_\\".into()) }).unwrap();
+    let a = s.create_avatar("u'1", &NewAvatar { name: name.into(), ..full_avatar(p.id, "") }).unwrap();
+    assert_eq!(s.get_avatar("u'1", &a.id).unwrap().name, name);
+    let q = AvatarQuery { name_contains: Some("%".into()), ..Default::default() };
+    assert!(s.list_avatars("u'1", &q).unwrap().items.is_empty(), "LIKE wildcards are escaped");
+    let q = AvatarQuery { name_contains: Some("drop table".into()), ..Default::default() };
+    assert_eq!(s.list_avatars("u'1", &q).unwrap().items.len(), 1);
+}
+
+#[test]
+fn batch_creation_is_all_or_nothing() {
+    let s = store();
+    let p = project(&s, "u1", "P");
+    let other = project(&s, "u2", "Q");
+    let err = s.create_avatars("u1", &[full_avatar(p.id, "a"), full_avatar(other.id, "b")]).unwrap_err();
+    assert_eq!(err.code(), "NOT_FOUND");
+    assert_eq!(s.count(Some("u1")).unwrap(), (1, 0));
+    let made =
+        s.create_avatars("u1", &(0..100).map(|i| full_avatar(p.id, &format!("a{i}"))).collect::<Vec<_>>()).unwrap();
+    assert_eq!(made.len(), 100);
+    assert_eq!(s.count(Some("u1")).unwrap(), (1, 100));
+}
+
+#[test]
+fn avatar_listing_pages_filters_and_sorts() {
+    let s = store();
+    let p = project(&s, "u1", "P");
+    let q2 = project(&s, "u1", "Q");
+    let mut ids = Vec::new();
+    for i in 0..23 {
+        let hair = if i % 2 == 0 { "red" } else { "black" };
+        let source = if i % 3 == 0 { "uploaded" } else { "generated" };
+        let a = s
+            .create_avatar(
+                "u1",
+                &NewAvatar {
+                    hair_color: Some(hair.into()),
+                    source_type: Some(source.into()),
+                    ..full_avatar(p.id, &format!("Avatar {i:02}"))
+                },
+            )
+            .unwrap();
+        for _ in 0..(i % 5) {
+            s.record_usage("u1", &a.id).unwrap();
+        }
+        ids.push(a.id);
+    }
+    s.create_avatar("u1", &full_avatar(q2.id, "elsewhere")).unwrap();
+
+    let collect = |q: AvatarQuery| {
+        let mut out = Vec::new();
+        let mut q = AvatarQuery { limit: Some(5), ..q };
+        loop {
+            let page = s.list_avatars("u1", &q).unwrap();
+            out.extend(page.items);
+            match page.next_cursor {
+                Some(c) => q.cursor = Some(c),
+                None => return out,
+            }
+        }
+    };
+    let all = collect(AvatarQuery { project_id: Some(p.id), ..Default::default() });
+    assert_eq!(all.iter().map(|a| a.id).collect::<Vec<_>>(), ids, "creation order");
+    let desc = collect(AvatarQuery { project_id: Some(p.id), order: SortOrder::Desc, ..Default::default() });
+    assert_eq!(desc.iter().rev().map(|a| a.id).collect::<Vec<_>>(), ids);
+
+    let red = collect(AvatarQuery {
+        hair_color: Some("red".into()),
+        source_type: Some("uploaded".into()),
+        ..Default::default()
+    });
+    assert_eq!(red.len(), 4); // i in {0, 6, 12, 18}
+    assert!(red.iter().all(|a| a.hair_color.as_deref() == Some("red") && a.source_type.as_deref() == Some("uploaded")));
+
+    let by_use = collect(AvatarQuery { sort: AvatarSort::UsageCount, order: SortOrder::Desc, ..Default::default() });
+    assert_eq!(by_use.len(), 24);
+    assert!(by_use.windows(2).all(|w| (w[0].usage_count, w[0].id) > (w[1].usage_count, w[1].id)));
+    let by_last = collect(AvatarQuery { sort: AvatarSort::LastUsedAt, order: SortOrder::Desc, ..Default::default() });
+    assert_eq!(by_last.len(), 24);
+    assert!(by_last.windows(2).all(|w| w[0].last_used_at >= w[1].last_used_at));
+    assert!(by_last.last().unwrap().last_used_at.is_none(), "never used sorts last in descending order");
+
+    let named = collect(AvatarQuery { name_contains: Some("avatar 1".into()), ..Default::default() });
+    assert_eq!(named.len(), 10);
+
+    // A cursor belongs to its sort; garbage and wrong limits are named errors.
+    let first = s.list_avatars("u1", &AvatarQuery { limit: Some(2), ..Default::default() }).unwrap();
+    let wrong = AvatarQuery { sort: AvatarSort::UsageCount, cursor: first.next_cursor, ..Default::default() };
+    assert_eq!(s.list_avatars("u1", &wrong).unwrap_err().field(), Some("cursor"));
+    let junk = AvatarQuery { cursor: Some("!!".into()), ..Default::default() };
+    assert_eq!(s.list_avatars("u1", &junk).unwrap_err().field(), Some("cursor"));
+    for limit in [0, avatar_store::MAX_PAGE_SIZE + 1] {
+        let q = AvatarQuery { limit: Some(limit), ..Default::default() };
+        assert_eq!(s.list_avatars("u1", &q).unwrap_err().field(), Some("limit"));
+    }
+}
+
+#[test]
+fn projects_with_avatars_newest_first_and_paged() {
+    let s = store();
+    let mut made = Vec::new();
+    for i in 0..7 {
+        let p = project(&s, "u1", &format!("p{i}"));
+        let avatars =
+            s.create_avatars("u1", &(0..i).map(|j| full_avatar(p.id, &format!("a{j}"))).collect::<Vec<_>>()).unwrap();
+        made.push((p, avatars));
+    }
+    let mut seen = Vec::new();
+    let mut q = ProjectQuery { limit: Some(3), cursor: None };
+    loop {
+        let page = s.list_projects_with_avatars("u1", &q).unwrap();
+        seen.extend(page.items);
+        match page.next_cursor {
+            Some(c) => q.cursor = Some(c),
+            None => break,
+        }
+    }
+    made.reverse();
+    assert_eq!(seen.len(), 7);
+    for (got, (p, avatars)) in seen.iter().zip(&made) {
+        assert_eq!(&got.project, p);
+        assert_eq!(&got.avatars, avatars);
+    }
+    let json = serde_json::to_value(&seen[0]).unwrap();
+    assert!(json["avatars"].is_array() && json["name"] == "p6", "{json}");
+    assert_eq!(s.get_project("u1", &Uuid::now_v7()).unwrap_err().code(), "NOT_FOUND");
+}
+
+#[test]
+fn export_then_import_is_idempotent_and_guards_owners() {
+    let s = store();
+    let p = project(&s, "u1", "P");
+    let a = s.create_avatar("u1", &full_avatar(p.id, "A")).unwrap();
+    s.record_usage("u1", &a.id).unwrap();
+    let mut records = Vec::new();
+    s.export(Some("u1"), |r| {
+        records.push(r);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(records.len(), 2);
+    let t = store();
+    for _ in 0..2 {
+        t.import(|im| records.iter().try_for_each(|r| im.record(r))).unwrap();
+    }
+    assert_eq!(t.count(None).unwrap(), (1, 1));
+    assert_eq!(t.get_avatar("u1", &a.id).unwrap(), s.get_avatar("u1", &a.id).unwrap());
+    // The same ids under another owner are refused, and nothing of the batch stays.
+    let stolen: Vec<_> = records
+        .iter()
+        .map(|r| match r.clone() {
+            avatar_store::Record::Project(mut p) => {
+                p.user_id = "u2".into();
+                avatar_store::Record::Project(p)
+            }
+            avatar_store::Record::Avatar(mut a) => {
+                a.user_id = "u2".into();
+                avatar_store::Record::Avatar(a)
+            }
+        })
+        .collect();
+    let err = t.import(|im| stolen.iter().try_for_each(|r| im.record(r))).unwrap_err();
+    assert_eq!(err.code(), "CONFLICT");
+    assert_eq!(t.count(Some("u2")).unwrap(), (0, 0));
+}
