@@ -2,7 +2,8 @@
 //! Each function takes the caller's `user_id` and never touches another
 //! user's rows; a row of another user reads as absent.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -166,37 +167,63 @@ pub(crate) fn project_from_row(r: &Row<'_>) -> rusqlite::Result<Project> {
     })
 }
 
-/// Binds an avatar's 26 columns in `AVATAR_COLUMNS` order.
-fn avatar_params(a: &Avatar) -> [Box<dyn ToSql + '_>; 26] {
-    [
-        Box::new(a.id.hyphenated().to_string()),
-        Box::new(a.project_id.hyphenated().to_string()),
-        Box::new(&a.user_id),
-        Box::new(&a.name),
-        Box::new(&a.image_url),
-        Box::new(&a.thumbnail_url),
-        Box::new(&a.persona_name),
-        Box::new(a.persona_age),
-        Box::new(&a.persona_personality),
-        Box::new(&a.persona_background),
-        Box::new(&a.gender),
-        Box::new(&a.age_range),
-        Box::new(&a.ethnicity),
-        Box::new(&a.body_type),
-        Box::new(&a.hair_style),
-        Box::new(&a.hair_color),
-        Box::new(&a.eye_color),
-        Box::new(&a.skin_tone),
-        Box::new(&a.style),
-        Box::new(&a.source_type),
-        Box::new(&a.generation_prompt),
-        Box::new(a.seed_used),
-        Box::new(a.usage_count),
-        Box::new(a.last_used_at.as_ref().map(format_timestamp)),
-        Box::new(format_timestamp(&a.created_at)),
-        Box::new(format_timestamp(&a.updated_at)),
-    ]
+/// Runs `f` with an avatar's 26 columns bound in `AVATAR_COLUMNS` order.
+fn with_avatar_params<T>(a: &Avatar, f: impl FnOnce(&[&dyn ToSql]) -> T) -> T {
+    let (id, project_id) = (a.id.hyphenated().to_string(), a.project_id.hyphenated().to_string());
+    let last_used = a.last_used_at.as_ref().map(format_timestamp);
+    let (created, updated) = (format_timestamp(&a.created_at), format_timestamp(&a.updated_at));
+    f(params![
+        id,
+        project_id,
+        a.user_id,
+        a.name,
+        a.image_url,
+        a.thumbnail_url,
+        a.persona_name,
+        a.persona_age,
+        a.persona_personality,
+        a.persona_background,
+        a.gender,
+        a.age_range,
+        a.ethnicity,
+        a.body_type,
+        a.hair_style,
+        a.hair_color,
+        a.eye_color,
+        a.skin_tone,
+        a.style,
+        a.source_type,
+        a.generation_prompt,
+        a.seed_used,
+        a.usage_count,
+        last_used,
+        created,
+        updated,
+    ])
 }
+
+/// Statement texts built once: `prepare_cached` looks them up by text, so
+/// formatting them per call would only cost allocations.
+fn sql(cell: &'static LazyLock<String>) -> &'static str {
+    cell.as_str()
+}
+
+static INSERT_AVATAR_IF_OWNED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO avatars ({AVATAR_COLUMNS}) SELECT {AVATAR_PLACEHOLDERS} \
+         WHERE EXISTS (SELECT 1 FROM projects WHERE id = ?2 AND userId = ?3)"
+    )
+});
+static INSERT_AVATAR: LazyLock<String> =
+    LazyLock::new(|| format!("INSERT INTO avatars ({AVATAR_COLUMNS}) VALUES ({AVATAR_PLACEHOLDERS})"));
+static GET_AVATAR: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {AVATAR_COLUMNS} FROM avatars WHERE id = ?1 AND userId = ?2"));
+static RECORD_USAGE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE avatars SET usageCount = usageCount + 1, lastUsedAt = ?1 WHERE id = ?2 AND userId = ?3 \
+         RETURNING {AVATAR_COLUMNS}"
+    )
+});
 
 fn not_found(entity: &'static str, id: &Uuid) -> Error {
     Error::NotFound { entity, id: id.to_string() }
@@ -342,18 +369,29 @@ pub(crate) fn prepare_avatar(user_id: &str, new: &NewAvatar) -> Result<Avatar> {
 
 /// Inserts a validated avatar if its project exists and belongs to its owner.
 pub(crate) fn insert_avatar(conn: &Connection, a: &Avatar) -> Result<()> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "INSERT INTO avatars ({AVATAR_COLUMNS}) SELECT {AVATAR_PLACEHOLDERS} \
-         WHERE EXISTS (SELECT 1 FROM projects WHERE id = ?2 AND userId = ?3)"
-    ))?;
-    let params = avatar_params(a);
-    let n = stmt.execute(rusqlite::params_from_iter(params.iter()))?;
+    let mut stmt = conn.prepare_cached(sql(&INSERT_AVATAR_IF_OWNED))?;
+    let n = with_avatar_params(a, |p| stmt.execute(p))?;
     if n == 0 { Err(not_found("project", &a.project_id)) } else { Ok(()) }
+}
+
+/// Inserts validated avatars of one owner; run inside a transaction. Each
+/// distinct project is checked once, not once per avatar.
+pub(crate) fn insert_avatars(conn: &Connection, user_id: &str, avatars: &[Avatar]) -> Result<()> {
+    let mut checked = HashSet::new();
+    let mut owned = conn.prepare_cached("SELECT 1 FROM projects WHERE id = ?1 AND userId = ?2")?;
+    let mut insert = conn.prepare_cached(sql(&INSERT_AVATAR))?;
+    for a in avatars {
+        if checked.insert(a.project_id) && !owned.exists(params![a.project_id.to_string(), user_id])? {
+            return Err(not_found("project", &a.project_id));
+        }
+        with_avatar_params(a, |p| insert.execute(p))?;
+    }
+    Ok(())
 }
 
 pub(crate) fn get_avatar(conn: &Connection, user_id: &str, id: &Uuid) -> Result<Avatar> {
     validate_user_id(user_id)?;
-    conn.prepare_cached(&format!("SELECT {AVATAR_COLUMNS} FROM avatars WHERE id = ?1 AND userId = ?2"))?
+    conn.prepare_cached(sql(&GET_AVATAR))?
         .query_row(params![id.to_string(), user_id], avatar_from_row)
         .optional()?
         .ok_or_else(|| not_found("avatar", id))
@@ -439,7 +477,7 @@ pub(crate) fn update_avatar(conn: &Connection, user_id: &str, id: &Uuid, patch: 
     let mut stmt = conn.prepare_cached(&format!(
         "UPDATE avatars SET ({AVATAR_COLUMNS}) = ({AVATAR_PLACEHOLDERS}) WHERE id = ?1 AND userId = ?3"
     ))?;
-    stmt.execute(rusqlite::params_from_iter(avatar_params(&a).iter()))?;
+    with_avatar_params(&a, |p| stmt.execute(p))?;
     Ok(a)
 }
 
@@ -455,13 +493,10 @@ pub(crate) fn record_usage(conn: &Connection, user_id: &str, id: &Uuid) -> Resul
     validate_user_id(user_id)?;
     let now = format_timestamp(&truncate_to_millis(Utc::now()));
     // One statement, so the increment is atomic whatever else writes.
-    conn.prepare_cached(&format!(
-        "UPDATE avatars SET usageCount = usageCount + 1, lastUsedAt = ?1 WHERE id = ?2 AND userId = ?3 \
-         RETURNING {AVATAR_COLUMNS}"
-    ))?
-    .query_row(params![now, id.to_string(), user_id], avatar_from_row)
-    .optional()?
-    .ok_or_else(|| not_found("avatar", id))
+    conn.prepare_cached(sql(&RECORD_USAGE))?
+        .query_row(params![now, id.to_string(), user_id], avatar_from_row)
+        .optional()?
+        .ok_or_else(|| not_found("avatar", id))
 }
 
 // ------------------------------------------------------------ import/export
@@ -508,7 +543,7 @@ pub(crate) fn upsert_avatar(conn: &Connection, a: &Avatar) -> Result<()> {
         "INSERT INTO avatars ({AVATAR_COLUMNS}) VALUES ({AVATAR_PLACEHOLDERS}) ON CONFLICT(id) DO UPDATE SET {}",
         set.join(", ")
     ))?;
-    stmt.execute(rusqlite::params_from_iter(avatar_params(a).iter()))?;
+    with_avatar_params(a, |p| stmt.execute(p))?;
     Ok(())
 }
 

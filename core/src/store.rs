@@ -110,6 +110,23 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// r2d2 gives each pool its own maintenance threads unless told otherwise;
+/// one shared thread serves every store, so opening many stores (or one store
+/// many times) does not pile up threads.
+fn maintenance_pool() -> std::sync::Arc<scheduled_thread_pool::ScheduledThreadPool> {
+    static POOL: std::sync::OnceLock<std::sync::Arc<scheduled_thread_pool::ScheduledThreadPool>> =
+        std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        std::sync::Arc::new(
+            scheduled_thread_pool::ScheduledThreadPool::builder()
+                .num_threads(1)
+                .thread_name_pattern("avatar-store-pool-{}")
+                .build(),
+        )
+    })
+    .clone()
+}
+
 fn configure(conn: &Connection, busy: Duration) -> rusqlite::Result<()> {
     conn.busy_timeout(busy)?;
     conn.set_prepared_statement_cache_capacity(64);
@@ -191,6 +208,7 @@ impl Store {
                     .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
                     .with_init(move |c| configure(c, busy));
                 let pool = r2d2::Pool::builder()
+                    .thread_pool(maintenance_pool())
                     .max_size(options.readers)
                     .min_idle(Some(0))
                     .test_on_check_out(false)
@@ -408,12 +426,7 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        self.write(|c| {
-            for a in &avatars {
-                repo::insert_avatar(c, a)?;
-            }
-            Ok(())
-        })?;
+        self.write(|c| repo::insert_avatars(c, user_id, &avatars))?;
         Ok(avatars)
     }
 
