@@ -208,23 +208,10 @@ fn sql(cell: &'static LazyLock<String>) -> &'static str {
     cell.as_str()
 }
 
-static INSERT_AVATAR_IF_OWNED: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "INSERT INTO avatars ({AVATAR_COLUMNS}) SELECT {AVATAR_PLACEHOLDERS} \
-         WHERE EXISTS (SELECT 1 FROM projects WHERE id = ?2 AND userId = ?3)"
-    )
-});
 static INSERT_AVATAR: LazyLock<String> =
     LazyLock::new(|| format!("INSERT INTO avatars ({AVATAR_COLUMNS}) VALUES ({AVATAR_PLACEHOLDERS})"));
 static GET_AVATAR: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {AVATAR_COLUMNS} FROM avatars WHERE id = ?1 AND userId = ?2"));
-static RECORD_USAGE: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "UPDATE avatars SET usageCount = usageCount + 1, lastUsedAt = ?1 WHERE id = ?2 AND userId = ?3 \
-         RETURNING {AVATAR_COLUMNS}"
-    )
-});
-
 fn not_found(entity: &'static str, id: &Uuid) -> Error {
     Error::NotFound { entity, id: id.to_string() }
 }
@@ -367,13 +354,6 @@ pub(crate) fn prepare_avatar(user_id: &str, new: &NewAvatar) -> Result<Avatar> {
     Ok(a)
 }
 
-/// Inserts a validated avatar if its project exists and belongs to its owner.
-pub(crate) fn insert_avatar(conn: &Connection, a: &Avatar) -> Result<()> {
-    let mut stmt = conn.prepare_cached(sql(&INSERT_AVATAR_IF_OWNED))?;
-    let n = with_avatar_params(a, |p| stmt.execute(p))?;
-    if n == 0 { Err(not_found("project", &a.project_id)) } else { Ok(()) }
-}
-
 /// Inserts validated avatars of one owner; run inside a transaction. Each
 /// distinct project is checked once, not once per avatar.
 pub(crate) fn insert_avatars(conn: &Connection, user_id: &str, avatars: &[Avatar]) -> Result<()> {
@@ -492,11 +472,16 @@ pub(crate) fn delete_avatar(conn: &Connection, user_id: &str, id: &Uuid) -> Resu
 pub(crate) fn record_usage(conn: &Connection, user_id: &str, id: &Uuid) -> Result<Avatar> {
     validate_user_id(user_id)?;
     let now = format_timestamp(&truncate_to_millis(Utc::now()));
-    // One statement, so the increment is atomic whatever else writes.
-    conn.prepare_cached(sql(&RECORD_USAGE))?
-        .query_row(params![now, id.to_string(), user_id], avatar_from_row)
-        .optional()?
-        .ok_or_else(|| not_found("avatar", id))
+    // The increment happens in SQL, so it is atomic whatever else writes.
+    let n = conn
+        .prepare_cached(
+            "UPDATE avatars SET usageCount = usageCount + 1, lastUsedAt = ?1 WHERE id = ?2 AND userId = ?3",
+        )?
+        .execute(params![now, id.to_string(), user_id])?;
+    if n == 0 {
+        return Err(not_found("avatar", id));
+    }
+    get_avatar(conn, user_id, id)
 }
 
 // ------------------------------------------------------------ import/export

@@ -407,7 +407,7 @@ impl Store {
     /// ```
     pub fn create_avatar(&self, user_id: &str, new: &NewAvatar) -> Result<Avatar> {
         let a = repo::prepare_avatar(user_id, new)?;
-        repo::insert_avatar(&self.writer(), &a)?;
+        self.write(|c| repo::insert_avatars(c, user_id, std::slice::from_ref(&a)))?;
         Ok(a)
     }
 
@@ -481,7 +481,7 @@ impl Store {
     /// assert!(used.last_used_at.is_some());
     /// ```
     pub fn record_usage(&self, user_id: &str, id: &Uuid) -> Result<Avatar> {
-        repo::record_usage(&self.writer(), user_id, id)
+        self.write(|c| repo::record_usage(c, user_id, id))
     }
 
     // -------------------------------------------------------- import/export
