@@ -1,0 +1,355 @@
+//! Python values in, Python values out: ids, optional fields, JSON-shaped
+//! data. Wrong Python types are `TypeError`s naming the argument; values of
+//! the right type that core would refuse go on to core, which names the field.
+
+use avatar_store::{AvatarPatch, NewAvatar, ProjectPatch, Uuid};
+use pyo3::exceptions::{PyOverflowError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple, PyType};
+
+use crate::errors::validation;
+
+static UUID_CLASS: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+fn type_name(ob: &Bound<'_, PyAny>) -> String {
+    ob.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+}
+
+/// An id given as `str` or `uuid.UUID`; `field` (camelCase) is named when
+/// the text is not a UUID.
+pub(crate) fn uuid_of(ob: &Bound<'_, PyAny>, field: &str, arg: &str) -> PyResult<Uuid> {
+    let py = ob.py();
+    if let Ok(s) = ob.cast::<PyString>() {
+        let s = s.to_cow()?;
+        return avatar_store::parse_id(field, &s).map_err(|e| crate::errors::store_error(py, e));
+    }
+    let uuid_class = UUID_CLASS.import(py, "uuid", "UUID")?;
+    if ob.is_instance(uuid_class)? {
+        let bytes: [u8; 16] = ob.getattr("bytes")?.extract()?;
+        return Ok(Uuid::from_bytes(bytes));
+    }
+    Err(PyTypeError::new_err(format!("{arg}: expected str or uuid.UUID, got {}", type_name(ob))))
+}
+
+pub(crate) fn project_id_arg(ob: &Bound<'_, PyAny>) -> PyResult<Uuid> {
+    uuid_of(ob, "projectId", "argument 'project_id'")
+}
+
+pub(crate) fn avatar_id_arg(ob: &Bound<'_, PyAny>) -> PyResult<Uuid> {
+    uuid_of(ob, "id", "argument 'avatar_id'")
+}
+
+pub(crate) fn opt_project_id_arg(ob: &Bound<'_, PyAny>) -> PyResult<Option<Uuid>> {
+    if ob.is_none() { Ok(None) } else { uuid_of(ob, "projectId", "argument 'project_id'").map(Some) }
+}
+
+fn expect_str(ob: &Bound<'_, PyAny>, ctx: &str, allow_none: bool) -> PyResult<Option<String>> {
+    if allow_none && ob.is_none() {
+        return Ok(None);
+    }
+    match ob.cast::<PyString>() {
+        Ok(s) => Ok(Some(s.to_cow()?.into_owned())),
+        Err(_) => {
+            let want = if allow_none { "str or None" } else { "str" };
+            Err(PyTypeError::new_err(format!("{ctx}: expected {want}, got {}", type_name(ob))))
+        }
+    }
+}
+
+fn expect_int(ob: &Bound<'_, PyAny>, ctx: &str, field: &str) -> PyResult<Option<i64>> {
+    if ob.is_none() {
+        return Ok(None);
+    }
+    // bool is an int in Python, but `persona_age=True` is surely a mistake.
+    if ob.is_instance_of::<PyBool>() || !ob.is_instance_of::<PyInt>() {
+        return Err(PyTypeError::new_err(format!("{ctx}: expected int or None, got {}", type_name(ob))));
+    }
+    match ob.extract::<i64>() {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if e.is_instance_of::<PyOverflowError>(ob.py()) => {
+            Err(validation(ob.py(), field, "does not fit in a signed 64-bit integer"))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The optional text fields of an avatar: Python keyword, camelCase field.
+macro_rules! avatar_text_fields {
+    ($m:ident) => {
+        $m!(
+            image_url,
+            thumbnail_url,
+            persona_name,
+            persona_personality,
+            persona_background,
+            gender,
+            age_range,
+            ethnicity,
+            body_type,
+            hair_style,
+            hair_color,
+            eye_color,
+            skin_tone,
+            style,
+            source_type,
+            generation_prompt
+        )
+    };
+}
+
+/// `ctx` prefixes messages, e.g. `"avatars[3]"` in a batch.
+fn key_ctx(ctx: &str, key: &str) -> String {
+    if ctx.is_empty() { format!("argument '{key}'") } else { format!("{ctx}['{key}']") }
+}
+
+fn unexpected(ctx: &str, key: &str) -> PyErr {
+    if ctx.is_empty() {
+        PyTypeError::new_err(format!("unexpected keyword argument '{key}'"))
+    } else {
+        PyTypeError::new_err(format!("{ctx}: unexpected key '{key}'"))
+    }
+}
+
+fn key_str<'a>(k: &'a Bound<'_, PyAny>, ctx: &str) -> PyResult<std::borrow::Cow<'a, str>> {
+    match k.cast::<PyString>() {
+        Ok(s) => s.to_cow(),
+        Err(_) => Err(PyTypeError::new_err(format!("{ctx}: keys must be str, got {}", type_name(k)))),
+    }
+}
+
+/// Every keyword an avatar accepts (`project_id` only on creation).
+const AVATAR_KEYS: [&str; 20] = [
+    "project_id",
+    "name",
+    "image_url",
+    "thumbnail_url",
+    "persona_name",
+    "persona_age",
+    "persona_personality",
+    "persona_background",
+    "gender",
+    "age_range",
+    "ethnicity",
+    "body_type",
+    "hair_style",
+    "hair_color",
+    "eye_color",
+    "skin_tone",
+    "style",
+    "source_type",
+    "generation_prompt",
+    "seed_used",
+];
+
+static INTERNED_AVATAR_KEYS: PyOnceLock<Vec<Py<PyString>>> = PyOnceLock::new();
+
+/// A key as text. Keyword names and the keys of dict literals are interned
+/// strings, so a pointer comparison against the interned known keys usually
+/// finds it without converting (and allocating) it, once per field per item.
+fn avatar_key<'a>(k: &'a Bound<'_, PyAny>, ctx: &str) -> PyResult<std::borrow::Cow<'a, str>> {
+    let py = k.py();
+    let interned = INTERNED_AVATAR_KEYS
+        .get_or_init(py, || AVATAR_KEYS.iter().map(|name| PyString::intern(py, name).unbind()).collect());
+    match interned.iter().position(|s| s.as_ptr() == k.as_ptr()) {
+        Some(i) => Ok(std::borrow::Cow::Borrowed(AVATAR_KEYS[i])),
+        None => key_str(k, ctx),
+    }
+}
+
+/// Builds a `NewAvatar` from keyword arguments or a mapping with the same keys.
+pub(crate) fn new_avatar(fields: &Bound<'_, PyAny>, ctx: &str) -> PyResult<NewAvatar> {
+    let mapping = match fields.cast::<PyDict>() {
+        Ok(d) => d.clone(),
+        Err(_) => match fields.cast::<PyMapping>() {
+            Ok(m) => {
+                let d = PyDict::new(fields.py());
+                for item in m.items()?.iter() {
+                    let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
+                    d.set_item(k, v)?;
+                }
+                d
+            }
+            Err(_) => {
+                return Err(PyTypeError::new_err(format!(
+                    "{ctx}: expected a mapping of avatar fields, got {}",
+                    type_name(fields)
+                )));
+            }
+        },
+    };
+    let mut new = NewAvatar::default();
+    let (mut have_project, mut have_name) = (false, false);
+    for (k, v) in mapping.iter() {
+        let key = &*avatar_key(&k, ctx)?;
+        let c = || key_ctx(ctx, key);
+        macro_rules! text {
+            ($($f:ident),*) => {
+                match key {
+                    $(stringify!($f) => { new.$f = expect_str(&v, &c(), true)?; continue; })*
+                    _ => {}
+                }
+            };
+        }
+        avatar_text_fields!(text);
+        match key {
+            "project_id" => {
+                new.project_id = uuid_of(&v, "projectId", &c())?;
+                have_project = true;
+            }
+            "name" => {
+                new.name = expect_str(&v, &c(), false)?.unwrap_or_default();
+                have_name = true;
+            }
+            "persona_age" => new.persona_age = expect_int(&v, &c(), "personaAge")?,
+            "seed_used" => new.seed_used = expect_int(&v, &c(), "seedUsed")?,
+            _ => return Err(unexpected(ctx, key)),
+        }
+    }
+    for (present, key) in [(have_project, "project_id"), (have_name, "name")] {
+        if !present {
+            return Err(if ctx.is_empty() {
+                PyTypeError::new_err(format!("missing required keyword argument: '{key}'"))
+            } else {
+                PyTypeError::new_err(format!("{ctx}: missing required key '{key}'"))
+            });
+        }
+    }
+    Ok(new)
+}
+
+/// Builds an `AvatarPatch` from keyword arguments: a key given as `None`
+/// clears that field, an absent key leaves it.
+pub(crate) fn avatar_patch(changes: Option<&Bound<'_, PyDict>>) -> PyResult<AvatarPatch> {
+    let mut patch = AvatarPatch::default();
+    let Some(changes) = changes else { return Ok(patch) };
+    for (k, v) in changes.iter() {
+        let key = &*avatar_key(&k, "")?;
+        let c = || key_ctx("", key);
+        macro_rules! text {
+            ($($f:ident),*) => {
+                match key {
+                    $(stringify!($f) => { patch.$f = Some(expect_str(&v, &c(), true)?); continue; })*
+                    _ => {}
+                }
+            };
+        }
+        avatar_text_fields!(text);
+        match key {
+            "name" => patch.name = expect_str(&v, &c(), false)?,
+            "persona_age" => patch.persona_age = Some(expect_int(&v, &c(), "personaAge")?),
+            "seed_used" => patch.seed_used = Some(expect_int(&v, &c(), "seedUsed")?),
+            _ => return Err(unexpected("", key)),
+        }
+    }
+    Ok(patch)
+}
+
+/// Builds a `ProjectPatch` from keyword arguments (`description=None` clears it).
+pub(crate) fn project_patch(changes: Option<&Bound<'_, PyDict>>) -> PyResult<ProjectPatch> {
+    let mut patch = ProjectPatch::default();
+    let Some(changes) = changes else { return Ok(patch) };
+    for (k, v) in changes.iter() {
+        let key = &*key_str(&k, "")?;
+        match key {
+            "name" => patch.name = expect_str(&v, &key_ctx("", key), false)?,
+            "description" => patch.description = Some(expect_str(&v, &key_ctx("", key), true)?),
+            _ => return Err(unexpected("", key)),
+        }
+    }
+    Ok(patch)
+}
+
+/// A page size: anything outside `u32` is refused here with the message
+/// core gives for a size outside its range.
+pub(crate) fn limit_of(py: Python<'_>, limit: Option<i64>) -> PyResult<Option<u32>> {
+    match limit {
+        None => Ok(None),
+        Some(n) => u32::try_from(n).map(Some).map_err(|_| {
+            validation(py, "limit", format!("must be between 1 and {}, got {n}", avatar_store::MAX_PAGE_SIZE))
+        }),
+    }
+}
+
+/// JSON (as core serializes its reports) to Python objects.
+pub(crate) fn json_to_py<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+    use serde_json::Value as V;
+    Ok(match v {
+        V::Null => py.None().into_bound(py),
+        V::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        V::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => i.into_pyobject(py)?.into_any(),
+            (None, Some(u)) => u.into_pyobject(py)?.into_any(),
+            _ => PyFloat::new(py, n.as_f64().unwrap_or(f64::NAN)).into_any(),
+        },
+        V::String(s) => PyString::new(py, s).into_any(),
+        V::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(json_to_py(py, item)?)?;
+            }
+            list.into_any()
+        }
+        V::Object(map) => {
+            let dict = PyDict::new(py);
+            for (k, item) in map {
+                dict.set_item(k, json_to_py(py, item)?)?;
+            }
+            dict.into_any()
+        }
+    })
+}
+
+/// Python data shaped like JSON (dicts with str keys, lists, tuples, str,
+/// int, float, bool, None) to JSON; `ctx` locates a wrong type.
+pub(crate) fn py_to_json(ob: &Bound<'_, PyAny>, ctx: &str) -> PyResult<serde_json::Value> {
+    use serde_json::Value as V;
+    if ob.is_none() {
+        return Ok(V::Null);
+    }
+    if let Ok(b) = ob.cast::<PyBool>() {
+        return Ok(V::Bool(b.is_true()));
+    }
+    if ob.is_instance_of::<PyInt>() {
+        return match ob.extract::<i64>() {
+            Ok(i) => Ok(V::from(i)),
+            Err(_) => Ok(V::from(
+                ob.extract::<u64>()
+                    .map_err(|_| PyTypeError::new_err(format!("{ctx}: integer does not fit in 64 bits")))?,
+            )),
+        };
+    }
+    if let Ok(f) = ob.cast::<PyFloat>() {
+        return serde_json::Number::from_f64(f.value())
+            .map(V::Number)
+            .ok_or_else(|| PyTypeError::new_err(format!("{ctx}: {} is not a JSON number", f.value())));
+    }
+    if let Ok(s) = ob.cast::<PyString>() {
+        return Ok(V::String(s.to_cow()?.into_owned()));
+    }
+    if let Ok(d) = ob.cast::<PyDict>() {
+        let mut map = serde_json::Map::new();
+        for (k, v) in d.iter() {
+            let key = &*key_str(&k, ctx)?;
+            let value = py_to_json(&v, &format!("{ctx}['{key}']"))?;
+            map.insert(key.to_owned(), value);
+        }
+        return Ok(V::Object(map));
+    }
+    if ob.is_instance_of::<PyList>() || ob.is_instance_of::<PyTuple>() {
+        let mut items = Vec::new();
+        for (i, item) in ob.try_iter()?.enumerate() {
+            items.push(py_to_json(&item?, &format!("{ctx}[{i}]"))?);
+        }
+        return Ok(V::Array(items));
+    }
+    if let Ok(m) = ob.cast::<PyMapping>() {
+        let d = PyDict::new(ob.py());
+        for item in m.items()?.iter() {
+            let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
+            d.set_item(k, v)?;
+        }
+        return py_to_json(d.as_any(), ctx);
+    }
+    Err(PyTypeError::new_err(format!("{ctx}: {} is not JSON data", type_name(ob))))
+}
