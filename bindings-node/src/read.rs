@@ -1,0 +1,419 @@
+//! JavaScript arguments to core inputs.
+//!
+//! Each value is checked for its JavaScript type here, with a `TypeError`
+//! naming the argument or property; every rule about the *values* (lengths,
+//! ranges, URL schemes, ids) is left to the core, which names the field in a
+//! `VALIDATION` error. Objects with a property this binding does not know are
+//! refused, so a misspelt `hairColour` fails loudly instead of being dropped.
+
+use std::time::Duration;
+
+use avatar_store::{
+    AvatarPatch, AvatarQuery, AvatarSort, NewAvatar, NewProject, OpenOptions, ProjectPatch, ProjectQuery, SortOrder,
+    Uuid,
+};
+use napi::bindgen_prelude::{Array, BigInt, Object, Unknown};
+use napi::{JsValue, ValueType};
+
+use crate::fail::{Failure, wrong_type, wrong_value};
+
+type R<T> = Result<T, Failure>;
+
+/// Largest integer a JavaScript number holds exactly.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+fn describe(v: &Unknown) -> String {
+    let t = v.get_type().unwrap_or(ValueType::Unknown);
+    match t {
+        ValueType::String => "type string".to_owned(),
+        ValueType::Number => match unsafe { v.cast::<f64>() } {
+            Ok(n) => format!("type number ({n})"),
+            Err(_) => "type number".to_owned(),
+        },
+        ValueType::Object if v.is_array().unwrap_or(false) => "an array".to_owned(),
+        ValueType::Null => "null".to_owned(),
+        ValueType::Undefined => "undefined".to_owned(),
+        other => format!("type {}", format!("{other:?}").to_lowercase()),
+    }
+}
+
+fn is_nullish(v: &Unknown) -> R<bool> {
+    Ok(matches!(v.get_type()?, ValueType::Null | ValueType::Undefined))
+}
+
+/// A required string argument.
+pub fn string(name: &str, v: Unknown) -> R<String> {
+    if v.get_type()? != ValueType::String {
+        return Err(wrong_type(name, "of type string", &describe(&v)));
+    }
+    // SAFETY: the type was just checked.
+    Ok(unsafe { v.cast::<String>()? })
+}
+
+/// A required id argument: a string the core parses as a UUID.
+pub fn id(name: &str, v: Unknown) -> R<Uuid> {
+    Ok(avatar_store::parse_id(name, &string(name, v)?)?)
+}
+
+/// An optional argument: `undefined` and `null` read as absent.
+pub fn optional<'a>(v: Option<Unknown<'a>>) -> R<Option<Unknown<'a>>> {
+    match v {
+        Some(v) if !is_nullish(&v)? => Ok(Some(v)),
+        _ => Ok(None),
+    }
+}
+
+/// The properties of an options or record object, checked one by one.
+pub struct Props<'a> {
+    obj: Object<'a>,
+    name: &'static str,
+}
+
+impl<'a> Props<'a> {
+    /// `v` must be a plain object (not an array, not null) whose keys are all in `known`.
+    pub fn new(name: &'static str, v: Unknown<'a>, known: &[&str]) -> R<Self> {
+        if v.get_type()? != ValueType::Object || v.is_array()? {
+            return Err(wrong_type(name, "an object", &describe(&v)));
+        }
+        // SAFETY: the type was just checked.
+        let obj = unsafe { v.cast::<Object>()? };
+        for key in Object::keys(&obj)? {
+            if !known.contains(&key.as_str()) {
+                return Err(wrong_value(
+                    name,
+                    format!("has an unknown property \"{key}\"; known properties are: {}", known.join(", ")),
+                ));
+            }
+        }
+        Ok(Props { obj, name })
+    }
+
+    fn path(&self, key: &str) -> String {
+        format!("{}.{key}", self.name)
+    }
+
+    /// The value of `key`; `None` when absent or `undefined`.
+    fn get(&self, key: &str) -> R<Option<Unknown<'a>>> {
+        Ok(self.obj.get::<Unknown>(key)?)
+    }
+
+    pub fn required_string(&self, key: &str) -> R<String> {
+        match self.get(key)? {
+            Some(v) => string(&self.path(key), v),
+            None => Err(wrong_type(&self.path(key), "of type string", "undefined")),
+        }
+    }
+
+    /// `null` and absent both read as `None`.
+    pub fn string(&self, key: &str) -> R<Option<String>> {
+        match optional(self.get(key)?)? {
+            Some(v) => string(&self.path(key), v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Absent leaves a field as it is (`None`), `null` clears it (`Some(None)`).
+    pub fn patch_string(&self, key: &str) -> R<Option<Option<String>>> {
+        match self.get(key)? {
+            None => Ok(None),
+            Some(v) if v.get_type()? == ValueType::Null => Ok(Some(None)),
+            Some(v) => string(&self.path(key), v).map(|s| Some(Some(s))),
+        }
+    }
+
+    /// A name may be changed but not cleared.
+    pub fn patch_name(&self, key: &str) -> R<Option<String>> {
+        match self.get(key)? {
+            None => Ok(None),
+            Some(v) => string(&self.path(key), v).map(Some),
+        }
+    }
+
+    pub fn bool(&self, key: &str) -> R<Option<bool>> {
+        match optional(self.get(key)?)? {
+            Some(v) if v.get_type()? == ValueType::Boolean => Ok(Some(unsafe { v.cast::<bool>()? })),
+            Some(v) => Err(wrong_type(&self.path(key), "of type boolean", &describe(&v))),
+            None => Ok(None),
+        }
+    }
+
+    /// A whole number; with `big`, a `bigint` in the 64-bit range is accepted too.
+    fn integer(&self, key: &str, v: Unknown, big: bool) -> R<i64> {
+        let path = self.path(key);
+        let expected = if big { "an integer (number or bigint)" } else { "an integer" };
+        match v.get_type()? {
+            ValueType::Number => {
+                let n = unsafe { v.cast::<f64>()? };
+                if n.fract() != 0.0 || !n.is_finite() {
+                    return Err(wrong_type(&path, expected, &describe(&v)));
+                }
+                if n.abs() > MAX_SAFE_INTEGER {
+                    let hint = if big { "; pass a bigint for larger values" } else { "" };
+                    return Err(wrong_value(&path, format!("must be a safe integer, got {n}{hint}")));
+                }
+                Ok(n as i64)
+            }
+            ValueType::BigInt if big => {
+                let (n, lossless) = unsafe { v.cast::<BigInt>()? }.get_i64();
+                if !lossless {
+                    return Err(wrong_value(&path, "must fit in a signed 64-bit integer"));
+                }
+                Ok(n)
+            }
+            _ => Err(wrong_type(&path, expected, &describe(&v))),
+        }
+    }
+
+    pub fn int(&self, key: &str, big: bool) -> R<Option<i64>> {
+        match optional(self.get(key)?)? {
+            Some(v) => self.integer(key, v, big).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub fn patch_int(&self, key: &str, big: bool) -> R<Option<Option<i64>>> {
+        match self.get(key)? {
+            None => Ok(None),
+            Some(v) if v.get_type()? == ValueType::Null => Ok(Some(None)),
+            Some(v) => self.integer(key, v, big).map(|n| Some(Some(n))),
+        }
+    }
+
+    /// A page size: the core checks the range, this only makes it fit a `u32`.
+    pub fn limit(&self) -> R<Option<u32>> {
+        match self.int("limit", false)? {
+            None => Ok(None),
+            Some(n) => match u32::try_from(n) {
+                Ok(n) => Ok(Some(n)),
+                Err(_) => Err(avatar_store::Error::Validation {
+                    field: "limit".into(),
+                    message: format!("must be between 1 and {}, got {n}", avatar_store::MAX_PAGE_SIZE),
+                }
+                .into()),
+            },
+        }
+    }
+
+    pub fn id(&self, key: &str) -> R<Option<Uuid>> {
+        match self.string(key)? {
+            Some(s) => Ok(Some(avatar_store::parse_id(key, &s)?)),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Reads `new Store(path, options)`'s options.
+pub fn open_options(v: Option<Unknown>) -> R<OpenOptions> {
+    let mut o = OpenOptions::default();
+    let Some(v) = optional(v)? else { return Ok(o) };
+    let p = Props::new("options", v, &["migrate", "backup", "verify", "busyTimeoutMs", "readers"])?;
+    if let Some(b) = p.bool("migrate")? {
+        o = o.migrate(b);
+    }
+    if let Some(b) = p.bool("backup")? {
+        o = o.backup(b);
+    }
+    if let Some(b) = p.bool("verify")? {
+        o = o.verify(b);
+    }
+    if let Some(ms) = p.int("busyTimeoutMs", false)? {
+        let ms = u64::try_from(ms).map_err(|_| wrong_value("options.busyTimeoutMs", "must not be negative"))?;
+        o = o.busy_timeout(Duration::from_millis(ms));
+    }
+    if let Some(n) = p.int("readers", false)? {
+        let n = u32::try_from(n).map_err(|_| wrong_value("options.readers", "must be between 1 and 4294967295"))?;
+        o = o.readers(n);
+    }
+    Ok(o)
+}
+
+pub fn new_project(v: Unknown) -> R<NewProject> {
+    let p = Props::new("project", v, &["name", "description"])?;
+    Ok(NewProject { name: p.required_string("name")?, description: p.string("description")? })
+}
+
+pub fn project_patch(v: Unknown) -> R<ProjectPatch> {
+    let p = Props::new("patch", v, &["name", "description"])?;
+    Ok(ProjectPatch { name: p.patch_name("name")?, description: p.patch_string("description")? })
+}
+
+pub fn project_query(v: Option<Unknown>) -> R<ProjectQuery> {
+    let Some(v) = optional(v)? else { return Ok(ProjectQuery::default()) };
+    let p = Props::new("query", v, &["limit", "cursor"])?;
+    Ok(ProjectQuery { limit: p.limit()?, cursor: p.string("cursor")? })
+}
+
+/// The fields of a new avatar, in the data model's order.
+pub const AVATAR_FIELDS: &[&str] = &[
+    "projectId",
+    "name",
+    "imageUrl",
+    "thumbnailUrl",
+    "personaName",
+    "personaAge",
+    "personaPersonality",
+    "personaBackground",
+    "gender",
+    "ageRange",
+    "ethnicity",
+    "bodyType",
+    "hairStyle",
+    "hairColor",
+    "eyeColor",
+    "skinTone",
+    "style",
+    "sourceType",
+    "generationPrompt",
+    "seedUsed",
+];
+
+fn new_avatar_from(p: &Props) -> R<NewAvatar> {
+    Ok(NewAvatar {
+        project_id: avatar_store::parse_id("projectId", &p.required_string("projectId")?)?,
+        name: p.required_string("name")?,
+        image_url: p.string("imageUrl")?,
+        thumbnail_url: p.string("thumbnailUrl")?,
+        persona_name: p.string("personaName")?,
+        persona_age: p.int("personaAge", false)?,
+        persona_personality: p.string("personaPersonality")?,
+        persona_background: p.string("personaBackground")?,
+        gender: p.string("gender")?,
+        age_range: p.string("ageRange")?,
+        ethnicity: p.string("ethnicity")?,
+        body_type: p.string("bodyType")?,
+        hair_style: p.string("hairStyle")?,
+        hair_color: p.string("hairColor")?,
+        eye_color: p.string("eyeColor")?,
+        skin_tone: p.string("skinTone")?,
+        style: p.string("style")?,
+        source_type: p.string("sourceType")?,
+        generation_prompt: p.string("generationPrompt")?,
+        seed_used: p.int("seedUsed", true)?,
+    })
+}
+
+pub fn new_avatar(v: Unknown) -> R<NewAvatar> {
+    new_avatar_from(&Props::new("avatar", v, AVATAR_FIELDS)?)
+}
+
+pub fn new_avatars(v: Unknown) -> R<Vec<NewAvatar>> {
+    if !v.is_array()? {
+        return Err(wrong_type("avatars", "an array", &describe(&v)));
+    }
+    // SAFETY: the type was just checked.
+    let arr = unsafe { v.cast::<Array>()? };
+    let mut out = Vec::with_capacity(arr.len() as usize);
+    for i in 0..arr.len() {
+        let Some(item) = arr.get::<Unknown>(i)? else {
+            return Err(wrong_type(&format!("avatars[{i}]"), "an object", "undefined"));
+        };
+        let p = Props::new("avatar", item, AVATAR_FIELDS).map_err(|e| at_index(e, i))?;
+        out.push(new_avatar_from(&p).map_err(|e| at_index(e, i))?);
+    }
+    Ok(out)
+}
+
+/// Names the array element in a `TypeError` about one of `createAvatars`' items.
+fn at_index(e: Failure, i: u32) -> Failure {
+    match e {
+        Failure::Arg { code, message, argument } => Failure::Arg {
+            code,
+            message: message.replacen("\"avatar", &format!("\"avatars[{i}]"), 1),
+            argument: argument.replacen("avatar", &format!("avatars[{i}]"), 1),
+        },
+        e => e,
+    }
+}
+
+pub fn avatar_patch(v: Unknown) -> R<AvatarPatch> {
+    // The project, owner and usage counters are not editable.
+    let p = Props::new("patch", v, &AVATAR_FIELDS[1..])?;
+    Ok(AvatarPatch {
+        name: p.patch_name("name")?,
+        image_url: p.patch_string("imageUrl")?,
+        thumbnail_url: p.patch_string("thumbnailUrl")?,
+        persona_name: p.patch_string("personaName")?,
+        persona_age: p.patch_int("personaAge", false)?,
+        persona_personality: p.patch_string("personaPersonality")?,
+        persona_background: p.patch_string("personaBackground")?,
+        gender: p.patch_string("gender")?,
+        age_range: p.patch_string("ageRange")?,
+        ethnicity: p.patch_string("ethnicity")?,
+        body_type: p.patch_string("bodyType")?,
+        hair_style: p.patch_string("hairStyle")?,
+        hair_color: p.patch_string("hairColor")?,
+        eye_color: p.patch_string("eyeColor")?,
+        skin_tone: p.patch_string("skinTone")?,
+        style: p.patch_string("style")?,
+        source_type: p.patch_string("sourceType")?,
+        generation_prompt: p.patch_string("generationPrompt")?,
+        seed_used: p.patch_int("seedUsed", true)?,
+    })
+}
+
+pub fn avatar_query(v: Option<Unknown>) -> R<AvatarQuery> {
+    let Some(v) = optional(v)? else { return Ok(AvatarQuery::default()) };
+    let p = Props::new(
+        "query",
+        v,
+        &[
+            "projectId",
+            "gender",
+            "ageRange",
+            "ethnicity",
+            "bodyType",
+            "hairStyle",
+            "hairColor",
+            "eyeColor",
+            "skinTone",
+            "style",
+            "sourceType",
+            "nameContains",
+            "sort",
+            "order",
+            "limit",
+            "cursor",
+        ],
+    )?;
+    let sort = match p.string("sort")?.as_deref() {
+        None | Some("createdAt") => AvatarSort::CreatedAt,
+        Some("usageCount") => AvatarSort::UsageCount,
+        Some("lastUsedAt") => AvatarSort::LastUsedAt,
+        Some(other) => {
+            return Err(avatar_store::Error::Validation {
+                field: "sort".into(),
+                message: format!("must be one of createdAt, usageCount, lastUsedAt, got {other:?}"),
+            }
+            .into());
+        }
+    };
+    let order = match p.string("order")?.as_deref() {
+        None | Some("asc") => SortOrder::Asc,
+        Some("desc") => SortOrder::Desc,
+        Some(other) => {
+            return Err(avatar_store::Error::Validation {
+                field: "order".into(),
+                message: format!("must be asc or desc, got {other:?}"),
+            }
+            .into());
+        }
+    };
+    Ok(AvatarQuery {
+        project_id: p.id("projectId")?,
+        gender: p.string("gender")?,
+        age_range: p.string("ageRange")?,
+        ethnicity: p.string("ethnicity")?,
+        body_type: p.string("bodyType")?,
+        hair_style: p.string("hairStyle")?,
+        hair_color: p.string("hairColor")?,
+        eye_color: p.string("eyeColor")?,
+        skin_tone: p.string("skinTone")?,
+        style: p.string("style")?,
+        source_type: p.string("sourceType")?,
+        name_contains: p.string("nameContains")?,
+        sort,
+        order,
+        limit: p.limit()?,
+        cursor: p.string("cursor")?,
+    })
+}
