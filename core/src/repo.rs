@@ -307,10 +307,13 @@ pub(crate) fn list_projects_with_avatars(
         })
         .collect();
     if !items.is_empty() {
-        // One query for the whole page instead of one per project.
+        // One query for the whole page instead of one per project. The unary
+        // `+` keeps SQLite off the userId indexes (which would scan all of the
+        // user's avatars and sort them) and on (projectId, createdAt, id),
+        // which yields the rows already in order.
         let ids = serde_json::to_string(&ids).map_err(|e| Error::Internal(e.to_string()))?;
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {AVATAR_COLUMNS} FROM avatars WHERE userId = ?1 \
+            "SELECT {AVATAR_COLUMNS} FROM avatars WHERE +userId = ?1 \
              AND projectId IN (SELECT value FROM json_each(?2)) ORDER BY projectId, createdAt, id"
         ))?;
         let mut rows = stmt.query(params![user_id, ids])?;
