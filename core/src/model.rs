@@ -41,8 +41,10 @@ pub struct Project {
     /// Free text.
     pub description: Option<String>,
     /// Creation time (UTC, millisecond precision).
+    #[serde(with = "timestamp")]
     pub created_at: DateTime<Utc>,
     /// Last change (UTC, millisecond precision).
+    #[serde(with = "timestamp")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -109,10 +111,13 @@ pub struct Avatar {
     /// How often it was used; only [`crate::Store::record_usage`] changes it.
     pub usage_count: i64,
     /// When it was last used.
+    #[serde(default, with = "timestamp::option")]
     pub last_used_at: Option<DateTime<Utc>>,
     /// Creation time (UTC, millisecond precision).
+    #[serde(with = "timestamp")]
     pub created_at: DateTime<Utc>,
     /// Last edit (UTC, millisecond precision); usage does not count as an edit.
+    #[serde(with = "timestamp")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -212,6 +217,42 @@ pub struct AvatarPatch {
     pub generation_prompt: Option<Option<String>>,
     #[serde(deserialize_with = "present")]
     pub seed_used: Option<Option<i64>>,
+}
+
+/// JSON carries times in the stored form (fixed width, milliseconds, `Z`),
+/// so exports and API responses read the same as the database.
+mod timestamp {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format_timestamp(t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = String::deserialize(d)?;
+        super::parse_timestamp(&text).ok_or_else(|| D::Error::custom(format!("not an RFC 3339 time: {text:?}")))
+    }
+
+    pub mod option {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+            match Option::<String>::deserialize(d)? {
+                Some(text) => super::super::parse_timestamp(&text)
+                    .map(Some)
+                    .ok_or_else(|| D::Error::custom(format!("not an RFC 3339 time: {text:?}"))),
+                None => Ok(None),
+            }
+        }
+    }
 }
 
 /// In JSON a patch tells "absent" (leave) from `null` (clear).
