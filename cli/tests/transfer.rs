@@ -167,10 +167,8 @@ fn the_progress_bar_stays_off_a_pipe() {
 /// `script` gives the command a pseudo-terminal, as a person at a shell has.
 #[test]
 fn the_progress_bar_shows_on_a_terminal() {
-    if std::process::Command::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: util-linux `script` is not installed");
-        return;
-    }
+    // `script` (util-linux, essential on Debian) gives the command a terminal.
+    assert!(std::process::Command::new("script").arg("--version").output().is_ok(), "util-linux `script` is needed");
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src.db");
     seeded(&src);
