@@ -98,8 +98,12 @@ impl OpenOptions {
 /// one at a time.
 pub struct Store {
     path: Option<PathBuf>,
-    writer: Mutex<Connection>,
+    // Fields drop in order: readers go first so that the writer is normally
+    // the last connection, which removes the -wal and -shm files on close (a
+    // read-only connection cannot). r2d2 may still hold a reader briefly on
+    // its maintenance thread, so this is tidiness, not a guarantee.
     readers: Option<r2d2::Pool<SqliteConnectionManager>>,
+    writer: Mutex<Connection>,
     options: OpenOptions,
     migration: MigrationOutcome,
 }
