@@ -162,7 +162,13 @@ pub fn inspect(path: &Path) -> Result<MigrationStatus> {
     let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| Error::io(path, e))?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    status(&conn).map_err(|e| match e {
+    status_of_file(&conn, path)
+}
+
+/// [`status`] of a file's connection, where a failure to read means the file
+/// is not a database we can use: an I/O error naming the file.
+pub(crate) fn status_of_file(conn: &Connection, path: &Path) -> Result<MigrationStatus> {
+    status(conn).map_err(|e| match e {
         Error::Internal(m) => Error::io(path, format!("cannot read the database: {m}")),
         e => e,
     })

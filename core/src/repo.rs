@@ -204,14 +204,11 @@ fn with_avatar_params<T>(a: &Avatar, f: impl FnOnce(&[&dyn ToSql]) -> T) -> T {
 
 /// Statement texts built once: `prepare_cached` looks them up by text, so
 /// formatting them per call would only cost allocations.
-fn sql(cell: &'static LazyLock<String>) -> &'static str {
-    cell.as_str()
-}
-
 static INSERT_AVATAR: LazyLock<String> =
     LazyLock::new(|| format!("INSERT INTO avatars ({AVATAR_COLUMNS}) VALUES ({AVATAR_PLACEHOLDERS})"));
 static GET_AVATAR: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {AVATAR_COLUMNS} FROM avatars WHERE id = ?1 AND userId = ?2"));
+
 fn not_found(entity: &'static str, id: &Uuid) -> Error {
     Error::NotFound { entity, id: id.to_string() }
 }
@@ -362,7 +359,7 @@ pub(crate) fn prepare_avatar(user_id: &str, new: &NewAvatar) -> Result<Avatar> {
 pub(crate) fn insert_avatars(conn: &Connection, user_id: &str, avatars: &[Avatar]) -> Result<()> {
     let mut checked = HashSet::new();
     let mut owned = conn.prepare_cached("SELECT 1 FROM projects WHERE id = ?1 AND userId = ?2")?;
-    let mut insert = conn.prepare_cached(sql(&INSERT_AVATAR))?;
+    let mut insert = conn.prepare_cached(&INSERT_AVATAR)?;
     for a in avatars {
         if checked.insert(a.project_id) && !owned.exists(params![a.project_id.to_string(), user_id])? {
             return Err(not_found("project", &a.project_id));
@@ -374,7 +371,7 @@ pub(crate) fn insert_avatars(conn: &Connection, user_id: &str, avatars: &[Avatar
 
 pub(crate) fn get_avatar(conn: &Connection, user_id: &str, id: &Uuid) -> Result<Avatar> {
     validate_user_id(user_id)?;
-    conn.prepare_cached(sql(&GET_AVATAR))?
+    conn.prepare_cached(&GET_AVATAR)?
         .query_row(params![id.to_string(), user_id], avatar_from_row)
         .optional()?
         .ok_or_else(|| not_found("avatar", id))

@@ -183,18 +183,16 @@ impl Store {
         conn.busy_timeout(options.busy_timeout)?;
         // Refuse a newer or edited database before anything is written to
         // it; even switching to WAL would change the file.
-        let status = migrate::status(&conn).map_err(|e| match e {
-            Error::Internal(m) if path.is_some() => Error::Io {
-                path: path.map(|p| p.display().to_string()).unwrap_or_default(),
-                message: format!("cannot read the database: {m}"),
-            },
-            e => e,
-        })?;
+        let status = match path {
+            Some(p) => migrate::status_of_file(&conn, p)?,
+            None => migrate::status(&conn)?,
+        };
         migrate::check_compatible(&status)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(io)?;
         configure(&conn, options.busy_timeout)?;
 
-        let migration = if options.migrate {
+        // The status just read already says whether anything is pending.
+        let migration = if options.migrate && !status.pending.is_empty() {
             migrate::migrate(&mut conn, path, options.backup)?
         } else {
             let v = status.current_version;
