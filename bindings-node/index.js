@@ -6,7 +6,8 @@
 // `const { store } = require('avatar-store')` is the incident's
 // `import { prisma }` bug, and it must not survive until the first request.
 
-const binding = require('./binding.js')
+// codec.js loads the native binding and registers its conversions with it.
+const binding = require('./codec.js')
 
 const api = {
   Store: binding.Store,

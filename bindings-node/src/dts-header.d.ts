@@ -207,4 +207,83 @@ export interface AvatarStoreError extends Error {
   argument?: string
 }
 
+// ----------------------------------------------------------------- results
+// Records reach JavaScript as JSON and become these objects in codec.js
+// (src/codec.rs says why), so they are declared here rather than generated.
+
+/** A user's project. */
+export interface Project {
+  id: string
+  userId: string
+  name: string
+  description: string | null
+  createdAt: Date
+  updatedAt: Date
+}
+
+/** One page of projects; pass `nextCursor` back as `cursor` for the next one. */
+export interface ProjectPage {
+  items: Array<Project>
+  nextCursor: string | null
+}
+
+/** A project with its avatars, oldest first: the incident's `GET /projects` item. */
+export interface ProjectWithAvatars {
+  id: string
+  userId: string
+  name: string
+  description: string | null
+  createdAt: Date
+  updatedAt: Date
+  avatars: Array<Avatar>
+}
+
+/** One page of projects with their avatars. */
+export interface ProjectWithAvatarsPage {
+  items: Array<ProjectWithAvatars>
+  nextCursor: string | null
+}
+
+/**
+ * Replaces the database at `db` with a verified backup; an existing
+ * database is replaced only with `force: true`, after a copy of it is kept.
+ * No `Store` may have `db` open meanwhile.
+
+/** An avatar with persona, visual attributes and generation metadata. */
+export interface Avatar {
+  id: string
+  projectId: string
+  userId: string
+  name: string
+  imageUrl: string | null
+  thumbnailUrl: string | null
+  personaName: string | null
+  personaAge: number | null
+  personaPersonality: string | null
+  personaBackground: string | null
+  gender: string | null
+  ageRange: string | null
+  ethnicity: string | null
+  bodyType: string | null
+  hairStyle: string | null
+  hairColor: string | null
+  eyeColor: string | null
+  skinTone: string | null
+  style: string | null
+  sourceType: string | null
+  generationPrompt: string | null
+  /** A `number` while it is a safe integer, a `bigint` beyond (seeds are 64-bit). */
+  seedUsed: number | bigint | null
+  usageCount: number
+  lastUsedAt: Date | null
+  createdAt: Date
+  updatedAt: Date
+}
+
+/** One page of avatars. */
+export interface AvatarPage {
+  items: Array<Avatar>
+  nextCursor: string | null
+}
+
 // --------------------------------------------------------- generated below

@@ -6,6 +6,7 @@
 //! operation exists twice: `name()` returns a Promise and runs on the libuv
 //! thread pool, `nameSync()` runs on the calling thread ([`job`]).
 
+mod codec;
 mod fail;
 mod job;
 mod read;

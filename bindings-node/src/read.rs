@@ -14,7 +14,9 @@ use avatar_store::{
 };
 use napi::bindgen_prelude::{Array, BigInt, Object, Unknown};
 use napi::{JsValue, ValueType};
+use napi_derive::napi;
 
+use crate::codec;
 use crate::fail::{Failure, wrong_type, wrong_value};
 
 type R<T> = Result<T, Failure>;
@@ -267,6 +269,16 @@ pub const AVATAR_FIELDS: &[&str] = &[
     "seedUsed",
 ];
 
+/// The fields a new avatar cannot do without.
+const AVATAR_REQUIRED: &[&str] = &["projectId", "name"];
+
+/// Tells `codec.js` which properties a new avatar has and needs:
+/// `{ known: string[], required: string[] }`.
+#[napi(js_name = "__newAvatarFields", skip_typescript)]
+pub fn new_avatar_fields() -> serde_json::Value {
+    serde_json::json!({ "known": AVATAR_FIELDS, "required": AVATAR_REQUIRED })
+}
+
 fn new_avatar_from(p: &Props) -> R<NewAvatar> {
     Ok(NewAvatar {
         project_id: avatar_store::parse_id("projectId", &p.required_string("projectId")?)?,
@@ -293,10 +305,16 @@ fn new_avatar_from(p: &Props) -> R<NewAvatar> {
 }
 
 pub fn new_avatar(v: Unknown) -> R<NewAvatar> {
+    if let Some(a) = codec::encode_new_avatars(&v, false).and_then(|json| serde_json::from_str(&json).ok()) {
+        return Ok(a);
+    }
     new_avatar_from(&Props::new("avatar", v, AVATAR_FIELDS)?)
 }
 
 pub fn new_avatars(v: Unknown) -> R<Vec<NewAvatar>> {
+    if let Some(a) = codec::encode_new_avatars(&v, true).and_then(|json| serde_json::from_str(&json).ok()) {
+        return Ok(a);
+    }
     if !v.is_array()? {
         return Err(wrong_type("avatars", "an array", &describe(&v)));
     }
