@@ -409,7 +409,7 @@ impl Store {
     /// ```
     pub fn create_avatar(&self, user_id: &str, new: &NewAvatar) -> Result<Avatar> {
         let a = repo::prepare_avatar(user_id, new)?;
-        self.write(|c| repo::insert_avatars(c, user_id, std::slice::from_ref(&a)))?;
+        repo::insert_avatar(&self.writer(), &a)?;
         Ok(a)
     }
 
