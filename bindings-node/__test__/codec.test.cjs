@@ -1,0 +1,109 @@
+'use strict'
+// codec.js carries records across napi as JSON. Its encoder only ever takes a
+// faster road to what the native reader decides, so every input here must
+// end exactly as it would without it; and decoded results must have the
+// documented shape (all 26 columns, Dates, bigint seeds).
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { Store } = require('avatar-store')
+const { fullAvatar } = require('./helpers.cjs')
+
+const U = 'user-1'
+const KEYS = ['id', 'projectId', 'userId', 'name', 'imageUrl', 'thumbnailUrl', 'personaName', 'personaAge',
+  'personaPersonality', 'personaBackground', 'gender', 'ageRange', 'ethnicity', 'bodyType', 'hairStyle', 'hairColor',
+  'eyeColor', 'skinTone', 'style', 'sourceType', 'generationPrompt', 'seedUsed', 'usageCount', 'lastUsedAt',
+  'createdAt', 'updatedAt']
+
+function setup() {
+  const store = new Store(':memory:')
+  const p = store.createProjectSync(U, { name: 'P' })
+  return { store, p }
+}
+
+test('every result has all 26 columns in order, nulls included, with Dates', () => {
+  const { store, p } = setup()
+  const sparse = store.createAvatarSync(U, { projectId: p.id, name: 'Only a name' })
+  assert.deepEqual(Object.keys(sparse), KEYS)
+  assert.equal(sparse.imageUrl, null)
+  assert.equal(sparse.seedUsed, null)
+  assert.equal(sparse.lastUsedAt, null)
+  const used = store.recordUsageSync(U, sparse.id)
+  assert.ok(used.lastUsedAt instanceof Date && used.createdAt instanceof Date && used.updatedAt instanceof Date)
+  assert.equal(used.createdAt.getTime(), sparse.createdAt.getTime())
+  for (const result of [
+    store.getAvatarSync(U, sparse.id),
+    store.listAvatarsSync(U).items[0],
+    store.listProjectsWithAvatarsSync(U).items[0].avatars[0],
+    store.createAvatarsSync(U, [fullAvatar(p.id)])[0],
+  ]) {
+    assert.deepEqual(Object.keys(result), KEYS)
+    assert.ok(result.createdAt instanceof Date)
+  }
+  const project = store.listProjectsSync(U).items[0]
+  assert.deepEqual(Object.keys(project), ['id', 'userId', 'name', 'description', 'createdAt', 'updatedAt'])
+  assert.ok(project.updatedAt instanceof Date)
+})
+
+test('seeds: numbers while safe, bigints beyond, exact at every edge', () => {
+  const { store, p } = setup()
+  for (const seed of [0, -1, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER]) {
+    assert.equal(store.createAvatarSync(U, fullAvatar(p.id, { seedUsed: seed })).seedUsed, seed)
+  }
+  for (const seed of [2n ** 53n, -(2n ** 53n), 2n ** 63n - 1n, -(2n ** 63n)]) {
+    const a = store.createAvatarSync(U, fullAvatar(p.id, { seedUsed: seed }))
+    assert.equal(a.seedUsed, seed)
+    assert.equal(store.getAvatarSync(U, a.id).seedUsed, seed)
+  }
+})
+
+test('text round-trips exactly: unicode, quotes, escapes, NUL-free control characters', () => {
+  const { store, p } = setup()
+  const name = 'Zoë "Ω" \\ \n\t 👩🏽‍🚀 </script> \u2028'
+  const a = store.createAvatarSync(U, fullAvatar(p.id, { name, generationPrompt: '{"json": [1, 2]}' }))
+  assert.equal(a.name, name)
+  assert.equal(store.getAvatarSync(U, a.id).name, name)
+  assert.equal(a.generationPrompt, '{"json": [1, 2]}')
+})
+
+test('inputs the encoder declines still get the native reader\'s verdict', () => {
+  const { store, p } = setup()
+  const before = store.countSync(U).avatars
+  const typeError = (argument) => (e) => e instanceof TypeError && e.argument === argument
+  // JSON would turn these into null or drop them; the reader names them.
+  assert.throws(() => store.createAvatarSync(U, fullAvatar(p.id, { personaAge: NaN })), typeError('avatar.personaAge'))
+  assert.throws(() => store.createAvatarSync(U, fullAvatar(p.id, { personaAge: Infinity })), typeError('avatar.personaAge'))
+  assert.throws(() => store.createAvatarSync(U, fullAvatar(p.id, { seedUsed: 2 ** 53 })), typeError('avatar.seedUsed'))
+  assert.throws(() => store.createAvatarSync(U, fullAvatar(p.id, { name: () => 'x' })), typeError('avatar.name'))
+  assert.throws(() => store.createAvatarSync(U, fullAvatar(p.id, { style: new Date() })), typeError('avatar.style'))
+  assert.throws(() => store.createAvatarsSync(U, [fullAvatar(p.id), , fullAvatar(p.id)]), typeError('avatars[1]'))
+  // A toJSON would make JSON.stringify describe another object.
+  const sneaky = fullAvatar(p.id)
+  Object.defineProperty(sneaky, 'toJSON', { value: () => ({ projectId: p.id, name: 'Other' }), enumerable: false })
+  assert.equal(store.createAvatarSync(U, sneaky).name, 'Nova')
+  // Not plain objects: still accepted, through the reader.
+  const bare = Object.assign(Object.create(null), { projectId: p.id, name: 'Bare' })
+  assert.equal(store.createAvatarSync(U, bare).name, 'Bare')
+  class Input {
+    constructor() {
+      this.projectId = p.id
+      this.name = 'Classy'
+    }
+  }
+  assert.equal(store.createAvatarsSync(U, [new Input()])[0].name, 'Classy')
+  // A lone surrogate is replaced, as the reader has always done.
+  assert.equal(store.createAvatarSync(U, fullAvatar(p.id, { name: 'a\uD800b' })).name, 'a\uFFFDb')
+  // A malformed id is the core's VALIDATION error either way.
+  assert.throws(() => store.createAvatarSync(U, fullAvatar('not-a-uuid')), (e) => e.code === 'VALIDATION' && e.field === 'projectId')
+  assert.equal(store.countSync(U).avatars, before + 4)
+})
+
+test('undefined is absent and null is empty, as for the reader', () => {
+  const { store, p } = setup()
+  const a = store.createAvatarSync(U, fullAvatar(p.id, { imageUrl: undefined, style: null, personaAge: null }))
+  assert.equal(a.imageUrl, null)
+  assert.equal(a.style, null)
+  assert.equal(a.personaAge, null)
+  assert.throws(() => store.createAvatarSync(U, fullAvatar(p.id, { name: null })), (e) => e.argument === 'avatar.name')
+  assert.throws(() => store.createAvatarSync(U, fullAvatar(p.id, { name: undefined })), (e) => e.argument === 'avatar.name')
+})
