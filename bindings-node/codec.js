@@ -22,17 +22,48 @@ function project(p) {
   return p
 }
 
-function avatar(a) {
-  // Seeds beyond Number.MAX_SAFE_INTEGER arrive as decimal strings.
-  if (typeof a.seedUsed === 'string') a.seedUsed = BigInt(a.seedUsed)
-  if (a.lastUsedAt !== null) a.lastUsedAt = new Date(a.lastUsedAt)
-  a.createdAt = new Date(a.createdAt)
-  a.updatedAt = new Date(a.updatedAt)
-  return a
+// An avatar arrives as the array of its values, in this order (checked
+// against the binding's own list below).
+const AVATAR_KEYS = ['id', 'projectId', 'userId', 'name', 'imageUrl', 'thumbnailUrl', 'personaName', 'personaAge',
+  'personaPersonality', 'personaBackground', 'gender', 'ageRange', 'ethnicity', 'bodyType', 'hairStyle', 'hairColor',
+  'eyeColor', 'skinTone', 'style', 'sourceType', 'generationPrompt', 'seedUsed', 'usageCount', 'lastUsedAt',
+  'createdAt', 'updatedAt']
+
+function avatar(v) {
+  return {
+    id: v[0],
+    projectId: v[1],
+    userId: v[2],
+    name: v[3],
+    imageUrl: v[4],
+    thumbnailUrl: v[5],
+    personaName: v[6],
+    personaAge: v[7],
+    personaPersonality: v[8],
+    personaBackground: v[9],
+    gender: v[10],
+    ageRange: v[11],
+    ethnicity: v[12],
+    bodyType: v[13],
+    hairStyle: v[14],
+    hairColor: v[15],
+    eyeColor: v[16],
+    skinTone: v[17],
+    style: v[18],
+    sourceType: v[19],
+    generationPrompt: v[20],
+    // Seeds beyond Number.MAX_SAFE_INTEGER arrive as decimal strings.
+    seedUsed: typeof v[21] === 'string' ? BigInt(v[21]) : v[21],
+    usageCount: v[22],
+    lastUsedAt: v[23] === null ? null : new Date(v[23]),
+    createdAt: new Date(v[24]),
+    updatedAt: new Date(v[25]),
+  }
 }
 
+/** Replaces each wire avatar of `list` by its object, in place. */
 function avatars(list) {
-  for (let i = 0; i < list.length; i++) avatar(list[i])
+  for (let i = 0; i < list.length; i++) list[i] = avatar(list[i])
   return list
 }
 
@@ -57,6 +88,11 @@ function decode(kind, json) {
     default:
       throw new Error(`avatar-store: unknown result kind ${kind}`)
   }
+}
+
+const native = binding.__avatarKeys()
+if (native.join() !== AVATAR_KEYS.join() || Object.keys(avatar(native.map(() => 0))).join() !== AVATAR_KEYS.join()) {
+  throw new Error('avatar-store: codec.js and the native addon disagree on the avatar columns; rebuild with `npm run build`')
 }
 
 const fields = binding.__newAvatarFields()

@@ -102,6 +102,12 @@ unsafe fn call(env: sys::napi_env, f: sys::napi_ref, args: &[sys::napi_value]) -
     }
 }
 
+/// The avatar properties in the order the wire form sends them.
+#[napi(js_name = "__avatarKeys", skip_typescript)]
+pub fn avatar_keys() -> Vec<&'static str> {
+    crate::write::AVATAR_KEYS.to_vec()
+}
+
 /// Turns a serialized result into its JavaScript value through `codec.js`.
 pub unsafe fn decode(env: sys::napi_env, kind: Kind, json: &str) -> napi::Result<sys::napi_value> {
     let codec = registered()?;

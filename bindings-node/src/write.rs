@@ -12,7 +12,7 @@ use avatar_store::{MigrationOutcome, MigrationStatus, Page, RepairOutcome, Schem
 use napi::bindgen_prelude::{ToNapiValue, TypeName};
 use napi::{Env, ValueType, sys};
 use napi_derive::napi;
-use serde::ser::{Serialize, SerializeStruct, Serializer};
+use serde::ser::{Serialize, SerializeStruct, SerializeTuple, Serializer};
 
 use crate::codec::{self, Kind};
 
@@ -116,9 +116,10 @@ impl ToNapiValue for Out {
 
 // ------------------------------------------------------------ wire form
 //
-// The objects of the TypeScript interfaces above, with two changes codec.js
-// undoes: times are epoch milliseconds (it makes `Date`s of them) and a seed
-// outside the safe-integer range is a decimal string (it makes a `bigint`).
+// What codec.js turns into the objects of the TypeScript interfaces: times
+// are epoch milliseconds (it makes `Date`s of them), a seed outside the
+// safe-integer range is a decimal string (it makes a `bigint`), and an avatar
+// is an array of its values (it makes the object).
 
 fn to_json<T: Serialize>(v: &T) -> String {
     // Serializing these structs cannot fail: every key is a string and no
@@ -176,31 +177,44 @@ impl Serialize for Seed {
     }
 }
 
+/// Avatar properties in the order of the wire form's arrays; `codec.js`
+/// builds objects from those arrays and checks its own list against this one
+/// when it loads.
+pub const AVATAR_KEYS: [&str; 26] = [
+    "id",
+    "projectId",
+    "userId",
+    "name",
+    "imageUrl",
+    "thumbnailUrl",
+    "personaName",
+    "personaAge",
+    "personaPersonality",
+    "personaBackground",
+    "gender",
+    "ageRange",
+    "ethnicity",
+    "bodyType",
+    "hairStyle",
+    "hairColor",
+    "eyeColor",
+    "skinTone",
+    "style",
+    "sourceType",
+    "generationPrompt",
+    "seedUsed",
+    "usageCount",
+    "lastUsedAt",
+    "createdAt",
+    "updatedAt",
+];
+
+// An avatar is an array of its values in AVATAR_KEYS order: JSON.parse reads
+// an array faster than an object (no key to look up), and the JavaScript
+// object literal that codec.js builds from it gets one fixed shape.
 impl Serialize for AvatarJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let a = self.0;
-        let mut st = s.serialize_struct("Avatar", 26)?;
-        st.serialize_field("id", &a.id)?;
-        st.serialize_field("projectId", &a.project_id)?;
-        st.serialize_field("userId", &a.user_id)?;
-        st.serialize_field("name", &a.name)?;
-        st.serialize_field("imageUrl", &a.image_url)?;
-        st.serialize_field("thumbnailUrl", &a.thumbnail_url)?;
-        st.serialize_field("personaName", &a.persona_name)?;
-        st.serialize_field("personaAge", &a.persona_age)?;
-        st.serialize_field("personaPersonality", &a.persona_personality)?;
-        st.serialize_field("personaBackground", &a.persona_background)?;
-        st.serialize_field("gender", &a.gender)?;
-        st.serialize_field("ageRange", &a.age_range)?;
-        st.serialize_field("ethnicity", &a.ethnicity)?;
-        st.serialize_field("bodyType", &a.body_type)?;
-        st.serialize_field("hairStyle", &a.hair_style)?;
-        st.serialize_field("hairColor", &a.hair_color)?;
-        st.serialize_field("eyeColor", &a.eye_color)?;
-        st.serialize_field("skinTone", &a.skin_tone)?;
-        st.serialize_field("style", &a.style)?;
-        st.serialize_field("sourceType", &a.source_type)?;
-        st.serialize_field("generationPrompt", &a.generation_prompt)?;
         let seed = a.seed_used.map(|n| {
             if (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&n) {
                 Seed::Number(n)
@@ -208,12 +222,34 @@ impl Serialize for AvatarJson<'_> {
                 Seed::Text(n.to_string())
             }
         });
-        st.serialize_field("seedUsed", &seed)?;
-        st.serialize_field("usageCount", &a.usage_count)?;
-        st.serialize_field("lastUsedAt", &a.last_used_at.map(|t| t.timestamp_millis()))?;
-        st.serialize_field("createdAt", &a.created_at.timestamp_millis())?;
-        st.serialize_field("updatedAt", &a.updated_at.timestamp_millis())?;
-        st.end()
+        let mut t = s.serialize_tuple(AVATAR_KEYS.len())?;
+        t.serialize_element(&a.id)?;
+        t.serialize_element(&a.project_id)?;
+        t.serialize_element(&a.user_id)?;
+        t.serialize_element(&a.name)?;
+        t.serialize_element(&a.image_url)?;
+        t.serialize_element(&a.thumbnail_url)?;
+        t.serialize_element(&a.persona_name)?;
+        t.serialize_element(&a.persona_age)?;
+        t.serialize_element(&a.persona_personality)?;
+        t.serialize_element(&a.persona_background)?;
+        t.serialize_element(&a.gender)?;
+        t.serialize_element(&a.age_range)?;
+        t.serialize_element(&a.ethnicity)?;
+        t.serialize_element(&a.body_type)?;
+        t.serialize_element(&a.hair_style)?;
+        t.serialize_element(&a.hair_color)?;
+        t.serialize_element(&a.eye_color)?;
+        t.serialize_element(&a.skin_tone)?;
+        t.serialize_element(&a.style)?;
+        t.serialize_element(&a.source_type)?;
+        t.serialize_element(&a.generation_prompt)?;
+        t.serialize_element(&seed)?;
+        t.serialize_element(&a.usage_count)?;
+        t.serialize_element(&a.last_used_at.map(|t| t.timestamp_millis()))?;
+        t.serialize_element(&a.created_at.timestamp_millis())?;
+        t.serialize_element(&a.updated_at.timestamp_millis())?;
+        t.end()
     }
 }
 
