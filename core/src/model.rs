@@ -468,7 +468,23 @@ fn url(field: &str, s: &Option<String>) -> Result<()> {
 /// Formats a time the way the database stores it: RFC 3339 UTC with
 /// milliseconds and a `Z`, always 24 characters, so text order is time order.
 pub fn format_timestamp(t: &DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    // Written out by hand: chrono's `format` parses its pattern on every call,
+    // and every write formats two or three of these.
+    if !(0..=9999).contains(&t.year()) {
+        return t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    }
+    // chrono keeps a leap second as nanoseconds past 10^9 and prints it as :60.
+    let leap = t.nanosecond() / 1_000_000_000;
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second() + leap,
+        t.nanosecond() % 1_000_000_000 / 1_000_000
+    )
 }
 
 /// Parses a stored timestamp. The fixed-width form is read by hand because it
@@ -523,6 +539,27 @@ pub(crate) fn validate_timestamp(field: &str, t: &DateTime<Utc>) -> Result<()> {
 #[cfg(test)]
 mod test {
     use super::*;
+
+    #[test]
+    fn format_timestamp_matches_chrono_pattern() {
+        let times = [
+            "0000-01-01T00:00:00.000Z",
+            "1970-01-01T00:00:00.000Z",
+            "2026-11-25T09:05:07.009Z",
+            "2024-02-29T23:59:59.999Z",
+            "9999-12-31T23:59:59.990Z",
+        ];
+        for text in times {
+            let t = parse_timestamp(text).unwrap();
+            assert_eq!(format_timestamp(&t), t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+            assert_eq!(format_timestamp(&t), text);
+        }
+        // A leap second (nanoseconds >= 1e9) keeps its milliseconds within 0..=999.
+        let leap = Utc.with_ymd_and_hms(2016, 12, 31, 23, 59, 59).unwrap().with_nanosecond(1_500_000_000).unwrap();
+        assert_eq!(format_timestamp(&leap), leap.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+        let now = truncate_to_millis(Utc::now());
+        assert_eq!(format_timestamp(&now), now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+    }
 
     fn avatar() -> Avatar {
         let now = truncate_to_millis(Utc::now());
