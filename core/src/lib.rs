@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 mod backup;
+mod checkpoint;
 mod error;
 mod migrate;
 mod model;

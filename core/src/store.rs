@@ -10,6 +10,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use uuid::Uuid;
 
 use crate::backup;
+use crate::checkpoint::Checkpointer;
 use crate::error::{Error, Result};
 use crate::migrate::{self, MigrationOutcome, MigrationStatus};
 use crate::model::{Avatar, AvatarPatch, NewAvatar, NewProject, Project, ProjectPatch, ProjectWithAvatars};
@@ -98,10 +99,12 @@ impl OpenOptions {
 /// one at a time.
 pub struct Store {
     path: Option<PathBuf>,
-    // Fields drop in order: readers go first so that the writer is normally
-    // the last connection, which removes the -wal and -shm files on close (a
-    // read-only connection cannot). r2d2 may still hold a reader briefly on
-    // its maintenance thread, so this is tidiness, not a guarantee.
+    // Fields drop in order: the checkpoint thread and the readers go first so
+    // that the writer is normally the last connection, which removes the -wal
+    // and -shm files on close (a read-only connection cannot). r2d2 may still
+    // hold a reader briefly on its maintenance thread, so this is tidiness,
+    // not a guarantee.
+    checkpointer: Option<Checkpointer>,
     readers: Option<r2d2::Pool<SqliteConnectionManager>>,
     writer: Mutex<Connection>,
     options: OpenOptions,
@@ -219,7 +222,15 @@ impl Store {
                 Some(pool)
             }
         };
-        Ok(Store { path: path.map(Path::to_path_buf), writer: Mutex::new(conn), readers, options, migration })
+        let checkpointer = path.and_then(|p| Checkpointer::start(p, &conn));
+        Ok(Store {
+            path: path.map(Path::to_path_buf),
+            checkpointer,
+            readers,
+            writer: Mutex::new(conn),
+            options,
+            migration,
+        })
     }
 
     fn writer(&self) -> MutexGuard<'_, Connection> {
@@ -242,7 +253,22 @@ impl Store {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
+        self.after_commit(&conn);
         Ok(out)
+    }
+
+    /// Runs `f`, a single statement that commits by itself, on the writer.
+    fn write_one<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.writer();
+        let out = f(&conn);
+        self.after_commit(&conn);
+        out
+    }
+
+    fn after_commit(&self, writer: &Connection) {
+        if let Some(c) = &self.checkpointer {
+            c.after_commit(writer);
+        }
     }
 
     /// The database file, `None` in memory.
@@ -338,7 +364,7 @@ impl Store {
     /// assert_eq!(err.field(), Some("name"));
     /// ```
     pub fn create_project(&self, user_id: &str, new: &NewProject) -> Result<Project> {
-        repo::create_project(&self.writer(), user_id, new)
+        self.write_one(|c| repo::create_project(c, user_id, new))
     }
 
     /// Reads a project of `user_id`; another user's project is `NOT_FOUND`.
@@ -383,7 +409,7 @@ impl Store {
 
     /// Deletes a project of `user_id` and, by cascade, its avatars.
     pub fn delete_project(&self, user_id: &str, id: &Uuid) -> Result<()> {
-        repo::delete_project(&self.writer(), user_id, id)
+        self.write_one(|c| repo::delete_project(c, user_id, id))
     }
 
     // ------------------------------------------------------------- avatars
@@ -409,7 +435,7 @@ impl Store {
     /// ```
     pub fn create_avatar(&self, user_id: &str, new: &NewAvatar) -> Result<Avatar> {
         let a = repo::prepare_avatar(user_id, new)?;
-        repo::insert_avatar(&self.writer(), &a)?;
+        self.write_one(|c| repo::insert_avatar(c, &a))?;
         Ok(a)
     }
 
@@ -467,7 +493,7 @@ impl Store {
 
     /// Deletes an avatar of `user_id`.
     pub fn delete_avatar(&self, user_id: &str, id: &Uuid) -> Result<()> {
-        repo::delete_avatar(&self.writer(), user_id, id)
+        self.write_one(|c| repo::delete_avatar(c, user_id, id))
     }
 
     /// Counts one use of an avatar: increments `usageCount` and sets

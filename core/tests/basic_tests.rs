@@ -295,3 +295,38 @@ fn export_then_import_is_idempotent_and_guards_owners() {
     assert_eq!(err.code(), "CONFLICT");
     assert_eq!(t.count(Some("u2")).unwrap(), (0, 0));
 }
+
+#[test]
+fn the_write_ahead_log_stays_bounded_and_goes_on_close() {
+    // Checkpoints run off the write path (src/checkpoint.rs); the log must
+    // still start over instead of growing with every write, and no write may
+    // be lost on the way into the database file.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("busy.db");
+    let wal = dir.path().join("busy.db-wal");
+    let s = Store::open(&path).unwrap();
+    let p = project(&s, "u1", "P");
+    let mut ids = Vec::new();
+    let mut largest = 0;
+    for i in 0..4_000 {
+        ids.push(s.create_avatar("u1", &full_avatar(p.id, &format!("A{i}"))).unwrap().id);
+        if i % 500 == 0 {
+            largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+        }
+    }
+    for id in ids.iter().step_by(3) {
+        s.record_usage("u1", id).unwrap();
+    }
+    largest = largest.max(std::fs::metadata(&wal).unwrap().len());
+    // Unchecked, 4 000 avatars and 1 334 usages write well over 100 MB of log.
+    assert!(largest < 50_000_000, "the log grew to {largest} bytes");
+    drop(s);
+    assert!(!wal.exists(), "the last connection to close removes the log");
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.count(Some("u1")).unwrap(), (1, 4_000));
+    let used = s.list_avatars(
+        "u1",
+        &AvatarQuery { sort: AvatarSort::UsageCount, order: SortOrder::Desc, limit: Some(1), ..Default::default() },
+    );
+    assert_eq!(used.unwrap().items[0].usage_count, 1);
+}
