@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rusqlite::backup::StepResult;
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
@@ -20,6 +21,9 @@ pub(crate) fn sibling_path(db: &Path, label: &str) -> PathBuf {
 }
 
 /// Copies the database behind `src` to `dest`, page by page, while `src` stays usable.
+/// How many times a backup step waits 1 ms for a lock before giving up.
+const BUSY_WAITS: u32 = 5_000;
+
 pub(crate) fn copy_to(src: &Connection, dest: &Path) -> Result<()> {
     if dest.exists() {
         return Err(Error::Io {
@@ -43,8 +47,26 @@ pub(crate) fn copy_to(src: &Connection, dest: &Path) -> Result<()> {
     let mut out = Connection::open(dest).map_err(|e| Error::io(dest, e))?;
     let result = (|| {
         let backup = rusqlite::backup::Backup::new(src, &mut out)?;
-        // Small steps with pauses let writers in other connections proceed.
-        backup.run_to_completion(256, Duration::from_millis(1), None)
+        // All pages in one step, so in one read transaction: in WAL mode a
+        // reader does not hold writers up, and a copy made in several steps
+        // starts over whenever another connection commits between two of
+        // them, which under a steady stream of writes is forever.
+        let mut waits = 0;
+        loop {
+            match backup.step(-1)? {
+                StepResult::Done => return Ok(()),
+                _ if waits >= BUSY_WAITS => {
+                    return Err(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                        Some("the database stayed locked during the backup".into()),
+                    ));
+                }
+                _ => {
+                    waits += 1;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }
     })();
     drop(out);
     if let Err(e) = result {
