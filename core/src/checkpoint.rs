@@ -4,9 +4,10 @@
 //! threshold, so one write in a thousand pages copies the whole log back into
 //! the database file, and every page written is paid for twice by the writers.
 //! A file store instead hands that work to a thread of its own with its own
-//! connection (SQLite's documentation suggests exactly this for applications
-//! that care about write latency), running PASSIVE checkpoints, which never
-//! block readers or the writer.
+//! connection, running PASSIVE checkpoints, which never block readers or the
+//! writer. Installing a WAL hook on the writer is what turns SQLite's own
+//! automatic checkpoint off (`sqlite3_wal_hook`, `sqlite3_wal_autocheckpoint`);
+//! the hook only notes the log's size.
 //!
 //! A checkpoint can only let the log start over once it has copied every
 //! frame, and under a steady stream of writes the thread is always a few
