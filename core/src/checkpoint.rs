@@ -15,7 +15,7 @@
 //! then has little left to copy, and the log stays bounded.
 
 use std::cell::Cell;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
@@ -53,28 +53,24 @@ struct Shared {
 /// The checkpoint thread of one file store; dropping it stops the thread
 /// and closes its connection.
 pub(crate) struct Checkpointer {
+    path: PathBuf,
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    // Started by the first commit that wants a checkpoint, so that opening a
+    // store to read costs no thread and no connection.
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Checkpointer {
-    /// Opens the thread's connection to `path` and starts it, then takes the
-    /// writer's checkpoints over from SQLite. `None` (SQLite keeps
-    /// checkpointing in the commits) if the connection or thread cannot be had.
-    pub(crate) fn start(path: &Path, writer: &Connection) -> Option<Checkpointer> {
-        let conn =
-            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-                .ok()?;
-        let shared = Arc::new(Shared { signal: Mutex::new(Signal::default()), wake: Condvar::new() });
-        let theirs = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("avatar-store-checkpoint".into())
-            .spawn(move || run(&conn, &theirs))
-            .ok()?;
-        // Replacing the WAL hook is what turns SQLite's automatic checkpoint off.
+    /// Takes the writer's checkpoints over from SQLite: replacing the WAL
+    /// hook is what turns SQLite's automatic checkpoint off.
+    pub(crate) fn start(path: &Path, writer: &Connection) -> Checkpointer {
         writer.wal_hook(Some(record_log_pages));
         LOG_PAGES.set(0);
-        Some(Checkpointer { shared, thread: Some(thread) })
+        Checkpointer {
+            path: path.to_path_buf(),
+            shared: Arc::new(Shared { signal: Mutex::new(Signal::default()), wake: Condvar::new() }),
+            thread: Mutex::new(None),
+        }
     }
 
     /// Called by the writer after each commit, still holding the writer.
@@ -85,11 +81,30 @@ impl Checkpointer {
             // checkpoint: BUSY only means the thread is checkpointing now.
             let _ = passive_checkpoint(writer);
         } else if pages >= SOFT_PAGES {
-            let mut s = self.shared.signal.lock().unwrap_or_else(PoisonError::into_inner);
-            if !s.wanted {
-                s.wanted = true;
-                self.shared.wake.notify_one();
-            }
+            self.wake_thread();
+        }
+    }
+
+    fn wake_thread(&self) {
+        let mut thread = self.thread.lock().unwrap_or_else(PoisonError::into_inner);
+        if thread.is_none() {
+            // Should the thread or its connection not come, the writer's own
+            // checkpoints past HARD_PAGES still keep the log bounded.
+            let (path, shared) = (self.path.clone(), Arc::clone(&self.shared));
+            *thread = std::thread::Builder::new()
+                .name("avatar-store-checkpoint".into())
+                .spawn(move || {
+                    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                    if let Ok(conn) = Connection::open_with_flags(&path, flags) {
+                        run(&conn, &shared);
+                    }
+                })
+                .ok();
+        }
+        let mut s = self.shared.signal.lock().unwrap_or_else(PoisonError::into_inner);
+        if !s.wanted {
+            s.wanted = true;
+            self.shared.wake.notify_one();
         }
     }
 }
@@ -98,7 +113,7 @@ impl Drop for Checkpointer {
     fn drop(&mut self) {
         self.shared.signal.lock().unwrap_or_else(PoisonError::into_inner).stop = true;
         self.shared.wake.notify_one();
-        if let Some(t) = self.thread.take() {
+        if let Some(t) = self.thread.get_mut().unwrap_or_else(PoisonError::into_inner).take() {
             let _ = t.join();
         }
     }
@@ -139,7 +154,7 @@ mod test {
         let writer = Connection::open(&path).unwrap();
         writer.pragma_update(None, "journal_mode", "WAL").unwrap();
         writer.execute_batch("CREATE TABLE t (x BLOB)").unwrap();
-        let ck = Checkpointer::start(&path, &writer).unwrap();
+        let ck = Checkpointer::start(&path, &writer);
         // Each commit writes about two pages; 12 000 commits make far more
         // than HARD_PAGES of log, which must start over rather than grow.
         for _ in 0..12_000 {
@@ -157,5 +172,38 @@ mod test {
             Connection::open_with_flags(&uri, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI).unwrap();
         let n: i64 = direct.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
         assert!(n > 8_000, "only {n} rows reached the database file");
+    }
+
+    fn rows_in_file(path: &Path) -> i64 {
+        // `immutable` reads the database file alone, ignoring the log.
+        let uri = format!("file:{}?immutable=1", path.display());
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI;
+        let direct = Connection::open_with_flags(&uri, flags).unwrap();
+        direct.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap_or(0)
+    }
+
+    #[test]
+    fn the_thread_checkpoints_below_the_writers_threshold() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let writer = Connection::open(&path).unwrap();
+        writer.pragma_update(None, "journal_mode", "WAL").unwrap();
+        writer.execute_batch("CREATE TABLE t (x BLOB)").unwrap();
+        let ck = Checkpointer::start(&path, &writer);
+        // About 1 400 pages of log, past SQLite's own threshold of 1 000:
+        // with its checkpoint off nothing reaches the file yet.
+        for _ in 0..700 {
+            writer.execute("INSERT INTO t VALUES (zeroblob(5000))", []).unwrap();
+        }
+        assert_eq!(rows_in_file(&path), 0, "SQLite's own checkpoint is off");
+        // Past SOFT_PAGES, short of HARD_PAGES: only the thread may copy.
+        writer.execute("INSERT INTO t VALUES (zeroblob(5000))", []).unwrap();
+        ck.after_commit(&writer);
+        // Not a timing test: the thread gets up to ten seconds to do it at all.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while rows_in_file(&path) == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(rows_in_file(&path) > 0, "the checkpoint thread copied nothing into the database file");
     }
 }

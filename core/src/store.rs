@@ -222,7 +222,7 @@ impl Store {
                 Some(pool)
             }
         };
-        let checkpointer = path.and_then(|p| Checkpointer::start(p, &conn));
+        let checkpointer = path.map(|p| Checkpointer::start(p, &conn));
         Ok(Store {
             path: path.map(Path::to_path_buf),
             checkpointer,
