@@ -2,8 +2,8 @@
 //!
 //! Crossing napi costs per call, and an avatar has 26 properties: records
 //! therefore cross as one JSON string each way, with the object work done by
-//! V8 (`JSON.parse`, `JSON.stringify`) in `codec.js`. `index.js` registers
-//! its two functions at load through `__setCodec`.
+//! V8 (`JSON.parse`, `JSON.stringify`) in `codec.js`, which registers its
+//! two functions at load through `__setCodec` (`index.js` loads it first).
 //!
 //! - `decode(kind, json)` turns a result serialized by [`crate::write`] into
 //!   the documented objects (`Date`s, `bigint` seeds).
@@ -44,7 +44,7 @@ thread_local! {
     static CODEC: Cell<Option<Codec>> = const { Cell::new(None) };
 }
 
-/// Registers `codec.js`'s functions; called once by `index.js`.
+/// Registers `codec.js`'s functions; called once, by `codec.js` as it loads.
 #[napi(js_name = "__setCodec", skip_typescript)]
 pub fn set_codec(env: Env, decode: Unknown, encode_new_avatars: Unknown) -> napi::Result<()> {
     let reference = |v: Unknown| -> napi::Result<sys::napi_ref> {

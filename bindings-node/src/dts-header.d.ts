@@ -244,11 +244,6 @@ export interface ProjectWithAvatarsPage {
   nextCursor: string | null
 }
 
-/**
- * Replaces the database at `db` with a verified backup; an existing
- * database is replaced only with `force: true`, after a copy of it is kept.
- * No `Store` may have `db` open meanwhile.
-
 /** An avatar with persona, visual attributes and generation metadata. */
 export interface Avatar {
   id: string

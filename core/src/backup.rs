@@ -20,10 +20,10 @@ pub(crate) fn sibling_path(db: &Path, label: &str) -> PathBuf {
     db.with_file_name(name)
 }
 
-/// Copies the database behind `src` to `dest`, page by page, while `src` stays usable.
 /// How many times a backup step waits 1 ms for a lock before giving up.
 const BUSY_WAITS: u32 = 5_000;
 
+/// Copies the database behind `src` to `dest` while `src` stays usable.
 pub(crate) fn copy_to(src: &Connection, dest: &Path) -> Result<()> {
     if dest.exists() {
         return Err(Error::Io {
