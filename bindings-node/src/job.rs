@@ -45,7 +45,9 @@ impl Task for Job {
 
     fn compute(&mut self) -> napi::Result<Out> {
         let state = self.state.take().unwrap_or(Err(Failure::Panic("task computed twice".into())));
-        state.and_then(guarded).map_err(|f| {
+        // Serialize records here, on the pool thread, rather than in
+        // `resolve` on the JavaScript thread.
+        state.and_then(guarded).map(Out::encoded).map_err(|f| {
             // The JavaScript error can only be built on the JavaScript
             // thread: keep the failure for `reject`.
             self.failure = Some(f);
