@@ -3,8 +3,8 @@
 //! SQLite's automatic checkpoint runs inside the commit that crosses its
 //! threshold, so one write in a thousand pages copies the whole log back into
 //! the database file, and every page written is paid for twice by the writers.
-//! A file store instead hands that work to a thread of its own with its own
-//! connection, running PASSIVE checkpoints, which never block readers or the
+//! A file store instead hands that work to a background thread and a
+//! connection of its own, running PASSIVE checkpoints, which never block readers or the
 //! writer. Installing a WAL hook on the writer is what turns SQLite's own
 //! automatic checkpoint off (`sqlite3_wal_hook`, `sqlite3_wal_autocheckpoint`);
 //! the hook only notes the log's size.
@@ -16,12 +16,13 @@
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rusqlite::{Connection, OpenFlags};
+use scheduled_thread_pool::ScheduledThreadPool;
 
-/// Log size (pages) at which the thread is asked to checkpoint: SQLite's own
+/// Log size (pages) at which a background checkpoint is queued: SQLite's own
 /// automatic checkpoint threshold.
 pub(crate) const SOFT_PAGES: i32 = 1000;
 /// Log size (pages) at which the writer checkpoints itself (16 MB at 4 KiB pages).
@@ -39,38 +40,38 @@ fn record_log_pages(_wal: &rusqlite::hooks::Wal, pages: i32) -> rusqlite::Result
     Ok(())
 }
 
-#[derive(Default)]
-struct Signal {
-    wanted: bool,
-    stop: bool,
+/// The checkpoint connection of one file store: opened by the first
+/// checkpoint, closed for good when the store goes.
+enum Link {
+    Unopened,
+    Open(Connection),
+    Closed,
 }
 
 struct Shared {
-    signal: Mutex<Signal>,
-    wake: Condvar,
+    path: PathBuf,
+    link: Mutex<Link>,
+    // A checkpoint is waiting on the pool; more requests meanwhile add nothing.
+    queued: AtomicBool,
 }
 
-/// The checkpoint thread of one file store; dropping it stops the thread
-/// and closes its connection.
+/// The checkpoints of one file store. They run on the maintenance thread the
+/// store's reader pools already share, so a store costs no thread of its own;
+/// dropping this waits for a running checkpoint and closes its connection.
 pub(crate) struct Checkpointer {
-    path: PathBuf,
     shared: Arc<Shared>,
-    // Started by the first commit that wants a checkpoint, so that opening a
-    // store to read costs no thread and no connection.
-    thread: Mutex<Option<JoinHandle<()>>>,
+    pool: Arc<ScheduledThreadPool>,
 }
 
 impl Checkpointer {
     /// Takes the writer's checkpoints over from SQLite: replacing the WAL
     /// hook is what turns SQLite's automatic checkpoint off.
-    pub(crate) fn start(path: &Path, writer: &Connection) -> Checkpointer {
+    pub(crate) fn start(path: &Path, writer: &Connection, pool: Arc<ScheduledThreadPool>) -> Checkpointer {
         writer.wal_hook(Some(record_log_pages));
         LOG_PAGES.set(0);
-        Checkpointer {
-            path: path.to_path_buf(),
-            shared: Arc::new(Shared { signal: Mutex::new(Signal::default()), wake: Condvar::new() }),
-            thread: Mutex::new(None),
-        }
+        let shared =
+            Shared { path: path.to_path_buf(), link: Mutex::new(Link::Unopened), queued: AtomicBool::new(false) };
+        Checkpointer { shared: Arc::new(shared), pool }
     }
 
     /// Called by the writer after each commit, still holding the writer.
@@ -80,58 +81,34 @@ impl Checkpointer {
             // Errors are left alone as SQLite leaves those of its automatic
             // checkpoint: BUSY only means the thread is checkpointing now.
             let _ = passive_checkpoint(writer);
-        } else if pages >= SOFT_PAGES {
-            self.wake_thread();
+        } else if pages >= SOFT_PAGES && !self.shared.queued.swap(true, Ordering::AcqRel) {
+            let shared = Arc::clone(&self.shared);
+            self.pool.execute(move || shared.checkpoint());
         }
     }
+}
 
-    fn wake_thread(&self) {
-        let mut thread = self.thread.lock().unwrap_or_else(PoisonError::into_inner);
-        if thread.is_none() {
-            // Should the thread or its connection not come, the writer's own
-            // checkpoints past HARD_PAGES still keep the log bounded.
-            let (path, shared) = (self.path.clone(), Arc::clone(&self.shared));
-            *thread = std::thread::Builder::new()
-                .name("avatar-store-checkpoint".into())
-                .spawn(move || {
-                    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-                    if let Ok(conn) = Connection::open_with_flags(&path, flags) {
-                        run(&conn, &shared);
-                    }
-                })
-                .ok();
+impl Shared {
+    fn checkpoint(&self) {
+        // Cleared first, so that a commit during this checkpoint queues the next.
+        self.queued.store(false, Ordering::Release);
+        let mut link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Link::Unopened = *link {
+            // Should the connection not come, the writer's own checkpoints
+            // past HARD_PAGES still keep the log bounded.
+            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            *link = Connection::open_with_flags(&self.path, flags).map_or(Link::Closed, Link::Open);
         }
-        let mut s = self.shared.signal.lock().unwrap_or_else(PoisonError::into_inner);
-        if !s.wanted {
-            s.wanted = true;
-            self.shared.wake.notify_one();
+        if let Link::Open(conn) = &*link {
+            let _ = passive_checkpoint(conn);
         }
     }
 }
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
-        self.shared.signal.lock().unwrap_or_else(PoisonError::into_inner).stop = true;
-        self.shared.wake.notify_one();
-        if let Some(t) = self.thread.get_mut().unwrap_or_else(PoisonError::into_inner).take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn run(conn: &Connection, shared: &Shared) {
-    loop {
-        {
-            let mut s = shared.signal.lock().unwrap_or_else(PoisonError::into_inner);
-            while !s.wanted && !s.stop {
-                s = shared.wake.wait(s).unwrap_or_else(PoisonError::into_inner);
-            }
-            if s.stop {
-                return;
-            }
-            s.wanted = false;
-        }
-        let _ = passive_checkpoint(conn);
+        // Waits for a checkpoint under way; one still queued finds the link closed.
+        *self.shared.link.lock().unwrap_or_else(PoisonError::into_inner) = Link::Closed;
     }
 }
 
@@ -154,7 +131,7 @@ mod test {
         let writer = Connection::open(&path).unwrap();
         writer.pragma_update(None, "journal_mode", "WAL").unwrap();
         writer.execute_batch("CREATE TABLE t (x BLOB)").unwrap();
-        let ck = Checkpointer::start(&path, &writer);
+        let ck = Checkpointer::start(&path, &writer, Arc::new(ScheduledThreadPool::new(1)));
         // Each commit writes about two pages; 12 000 commits make far more
         // than HARD_PAGES of log, which must start over rather than grow.
         for _ in 0..12_000 {
@@ -189,7 +166,7 @@ mod test {
         let writer = Connection::open(&path).unwrap();
         writer.pragma_update(None, "journal_mode", "WAL").unwrap();
         writer.execute_batch("CREATE TABLE t (x BLOB)").unwrap();
-        let ck = Checkpointer::start(&path, &writer);
+        let ck = Checkpointer::start(&path, &writer, Arc::new(ScheduledThreadPool::new(1)));
         // About 1 400 pages of log, past SQLite's own threshold of 1 000:
         // with its checkpoint off nothing reaches the file yet.
         for _ in 0..700 {

@@ -118,8 +118,9 @@ impl std::fmt::Debug for Store {
 }
 
 /// r2d2 gives each pool its own maintenance threads unless told otherwise;
-/// one shared thread serves every store, so opening many stores (or one store
-/// many times) does not pile up threads.
+/// one shared thread serves every store (its reader pool and its background
+/// checkpoints), so opening many stores (or one store many times) does not
+/// pile up threads.
 fn maintenance_pool() -> std::sync::Arc<scheduled_thread_pool::ScheduledThreadPool> {
     static POOL: std::sync::OnceLock<std::sync::Arc<scheduled_thread_pool::ScheduledThreadPool>> =
         std::sync::OnceLock::new();
@@ -222,7 +223,7 @@ impl Store {
                 Some(pool)
             }
         };
-        let checkpointer = path.map(|p| Checkpointer::start(p, &conn));
+        let checkpointer = path.map(|p| Checkpointer::start(p, &conn, maintenance_pool()));
         Ok(Store {
             path: path.map(Path::to_path_buf),
             checkpointer,
