@@ -66,14 +66,14 @@ test('INTERNAL: a panic becomes an error and the process survives', async () => 
   const binding = require('../binding.js')
   assert.throws(() => binding.__panicForTests(), (e) => e.code === 'INTERNAL' && /panicked/.test(e.message))
   await assert.rejects(binding.__panicForTestsAsync(), { code: 'INTERNAL' })
-  assert.equal(new Store(':memory:').countSync().projects, 0, 'still working')
+  assert.equal(new Store(':memory:').countAllUsersSync().projects, 0, 'still working')
 })
 
 test('bad input of every kind is refused with a named field or argument, and nothing is written', async (t) => {
   const store = new Store(path.join(tempDir(t), 'bad.db'))
   const p = store.createProjectSync(U, { name: 'P' })
   const a = store.createAvatarSync(U, fullAvatar(p.id))
-  const snapshot = () => JSON.stringify([store.countSync(), store.getAvatarSync(U, a.id), store.getProjectSync(U, p.id)])
+  const snapshot = () => JSON.stringify([store.countAllUsersSync(), store.getAvatarSync(U, a.id), store.getProjectSync(U, p.id)])
   const before = snapshot()
   const V = (field) => ({ code: 'VALIDATION', field })
   const T = (argument, code = 'ERR_INVALID_ARG_TYPE') => ({ name: 'TypeError', code, argument })

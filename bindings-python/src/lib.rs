@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use avatar_store::{AvatarQuery, AvatarSort, NewProject, ProjectQuery, Record, SortOrder, Uuid};
+use avatar_store::{AvatarQuery, AvatarSort, NewProject, ProjectQuery, Record, Scope, SortOrder, Uuid};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
@@ -18,7 +18,7 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 use crate::convert::{
     avatar_id_arg, avatar_patch, limit_of, new_avatar, opt_project_id_arg, project_id_arg, project_patch, py_to_json,
 };
-use crate::errors::{run, schema_report, validation};
+use crate::errors::{run, schema_report, store_error, validation};
 use crate::types::{
     PyAvatar, PyMigrationOutcome, PyPage, PyProject, PyProjectWithAvatars, PyRepairOutcome, to_py_json,
 };
@@ -413,21 +413,69 @@ impl PyStore {
 
     // ---------------------------------------------------- import/export
 
-    /// `(projects, avatars)` of `user_id`, or of all users.
-    #[pyo3(signature = (user_id = None))]
-    fn count(&self, py: Python<'_>, user_id: Option<String>) -> PyResult<(u64, u64)> {
+    /// `(projects, avatars)` of `user_id`.
+    fn count(&self, py: Python<'_>, user_id: String) -> PyResult<(u64, u64)> {
         let store = self.store()?;
-        run(py, move || store.count(user_id.as_deref()))
+        run(py, move || store.count(&user_id))
     }
 
-    /// Every project, then every avatar (of `user_id`, or of all users), as
-    /// JSON-ready dicts tagged with `"type"`, from one consistent snapshot.
-    #[pyo3(signature = (user_id = None))]
-    fn export<'py>(&self, py: Python<'py>, user_id: Option<String>) -> PyResult<Bound<'py, PyList>> {
+    /// `(projects, avatars)` of every user together: for operators, never
+    /// for a request made on behalf of one user.
+    fn count_all_users(&self, py: Python<'_>) -> PyResult<(u64, u64)> {
+        let store = self.store()?;
+        run(py, move || store.count_all_users())
+    }
+
+    /// Every project, then every avatar of `user_id`, as JSON-ready dicts
+    /// tagged with `"type"`, from one consistent snapshot.
+    fn export<'py>(&self, py: Python<'py>, user_id: String) -> PyResult<Bound<'py, PyList>> {
+        self.export_in(py, Some(user_id))
+    }
+
+    /// Like `export()` for every user: whole-database transfer, for operators.
+    fn export_all_users<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        self.export_in(py, None)
+    }
+
+    /// Writes exported records of `user_id` back in one transaction (all or
+    /// none), inserting or updating by id; returns `(projects, avatars)`
+    /// written. A record of another user, or an avatar in a project that is
+    /// not `user_id`'s, is a `ValidationError` naming `records[i]`, and
+    /// nothing is written.
+    fn import_records(&self, py: Python<'_>, user_id: String, records: &Bound<'_, PyAny>) -> PyResult<(u64, u64)> {
+        self.import_in(py, Some(user_id), records)
+    }
+
+    /// Like `import_records()` for records of any user: whole-database
+    /// transfer, for operators.
+    fn import_records_all_users(&self, py: Python<'_>, records: &Bound<'_, PyAny>) -> PyResult<(u64, u64)> {
+        self.import_in(py, None, records)
+    }
+}
+
+fn scope_of(user_id: &Option<String>) -> Scope<'_> {
+    match user_id {
+        Some(u) => Scope::User(u),
+        None => Scope::AllUsers,
+    }
+}
+
+/// A core error about `records[i]`, saying so (the field, if any, stays the record's).
+fn at_record(i: usize, e: avatar_store::Error) -> avatar_store::Error {
+    use avatar_store::Error as E;
+    match e {
+        E::Validation { field, message } => E::Validation { field, message: format!("records[{i}]: {message}") },
+        E::Conflict(message) => E::Conflict(format!("records[{i}]: {message}")),
+        e => e,
+    }
+}
+
+impl PyStore {
+    fn export_in<'py>(&self, py: Python<'py>, user_id: Option<String>) -> PyResult<Bound<'py, PyList>> {
         let store = self.store()?;
         let records = run(py, move || {
             let mut out = Vec::new();
-            store.export(user_id.as_deref(), |r| {
+            store.export_in(scope_of(&user_id), |r| {
                 out.push(r);
                 Ok(())
             })?;
@@ -440,9 +488,10 @@ impl PyStore {
         Ok(list)
     }
 
-    /// Writes exported records back in one transaction (all or none),
-    /// inserting or updating by id; returns `(projects, avatars)` written.
-    fn import_records(&self, py: Python<'_>, records: &Bound<'_, PyAny>) -> PyResult<(u64, u64)> {
+    fn import_in(&self, py: Python<'_>, user_id: Option<String>, records: &Bound<'_, PyAny>) -> PyResult<(u64, u64)> {
+        if let Some(u) = &user_id {
+            avatar_store::validate_user_id(u).map_err(|e| store_error(py, e))?;
+        }
         let iter = records
             .try_iter()
             .map_err(|_| PyTypeError::new_err("argument 'records': expected an iterable of dicts"))?;
@@ -452,13 +501,15 @@ impl PyStore {
             let value = py_to_json(&item?, &ctx)?;
             let record: Record =
                 serde_json::from_value(value).map_err(|e| validation(py, &ctx, format!("not a record: {e}")))?;
+            // Checked before the write lock is taken; the importer checks again.
+            record.validate(scope_of(&user_id)).map_err(|e| store_error(py, at_record(i, e)))?;
             parsed.push(record);
         }
         let store = self.store()?;
         run(py, move || {
-            store.import(|imp| {
-                for r in &parsed {
-                    imp.record(r)?;
+            store.import_in(scope_of(&user_id), |imp| {
+                for (i, r) in parsed.iter().enumerate() {
+                    imp.record(r).map_err(|e| at_record(i, e))?;
                 }
                 Ok(imp.counts())
             })

@@ -44,14 +44,14 @@ def test_not_found(store: Store) -> None:
     assert missing in str(e.value)
     with pytest.raises(avatar_store.NotFoundError):
         store.create_avatar(USER, project_id=missing, name="orphan")
-    assert store.count() == (0, 0)
+    assert store.count_all_users() == (0, 0)
 
 
 def test_conflict_on_taking_over_another_users_id(store: Store, project: avatar_store.Project) -> None:
     record = {k: v for k, v in project.to_dict().items()}
     record.update(type="project", userId="thief")
     with pytest.raises(avatar_store.ConflictError) as e:
-        store.import_records([record])
+        store.import_records("thief", [record])
     assert e.value.code == "CONFLICT"
     assert store.get_project(USER, project.id).user_id == USER
 
@@ -94,14 +94,14 @@ def test_rust_panic_in_a_store_call_is_an_internal_error() -> None:
     with pytest.raises(avatar_store.InternalError, match="panic"):
         avatar_store._avatar_store._panic_in_core_call()  # type: ignore[attr-defined]
     # The interpreter and the module carry on.
-    assert Store.in_memory().count() == (0, 0)
+    assert Store.in_memory().count_all_users() == (0, 0)
 
 
 def test_rust_panic_elsewhere_is_catchable_and_the_interpreter_survives() -> None:
     with pytest.raises(BaseException) as e:
         avatar_store._avatar_store._panic_outside_core_call()  # type: ignore[attr-defined]
     assert type(e.value).__name__ == "PanicException"
-    assert Store.in_memory().count() == (0, 0)
+    assert Store.in_memory().count_all_users() == (0, 0)
 
 
 def test_exceptions_pickle_and_keep_their_message(store: Store) -> None:
@@ -191,7 +191,7 @@ def test_invalid_updates_change_nothing(
         lambda s, p: s.list_projects(USER, cursor="!!"),
         lambda s, p: s.get_avatar(USER, "0190f5a8-7b4e-7c3d-9a2b-1c2d3e4f5a6"),
         lambda s, p: s.get_project(USER, "\0"),
-        lambda s, p: s.import_records([{"type": "spaceship"}]),
+        lambda s, p: s.import_records(USER, [{"type": "spaceship"}]),
     ],
 )
 def test_invalid_arguments_are_validation_errors(
@@ -234,8 +234,8 @@ def test_invalid_arguments_are_validation_errors(
         (lambda s, p: s.list_avatars(USER, limit="10"), "limit"),
         (lambda s, p: s.list_avatars(USER, hair_color=1), "hair_color"),
         (lambda s, p: s.list_avatars(USER, project_id=1.5), "project_id"),
-        (lambda s, p: s.import_records([{"type": "project", "x": object()}]), "records[0]"),
-        (lambda s, p: s.import_records(7), "records"),
+        (lambda s, p: s.import_records(USER, [{"type": "project", "x": object()}]), "records[0]"),
+        (lambda s, p: s.import_records(USER, 7), "records"),
         (lambda s, p: s.backup(42), "dest"),
         (lambda s, p: Store(None), "path"),
         (lambda s, p: Store(":memory:", busy_timeout="1s"), "busy_timeout"),

@@ -53,5 +53,5 @@ pub use model::{
 };
 pub use repo::{AvatarQuery, AvatarSort, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, ProjectQuery, SortOrder};
 pub use schema::{ColumnSpec, Difference, IndexSpec, MissingColumn, RepairOutcome, SchemaReport};
-pub use store::{Importer, OpenOptions, Record, Store};
+pub use store::{Importer, OpenOptions, Record, Scope, Store};
 pub use uuid::Uuid;

@@ -505,50 +505,63 @@ pub(crate) fn record_usage(conn: &Connection, user_id: &str, id: &Uuid) -> Resul
 
 // ------------------------------------------------------------ import/export
 
-/// Inserts or updates a project by id, refusing to take over another user's id.
+/// Inserts or updates a validated project by id. An id of another user's
+/// project is a conflict: the stored row keeps its owner (checked first, and
+/// again by the upsert's own `WHERE`, so no path through here moves a row).
 pub(crate) fn upsert_project(conn: &Connection, p: &Project) -> Result<()> {
-    p.validate()?;
     check_owner(conn, "projects", "project", &p.id, &p.user_id)?;
-    conn.prepare_cached(&format!(
-        "INSERT INTO projects ({PROJECT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO UPDATE SET \
-         name = excluded.name, description = excluded.description, createdAt = excluded.createdAt, \
-         updatedAt = excluded.updatedAt"
-    ))?
-    .execute(params![
-        p.id.to_string(),
-        p.user_id,
-        p.name,
-        p.description,
-        format_timestamp(&p.created_at),
-        format_timestamp(&p.updated_at)
-    ])?;
-    Ok(())
+    let n = conn
+        .prepare_cached(&format!(
+            "INSERT INTO projects ({PROJECT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO UPDATE SET \
+             name = excluded.name, description = excluded.description, createdAt = excluded.createdAt, \
+             updatedAt = excluded.updatedAt WHERE projects.userId = excluded.userId"
+        ))?
+        .execute(params![
+            p.id.to_string(),
+            p.user_id,
+            p.name,
+            p.description,
+            format_timestamp(&p.created_at),
+            format_timestamp(&p.updated_at)
+        ])?;
+    if n == 0 { Err(taken("project", &p.id)) } else { Ok(()) }
 }
 
-/// Inserts or updates an avatar by id; its project must exist with the same owner.
-pub(crate) fn upsert_avatar(conn: &Connection, a: &Avatar) -> Result<()> {
-    a.validate()?;
+/// Inserts or updates a validated avatar by id; its project must exist with
+/// the same owner, and an id of another user's avatar is a conflict. With
+/// `scoped` (an import for one user), a project of another user reads as
+/// absent, as everywhere else that user works; an operator's import of every
+/// user is told it belongs to another user.
+pub(crate) fn upsert_avatar(conn: &Connection, a: &Avatar, scoped: bool) -> Result<()> {
+    let absent = || Error::validation("projectId", format!("project {} does not exist", a.project_id));
     match conn
         .prepare_cached("SELECT userId FROM projects WHERE id = ?1")?
         .query_row([a.project_id.to_string()], |r| r.get::<_, String>(0))
         .optional()?
     {
-        None => {
-            return Err(Error::validation("projectId", format!("project {} does not exist", a.project_id)));
-        }
+        None => return Err(absent()),
+        Some(owner) if owner != a.user_id && scoped => return Err(absent()),
         Some(owner) if owner != a.user_id => {
             return Err(Error::Conflict(format!("avatar {} names project {} of another user", a.id, a.project_id)));
         }
         Some(_) => {}
     }
     check_owner(conn, "avatars", "avatar", &a.id, &a.user_id)?;
+    let n = with_avatar_params(a, |p| conn.prepare_cached(&UPSERT_AVATAR)?.execute(p))?;
+    if n == 0 { Err(taken("avatar", &a.id)) } else { Ok(()) }
+}
+
+static UPSERT_AVATAR: LazyLock<String> = LazyLock::new(|| {
     let set: Vec<String> = AVATAR_COLUMNS.split(", ").skip(1).map(|c| format!("{c} = excluded.{c}")).collect();
-    let mut stmt = conn.prepare_cached(&format!(
-        "INSERT INTO avatars ({AVATAR_COLUMNS}) VALUES ({AVATAR_PLACEHOLDERS}) ON CONFLICT(id) DO UPDATE SET {}",
+    format!(
+        "INSERT INTO avatars ({AVATAR_COLUMNS}) VALUES ({AVATAR_PLACEHOLDERS}) ON CONFLICT(id) DO UPDATE SET {} \
+         WHERE avatars.userId = excluded.userId",
         set.join(", ")
-    ))?;
-    with_avatar_params(a, |p| stmt.execute(p))?;
-    Ok(())
+    )
+});
+
+fn taken(entity: &str, id: &Uuid) -> Error {
+    Error::Conflict(format!("{entity} id {id} is taken by another user"))
 }
 
 fn check_owner(conn: &Connection, table: &str, entity: &str, id: &Uuid, user_id: &str) -> Result<()> {
@@ -557,7 +570,7 @@ fn check_owner(conn: &Connection, table: &str, entity: &str, id: &Uuid, user_id:
         .query_row([id.to_string()], |r| r.get(0))
         .optional()?;
     match owner {
-        Some(o) if o != user_id => Err(Error::Conflict(format!("{entity} id {id} is taken by another user"))),
+        Some(o) if o != user_id => Err(taken(entity, id)),
         _ => Ok(()),
     }
 }

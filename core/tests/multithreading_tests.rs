@@ -56,7 +56,7 @@ fn two_stores_on_one_file_wait_instead_of_failing() {
         h.join().unwrap();
     }
     let s = Store::open(&path).unwrap();
-    assert_eq!(s.count(None).unwrap(), (1, 2000));
+    assert_eq!(s.count_all_users().unwrap(), (1, 2000));
 }
 
 const CHILD_DB: &str = "AVATAR_STORE_TEST_CHILD_DB";
@@ -110,5 +110,5 @@ fn several_processes_open_one_old_file_and_exactly_one_migrates() {
     assert_eq!(applied.iter().filter(|&&n| n > 0).count(), 1, "exactly one process migrated: {applied:?}");
     assert_eq!(backups_in(dir.path()).len(), 1);
     let s = Store::open(&path).unwrap();
-    assert_eq!(s.count(None).unwrap(), (3, 9));
+    assert_eq!(s.count_all_users().unwrap(), (3, 9));
 }
