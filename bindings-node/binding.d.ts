@@ -339,10 +339,17 @@ export declare class Store {
   backup(dest: string): Promise<void>
   /** Synchronous `backup(dest)`. */
   backupSync(dest: string): void
-  /** Numbers of projects and avatars, of one user or of all. */
-  count(userId?: string | null): Promise<Counts>
+  /** Numbers of projects and avatars of `userId`. */
+  count(userId: string): Promise<Counts>
   /** Synchronous `count(userId)`. */
-  countSync(userId?: string | null): Counts
+  countSync(userId: string): Counts
+  /**
+   * Numbers of projects and avatars of every user together: for operators,
+   * never for a request made on behalf of one user.
+   */
+  countAllUsers(): Promise<Counts>
+  /** Synchronous `countAllUsers()`. */
+  countAllUsersSync(): Counts
   /** Creates a project owned by `userId`. */
   createProject(userId: string, project: NewProject): Promise<Project>
   /** Synchronous `createProject(userId, project)`. */

@@ -413,11 +413,13 @@ impl Store {
     fn count_work(&self, user_id: Option<Unknown>) -> Prepared {
         let s = self.core()?;
         let user = user_id.map(|v| read::string("userId", v)).transpose()?;
-        Ok(Box::new(move || match &user {
-            Some(u) => s.count(u),
-            None => s.count_all_users(),
-        }
-        .map(|(p, a)| Out::Counts(p, a))))
+        Ok(Box::new(move || {
+            match &user {
+                Some(u) => s.count(u),
+                None => s.count_all_users(),
+            }
+            .map(|(p, a)| Out::Counts(p, a))
+        }))
     }
 
     fn create_project_work(&self, user_id: Unknown, project: Unknown) -> Prepared {

@@ -19,7 +19,8 @@ pub const DATA: &str = include_str!("demo.jsonl");
 
 pub fn run(db: &Path) -> Result<Report, CliError> {
     let store = Store::open(db)?;
-    let (projects, avatars) = crate::transfer::import_from(&store, avatar_store::Scope::User(USER), &mut DATA.as_bytes())?;
+    let (projects, avatars) =
+        crate::transfer::import_from(&store, avatar_store::Scope::User(USER), &mut DATA.as_bytes())?;
 
     let mut all = Vec::new();
     let mut query = ProjectQuery::default();

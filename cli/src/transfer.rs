@@ -154,13 +154,7 @@ fn exists(out: &Path) -> CliError {
         .with_hint("pass --force to replace it, or choose another file")
 }
 
-pub fn export(
-    db: &Path,
-    scope: Scope<'_>,
-    output: Option<&Path>,
-    force: bool,
-    json: bool,
-) -> Result<Report, CliError> {
+pub fn export(db: &Path, scope: Scope<'_>, output: Option<&Path>, force: bool, json: bool) -> Result<Report, CliError> {
     if let Scope::User(u) = scope {
         avatar_store::validate_user_id(u)?;
     }
@@ -482,10 +476,16 @@ pub fn import_from(store: &Store, scope: Scope<'_>, r: &mut impl BufRead) -> Res
     read_line(r, &mut buf, 1)?;
     check_header(buf.trim_end_matches(['\n', '\r']), scope)?;
     let mut records = Vec::new();
-    read_records(r, scope, &ProgressBar::hidden(), || 0, |line, record| {
-        records.push((line, record.clone()));
-        Ok(())
-    })?;
+    read_records(
+        r,
+        scope,
+        &ProgressBar::hidden(),
+        || 0,
+        |line, record| {
+            records.push((line, record.clone()));
+            Ok(())
+        },
+    )?;
     write_records(store, scope, records.into_iter().map(Ok), &ProgressBar::hidden())
 }
 
@@ -530,7 +530,8 @@ impl Spool {
         let db = db.to_owned();
         Ok(BufReader::with_capacity(256 * 1024, file).lines().map(move |l| {
             let l = l.map_err(|e| spool_error(&db, e))?;
-            let parsed = l.split_once('\t').and_then(|(n, json)| Some((n.parse().ok()?, serde_json::from_str(json).ok()?)));
+            let parsed =
+                l.split_once('\t').and_then(|(n, json)| Some((n.parse().ok()?, serde_json::from_str(json).ok()?)));
             parsed.ok_or_else(|| spool_error(&db, "the temporary copy of the input does not read back"))
         }))
     }
@@ -605,9 +606,8 @@ fn build_new(
     // file the whole database. The next open goes back to WAL.
     let conn = rusqlite::Connection::open(temp).map_err(|e| CliError::io(temp, e))?;
     conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| CliError::io(temp, e))?;
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))
-        .map_err(|e| CliError::io(temp, e))?;
+    let mode: String =
+        conn.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0)).map_err(|e| CliError::io(temp, e))?;
     if !mode.eq_ignore_ascii_case("delete") {
         return Err(CliError::io(temp, format!("could not close the new database's log (journal mode {mode})")));
     }
@@ -645,9 +645,13 @@ pub fn import(db: &Path, scope: Scope<'_>, file: &Path) -> Result<Report, CliErr
     let terminal = io::stderr().is_terminal();
     let pb = bar(size.unwrap_or(0), "bytes", terminal && size.is_some());
     pb.set_message("reading");
-    let (projects, avatars) = read_records(&mut r, scope, &pb, || count.get(), |line, record| {
-        Spool::append(&mut w, line, record).map_err(|e| spool_error(db, e))
-    })?;
+    let (projects, avatars) = read_records(
+        &mut r,
+        scope,
+        &pb,
+        || count.get(),
+        |line, record| Spool::append(&mut w, line, record).map_err(|e| spool_error(db, e)),
+    )?;
     w.flush().map_err(|e| spool_error(db, e))?;
     drop(w);
     pb.finish_and_clear();
@@ -655,13 +659,15 @@ pub fn import(db: &Path, scope: Scope<'_>, file: &Path) -> Result<Report, CliErr
     // Second pass: one transaction, fed from the local copy.
     let pb = bar(projects + avatars, "records", terminal);
     pb.set_message("importing");
-    let written = match db.exists() {
-        true => import_into_existing(db, scope, &spool, &pb),
-        false => match import_into_new(db, scope, &spool, &pb) {
+    let written = if db.exists() {
+        import_into_existing(db, scope, &spool, &pb)
+    } else {
+        match import_into_new(db, scope, &spool, &pb) {
             Ok(Some(counts)) => Ok(counts),
+            // Created by another process meanwhile: theirs now, imported into like any other.
             Ok(None) => import_into_existing(db, scope, &spool, &pb),
             Err(e) => Err(e),
-        },
+        }
     };
     pb.finish_and_clear();
     let (projects, avatars) = written.map_err(|e| on_database(e, db))?;
@@ -719,6 +725,68 @@ mod test {
         assert!(e.to_string().contains("not an avatar-store export"), "{e}");
         let e = check_header("{\"format\":", all).unwrap_err();
         assert!(e.to_string().contains("malformed JSON"), "{e}");
+        // An import for one user takes only that user's export, or one of every user.
+        let of = |user: &str| format!(r#"{{"format":"{FORMAT}","version":1,"userId":{user}}}"#);
+        let bob = Scope::User("bob");
+        check_header(&of("\"bob\""), bob).unwrap();
+        check_header(&of("null"), bob).unwrap();
+        check_header(&of("\"alice\""), all).unwrap();
+        for (user, phrase) in [("\"alice\"", "export of user \"alice\""), ("7", "string or null")] {
+            match check_header(&of(user), bob).unwrap_err() {
+                CliError::Input { line: 1, field: Some(f), message } if f == "userId" => {
+                    assert!(message.contains(phrase), "{message}")
+                }
+                e => panic!("{e:?}"),
+            }
+        }
+    }
+
+    /// Another process creates the database while the import builds its
+    /// own: the import's copy never replaces it, and nothing is left behind.
+    #[test]
+    fn a_new_database_never_replaces_one_created_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("app.db");
+        let (spool, mut w) = Spool::create(&db).unwrap();
+        let mut records = Vec::new();
+        let mut data = crate::demo::DATA.as_bytes();
+        import_from_records(&mut data, &mut records);
+        for (line, r) in &records {
+            Spool::append(&mut w, *line, r).unwrap();
+        }
+        w.flush().unwrap();
+        drop(w);
+        let scope = Scope::User(crate::demo::USER);
+
+        std::fs::write(&db, b"theirs").unwrap();
+        assert_eq!(import_into_new(&db, scope, &spool, &ProgressBar::hidden()).unwrap(), None);
+        assert_eq!(std::fs::read(&db).unwrap(), b"theirs");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, ["app.db"]);
+
+        // Without a competitor the new database is put in place, whole.
+        std::fs::remove_file(&db).unwrap();
+        let counts = import_into_new(&db, scope, &spool, &ProgressBar::hidden()).unwrap().unwrap();
+        assert_eq!(counts, (3, records.len() as u64 - 3));
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, ["app.db"], "no log or temporary file beside the new database");
+        assert_eq!(Store::open(&db).unwrap().count(crate::demo::USER).unwrap(), counts);
+    }
+
+    fn import_from_records(r: &mut impl BufRead, out: &mut Vec<(u64, Record)>) {
+        let mut buf = String::new();
+        read_line(r, &mut buf, 1).unwrap();
+        read_records(
+            r,
+            Scope::AllUsers,
+            &ProgressBar::hidden(),
+            || 0,
+            |line, record| {
+                out.push((line, record.clone()));
+                Ok(())
+            },
+        )
+        .unwrap();
     }
 
     #[test]

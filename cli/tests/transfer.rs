@@ -67,7 +67,14 @@ fn export_then_import_into_a_fresh_file_gives_equal_data() {
     seeded(&src);
     let file = dir.path().join("all.jsonl");
 
-    let out = cli(&src).args(["export", "--all-users", "-o"]).arg(&file).arg("--json").assert().success().get_output().clone();
+    let out = cli(&src)
+        .args(["export", "--all-users", "-o"])
+        .arg(&file)
+        .arg("--json")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     let j = stdout_json(&out);
     assert_eq!((j["projects"].as_u64(), j["avatars"].as_u64()), (Some(6), Some(12)));
     let exported = std::fs::read_to_string(&file).unwrap();
@@ -156,7 +163,13 @@ fn the_progress_bar_stays_off_a_pipe() {
     let out = cli(&src).args(["export", "--all-users", "-o"]).arg(&file).assert().success().get_output().clone();
     assert_eq!(text(&out.stderr), "");
     assert!(!text(&out.stdout).contains('\u{1b}'), "terminal escapes on a pipe");
-    let out = cli(&dir.path().join("d.db")).args(["import", "--all-users"]).arg(&file).assert().success().get_output().clone();
+    let out = cli(&dir.path().join("d.db"))
+        .args(["import", "--all-users"])
+        .arg(&file)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     assert_eq!(text(&out.stderr), "");
     // Exporting to stdout keeps stdout pure data; the summary goes to stderr.
     let out = cli(&src).args(["export", "--all-users"]).assert().success().get_output().clone();
@@ -286,7 +299,14 @@ fn every_kind_of_bad_import_file_is_refused_with_its_line_and_nothing_written() 
         assert_eq!(body(&export_text(&target, &["--all-users"])), before, "{what}: the import wrote something");
 
         // JSON errors carry the line as a number.
-        let out = cli(&target).args(["import", "--user", "carol"]).arg(&file).arg("--json").assert().code(code).get_output().clone();
+        let out = cli(&target)
+            .args(["import", "--user", "carol"])
+            .arg(&file)
+            .arg("--json")
+            .assert()
+            .code(code)
+            .get_output()
+            .clone();
         let e: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
         assert_eq!(e["error"]["line"], line, "{what}");
 
@@ -312,7 +332,12 @@ fn an_id_owned_by_another_user_is_a_conflict_and_nothing_is_written() {
     let file = dir.path().join("stolen.jsonl");
     std::fs::write(&file, stolen).unwrap();
     let before = body(&export_text(&db, &["--all-users"]));
-    cli(&db).args(["import", "--user", "mallory"]).arg(&file).assert().code(5).stderr(predicate::str::contains("line 2: conflict"));
+    cli(&db)
+        .args(["import", "--user", "mallory"])
+        .arg(&file)
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("line 2: conflict"));
     assert_eq!(body(&export_text(&db, &["--all-users"])), before);
     assert_eq!(Store::open(&db).unwrap().count("mallory").unwrap(), (0, 0));
 }
@@ -368,9 +393,15 @@ fn a_user_importing_another_users_file_is_refused_and_their_rows_stay_byte_for_b
     // A new avatar of bob's in alice's project: that project does not exist for bob.
     let avatar = alices.lines().find(|l| l.contains("\"type\":\"avatar\"")).unwrap();
     let id = &avatar[avatar.find("\"id\":\"").unwrap() + 6..][..36];
-    let planted = avatar.replace("\"userId\":\"alice\"", "\"userId\":\"bob\"").replace(id, &avatar_store::Uuid::now_v7().to_string());
+    let planted = avatar
+        .replace("\"userId\":\"alice\"", "\"userId\":\"bob\"")
+        .replace(id, &avatar_store::Uuid::now_v7().to_string());
     let header = r#"{"format":"avatar-store-export","version":1,"exportedAt":"2026-01-05T09:30:00.000Z","schemaVersion":5,"userId":"bob"}"#;
-    refused(&format!("{header}\n{planted}\n{{\"type\":\"end\",\"projects\":0,\"avatars\":1}}\n"), 3, "line 2: invalid projectId");
+    refused(
+        &format!("{header}\n{planted}\n{{\"type\":\"end\",\"projects\":0,\"avatars\":1}}\n"),
+        3,
+        "line 2: invalid projectId",
+    );
     assert_eq!(Store::open(&db).unwrap().count("bob").unwrap(), (3, 6), "bob's own rows");
 }
 
@@ -387,12 +418,21 @@ fn export_and_import_need_a_user_or_all_users() {
         &["import", "x.jsonl"],
         &["import", "--user", "a", "--all-users", "x.jsonl"],
     ] {
-        cli(&db).args(args).assert().code(2).stderr(predicate::str::contains("--user").or(predicate::str::contains("--all-users")));
+        cli(&db)
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--user").or(predicate::str::contains("--all-users")));
     }
     let out = cli(&db).args(["export", "--all-users"]).assert().success().get_output().clone();
     assert!(text(&out.stdout).lines().next().unwrap().contains("\"userId\":null"));
     let fresh = dir.path().join("fresh.db");
-    cli(&fresh).args(["import", "--user", "alice", "--json"]).arg(&file).assert().success().stdout(predicate::str::contains("\"userId\": \"alice\""));
+    cli(&fresh)
+        .args(["import", "--user", "alice", "--json"])
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"userId\": \"alice\""));
     assert_eq!(Store::open(&fresh).unwrap().count_all_users().unwrap(), (3, 6));
 }
 
@@ -411,7 +451,9 @@ fn export_refuses_an_existing_file_without_force_and_the_database_always() {
     };
     let notes = dir.path().join("notes.txt");
     std::fs::write(&notes, "keep me").unwrap();
-    export(&notes, false).code(5).stderr(predicate::str::contains("already exists").and(predicate::str::contains("--force")));
+    export(&notes, false)
+        .code(5)
+        .stderr(predicate::str::contains("already exists").and(predicate::str::contains("--force")));
     assert_eq!(std::fs::read_to_string(&notes).unwrap(), "keep me");
     export(&notes, true).success();
     assert!(std::fs::read_to_string(&notes).unwrap().ends_with("{\"type\":\"end\",\"projects\":3,\"avatars\":6}\n"));
@@ -451,7 +493,10 @@ fn export_of_a_newer_schema_says_to_upgrade_not_to_migrate() {
     seeded(&db);
     let conn = rusqlite::Connection::open(&db).unwrap();
     conn.execute(
-        &format!("INSERT INTO {} VALUES (99, 'from_the_future', '2030-01-01T00:00:00Z', '1')", avatar_store::HISTORY_TABLE),
+        &format!(
+            "INSERT INTO {} VALUES (99, 'from_the_future', '2030-01-01T00:00:00Z', '1')",
+            avatar_store::HISTORY_TABLE
+        ),
         [],
     )
     .unwrap();
@@ -534,7 +579,8 @@ fn a_stalled_import_holds_no_lock_that_applications_wait_on() {
     stdin.flush().unwrap();
     // The input stalls here. An application writes meanwhile, and is not kept waiting.
     let app = Store::options().busy_timeout(std::time::Duration::from_millis(500)).open(&db).unwrap();
-    let p = app.create_project("bob", &NewProject { name: "written while the import waits".into(), ..Default::default() });
+    let p =
+        app.create_project("bob", &NewProject { name: "written while the import waits".into(), ..Default::default() });
     assert!(p.is_ok(), "an application write waited for the stalled import: {p:?}");
     stdin.write_all(end.as_bytes()).unwrap();
     drop(stdin);
@@ -596,7 +642,12 @@ fn a_failed_import_into_a_new_file_leaves_nothing_behind() {
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
     let work = tempfile::tempdir().unwrap();
     let db = work.path().join("fresh.db");
-    cli(&db).args(["import", "--user", "alice"]).arg(&file).assert().code(3).stderr(predicate::str::contains("line 2: invalid projectId"));
+    cli(&db)
+        .args(["import", "--user", "alice"])
+        .arg(&file)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("line 2: invalid projectId"));
     assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 0, "files left behind");
     // The same file in the right order makes the database, complete, in one file.
     std::fs::write(&file, &good).unwrap();
