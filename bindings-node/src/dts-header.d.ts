@@ -186,9 +186,16 @@ export type ErrorCode =
  * with the core's `code` and its details; or, for misuse of the API, a
  * `TypeError` with code `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` and
  * the offending `argument`, or an `Error` with code `ERR_STORE_CLOSED`.
+ *
+ * Safe to show an application's end users: `code`, `field`, and the
+ * `message` of every code but `IO`, `MIGRATION` and `SCHEMA_DRIFT` (an
+ * `INTERNAL` error's message is a summary naming no path and no SQLite
+ * internals). For operators' logs: `detail`, `path`, `report`.
  */
 export interface AvatarStoreError extends Error {
   code: ErrorCode | 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_STORE_CLOSED'
+  /** Core errors: the full text, with paths and SQLite's words, for operators' logs. */
+  detail?: string
   /** VALIDATION: the offending field, in the data model's camelCase. */
   field?: string
   /** SCHEMA_DRIFT: every missing or different table, column and index. */
