@@ -13,9 +13,9 @@ export interface OpenOptions {
   backup?: boolean
   /** Verify the live schema at open (default true); false opens a drifted database so it can be repaired. */
   verify?: boolean
-  /** How long a write waits for another connection's lock before failing with BUSY (default 5000). */
+  /** How long a write waits for another connection's lock before failing with BUSY (default 5000, at most 2147483647). */
   busyTimeoutMs?: number
-  /** Size of the pool of reader connections of a file database (default 4). */
+  /** Size of the pool of reader connections of a file database (default 4, at least 1). */
   readers?: number
 }
 
@@ -81,7 +81,7 @@ export interface AvatarQuery {
   skinTone?: string | null
   style?: string | null
   sourceType?: string | null
-  /** Substring of the name, case-insensitive for ASCII letters. */
+  /** Substring of the name, case-insensitive for ASCII letters; at most 200 characters, no NUL. */
   nameContains?: string | null
   /** Sort key (default createdAt); ties are broken by id. */
   sort?: 'createdAt' | 'usageCount' | 'lastUsedAt'

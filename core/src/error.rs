@@ -29,7 +29,9 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
-    /// The write collides with an existing record (for example a duplicate id).
+    /// The write collides with an existing record (for example a duplicate
+    /// id, or an id owned by another user), refers to a record that does not
+    /// exist, or would push a counter past its bound.
     #[error("conflict: {0}")]
     Conflict(String),
     /// The live schema differs from the one this build expects.
@@ -54,7 +56,8 @@ pub enum Error {
         /// Highest migration version embedded in this build.
         known: i32,
     },
-    /// The database stayed locked by another connection past the busy timeout.
+    /// The database stayed locked by another connection past the busy
+    /// timeout, or no reader connection became free within it.
     #[error("database is busy: {0}")]
     Busy(String),
     /// A file could not be read or written.
@@ -65,7 +68,9 @@ pub enum Error {
         /// The operating system's explanation.
         message: String,
     },
-    /// A bug or an unexpected SQLite failure.
+    /// A bug or an unexpected SQLite failure (a NOT NULL constraint on a
+    /// column this build does not know included: schema drift). Its text is
+    /// for operators; show end users [`Error::public_message`].
     #[error("internal error: {0}")]
     Internal(String),
 }

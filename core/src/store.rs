@@ -525,6 +525,8 @@ impl Store {
 
     /// Counts one use of an avatar: increments `usageCount` and sets
     /// `lastUsedAt` in one statement, so concurrent callers lose no increment.
+    /// An avatar already at [`crate::MAX_USAGE_COUNT`] is an
+    /// [`Error::Conflict`] and stays unchanged.
     ///
     /// ```
     /// use avatar_store::{NewAvatar, NewProject, Store};
