@@ -14,14 +14,19 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    Avatar, AvatarPatch, NewAvatar, NewProject, Project, ProjectPatch, ProjectWithAvatars, format_timestamp,
-    parse_timestamp, time_of_id, truncate_to_millis, validate_user_id,
+    Avatar, AvatarPatch, MAX_NAME_LEN, MAX_USAGE_COUNT, NewAvatar, NewProject, Project, ProjectPatch,
+    ProjectWithAvatars, format_timestamp, parse_timestamp, time_of_id, truncate_to_millis, validate_user_id,
 };
 
 /// Page size when none is asked for.
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 /// Largest page size accepted.
 pub const MAX_PAGE_SIZE: u32 = 1_000;
+
+/// Longest accepted `nameContains` filter, in characters: a name is at most
+/// [`crate::MAX_NAME_LEN`] characters, so a longer substring matches nothing,
+/// and SQLite refuses LIKE patterns past 50,000 bytes.
+pub const MAX_NAME_CONTAINS_LEN: usize = MAX_NAME_LEN;
 
 /// What avatars are sorted by.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -65,7 +70,8 @@ pub struct AvatarQuery {
     pub skin_tone: Option<String>,
     pub style: Option<String>,
     pub source_type: Option<String>,
-    /// Substring of the name, case-insensitive for ASCII letters.
+    /// Substring of the name, case-insensitive for ASCII letters; at most
+    /// [`MAX_NAME_CONTAINS_LEN`] characters, no NUL.
     pub name_contains: Option<String>,
     /// Sort key; ties are broken by id.
     pub sort: AvatarSort,
@@ -364,6 +370,8 @@ pub(crate) fn prepare_avatar(user_id: &str, new: &NewAvatar) -> Result<Avatar> {
 /// Inserts validated avatars of one owner; run inside a transaction. Each
 /// distinct project is checked once, not once per avatar.
 pub(crate) fn insert_avatars(conn: &Connection, user_id: &str, avatars: &[Avatar]) -> Result<()> {
+    // Each avatar checked its owner already; an empty batch checks it here.
+    validate_user_id(user_id)?;
     let mut checked = HashSet::new();
     let mut owned = conn.prepare_cached("SELECT 1 FROM projects WHERE id = ?1 AND userId = ?2")?;
     let mut insert = conn.prepare_cached(&INSERT_AVATAR)?;
@@ -425,11 +433,20 @@ pub(crate) fn list_avatars(conn: &Connection, user_id: &str, q: &AvatarQuery) ->
         ("sourceType", &q.source_type),
     ] {
         if let Some(v) = value {
+            // No stored value holds a NUL, and SQLite would end the text at it.
+            no_nul_filter(column, v)?;
             sql.push_str(&format!(" AND {column} = ?"));
             args.push(Box::new(v.clone()));
         }
     }
     if let Some(s) = &q.name_contains {
+        no_nul_filter("nameContains", s)?;
+        if s.len() > MAX_NAME_CONTAINS_LEN && s.chars().count() > MAX_NAME_CONTAINS_LEN {
+            return Err(Error::validation(
+                "nameContains",
+                format!("longer than {MAX_NAME_CONTAINS_LEN} characters, the longest a name can be"),
+            ));
+        }
         let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         sql.push_str(" AND name LIKE ? ESCAPE '\\'");
         args.push(Box::new(format!("%{escaped}%")));
@@ -464,6 +481,13 @@ pub(crate) fn list_avatars(conn: &Connection, user_id: &str, q: &AvatarQuery) ->
     Ok(Page { items, next_cursor })
 }
 
+fn no_nul_filter(field: &str, value: &str) -> Result<()> {
+    if value.contains('\0') {
+        return Err(Error::validation(field, "must not contain NUL bytes"));
+    }
+    Ok(())
+}
+
 pub(crate) fn update_avatar(conn: &Connection, user_id: &str, id: &Uuid, patch: &AvatarPatch) -> Result<Avatar> {
     let mut a = get_avatar(conn, user_id, id)?;
     patch.apply(&mut a);
@@ -492,13 +516,21 @@ pub(crate) fn record_usage(conn: &Connection, user_id: &str, id: &Uuid) -> Resul
     // measured no faster than this UPDATE and SELECT in one transaction, and
     // stopping before SQLITE_DONE (as better-sqlite3's `get()` does) skips
     // SQLite's automatic checkpoint, so the WAL would grow without bound.
+    // At MAX_USAGE_COUNT the row is left alone, so the count never
+    // overflows SQLite's integer (which fails the statement) or the range
+    // every binding reads exactly.
     let n = conn
         .prepare_cached(
-            "UPDATE avatars SET usageCount = usageCount + 1, lastUsedAt = ?1 WHERE id = ?2 AND userId = ?3",
+            "UPDATE avatars SET usageCount = usageCount + 1, lastUsedAt = ?1 \
+             WHERE id = ?2 AND userId = ?3 AND usageCount < ?4",
         )?
-        .execute(params![now, id.to_string(), user_id])?;
+        .execute(params![now, id.to_string(), user_id, MAX_USAGE_COUNT])?;
     if n == 0 {
-        return Err(not_found("avatar", id));
+        let a = get_avatar(conn, user_id, id)?;
+        return Err(Error::Conflict(format!(
+            "avatar {id} has reached the highest usage count ({}, at most {MAX_USAGE_COUNT}); it was not changed",
+            a.usage_count
+        )));
     }
     get_avatar(conn, user_id, id)
 }

@@ -17,6 +17,10 @@ use crate::model::{Avatar, AvatarPatch, NewAvatar, NewProject, Project, ProjectP
 use crate::repo::{self, AvatarQuery, Page, ProjectQuery};
 use crate::schema::{self, RepairOutcome, SchemaReport};
 
+/// Longest accepted busy timeout: SQLite counts it in milliseconds in a
+/// 32-bit signed integer.
+pub const MAX_BUSY_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
+
 /// How [`Store`] opens a database. Build with [`Store::options`].
 ///
 /// ```
@@ -68,26 +72,48 @@ impl OpenOptions {
     }
 
     /// How long a write waits for another connection's lock before failing
-    /// with [`Error::Busy`] (default 5 s).
+    /// with [`Error::Busy`] (default 5 s, at most [`MAX_BUSY_TIMEOUT`]; a
+    /// longer one is refused at open with [`Error::Validation`] naming
+    /// `busyTimeout`).
     pub fn busy_timeout(mut self, t: Duration) -> Self {
         self.busy_timeout = t;
         self
     }
 
-    /// Size of the reader connection pool for file databases (default 4, at least 1).
+    /// Size of the reader connection pool for file databases (default 4); 0
+    /// is refused at open with [`Error::Validation`] naming `readers`.
     pub fn readers(mut self, n: u32) -> Self {
-        self.readers = n.max(1);
+        self.readers = n;
         self
     }
 
     /// Opens (creating if needed) the database file at `path`.
     pub fn open(self, path: impl AsRef<Path>) -> Result<Store> {
+        self.validate()?;
         Store::open_with(Some(path.as_ref()), self)
     }
 
     /// Opens a private in-memory database (always migrated).
     pub fn open_in_memory(self) -> Result<Store> {
+        self.validate()?;
         Store::open_with(None, self.migrate(true))
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.busy_timeout > MAX_BUSY_TIMEOUT {
+            return Err(Error::validation(
+                "busyTimeout",
+                format!(
+                    "must be at most {} ms (about 24.8 days), got {} ms",
+                    MAX_BUSY_TIMEOUT.as_millis(),
+                    self.busy_timeout.as_millis()
+                ),
+            ));
+        }
+        if self.readers == 0 {
+            return Err(Error::validation("readers", "must be at least 1"));
+        }
+        Ok(())
     }
 }
 
@@ -499,6 +525,8 @@ impl Store {
 
     /// Counts one use of an avatar: increments `usageCount` and sets
     /// `lastUsedAt` in one statement, so concurrent callers lose no increment.
+    /// An avatar already at [`crate::MAX_USAGE_COUNT`] is an
+    /// [`Error::Conflict`] and stays unchanged.
     ///
     /// ```
     /// use avatar_store::{NewAvatar, NewProject, Store};
