@@ -419,7 +419,7 @@ impl PyStore {
     // ---------------------------------------------------- import/export
 
     /// `(projects, avatars)` of `user_id`.
-    fn count(&self, py: Python<'_>, user_id: String) -> PyResult<(u64, u64)> {
+    fn count(&self, py: Python<'_>, #[pyo3(from_py_with = user_id_arg)] user_id: String) -> PyResult<(u64, u64)> {
         let store = self.store()?;
         run(py, move || store.count(&user_id))
     }
@@ -433,7 +433,11 @@ impl PyStore {
 
     /// Every project, then every avatar of `user_id`, as JSON-ready dicts
     /// tagged with `"type"`, from one consistent snapshot.
-    fn export<'py>(&self, py: Python<'py>, user_id: String) -> PyResult<Bound<'py, PyList>> {
+    fn export<'py>(
+        &self,
+        py: Python<'py>,
+        #[pyo3(from_py_with = user_id_arg)] user_id: String,
+    ) -> PyResult<Bound<'py, PyList>> {
         self.export_in(py, Some(user_id))
     }
 
@@ -447,7 +451,12 @@ impl PyStore {
     /// written. A record of another user, or an avatar in a project that is
     /// not `user_id`'s, is a `ValidationError` naming `records[i]`, and
     /// nothing is written.
-    fn import_records(&self, py: Python<'_>, user_id: String, records: &Bound<'_, PyAny>) -> PyResult<(u64, u64)> {
+    fn import_records(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = user_id_arg)] user_id: String,
+        records: &Bound<'_, PyAny>,
+    ) -> PyResult<(u64, u64)> {
         self.import_in(py, Some(user_id), records)
     }
 

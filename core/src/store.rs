@@ -746,15 +746,7 @@ impl Record {
                 crate::model::validate_timestamp("createdAt", &p.created_at)?;
                 crate::model::validate_timestamp("updatedAt", &p.updated_at)
             }
-            Record::Avatar(a) => {
-                a.validate()?;
-                crate::model::validate_timestamp("createdAt", &a.created_at)?;
-                crate::model::validate_timestamp("updatedAt", &a.updated_at)?;
-                match &a.last_used_at {
-                    Some(t) => crate::model::validate_timestamp("lastUsedAt", t),
-                    None => Ok(()),
-                }
-            }
+            Record::Avatar(a) => a.validate_imported(),
         }
     }
 }
