@@ -185,10 +185,8 @@ fn constraint_error(extended_code: std::ffi::c_int, text: String) -> Error {
              its schema has drifted (run `avatar-store doctor`)"
         )),
         ffi::SQLITE_CONSTRAINT_CHECK => {
-            let field = crate::model::FIELD_NAMES
-                .iter()
-                .find(|f| text.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == **f))
-                .copied()
+            let field = crate::model::field_names()
+                .find(|f| text.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == *f))
                 .unwrap_or("record");
             Error::validation(field, format!("refused by a CHECK constraint of the database ({text})"))
         }

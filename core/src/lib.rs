@@ -34,6 +34,7 @@
 mod backup;
 mod checkpoint;
 mod error;
+mod fields;
 mod migrate;
 mod model;
 mod repo;
@@ -42,15 +43,18 @@ mod store;
 
 pub use backup::{RestoreOutcome, restore};
 pub use error::{Error, Result};
+#[doc(hidden)]
+pub use fields::FieldType;
+pub use fields::{Check, Create, FieldDescriptor, FieldKind, FieldRef, FieldValue, Patch, field};
 pub use migrate::{
     AppliedMigration, HISTORY_TABLE, MigrationInfo, MigrationOutcome, MigrationStatus, embedded_migrations, inspect,
     latest_version,
 };
 pub use model::{
-    Avatar, AvatarPatch, MAX_ATTRIBUTE_LEN, MAX_DESCRIPTION_LEN, MAX_LONG_TEXT_LEN, MAX_NAME_LEN, MAX_PERSONA_AGE,
-    MAX_PROMPT_LEN, MAX_URL_LEN, MAX_USAGE_COUNT, MAX_USER_ID_LEN, NewAvatar, NewProject, Project, ProjectPatch,
-    ProjectWithAvatars, SOURCE_TYPES, URL_SCHEMES, format_timestamp, parse_id, parse_timestamp, validate_usage_count,
-    validate_user_id,
+    AVATAR_FIELDS, Avatar, AvatarPatch, MAX_ATTRIBUTE_LEN, MAX_DESCRIPTION_LEN, MAX_LONG_TEXT_LEN, MAX_NAME_LEN,
+    MAX_PERSONA_AGE, MAX_PROMPT_LEN, MAX_URL_LEN, MAX_USAGE_COUNT, MAX_USER_ID_LEN, NewAvatar, NewProject,
+    PROJECT_FIELDS, Project, ProjectPatch, ProjectWithAvatars, SOURCE_TYPES, URL_SCHEMES, format_timestamp, parse_id,
+    parse_timestamp, validate_usage_count, validate_user_id,
 };
 pub use repo::{
     AvatarQuery, AvatarSort, DEFAULT_PAGE_SIZE, MAX_NAME_CONTAINS_LEN, MAX_PAGE_SIZE, Page, ProjectQuery, SortOrder,

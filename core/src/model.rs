@@ -6,6 +6,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::fields::{
+    apply_patch, define_record, init_field, join_columns, new_struct, not_settable, patch_struct, set_new, set_patch,
+};
 
 /// Longest accepted `userId`, in characters.
 pub const MAX_USER_ID_LEN: usize = 255;
@@ -34,25 +37,33 @@ pub const SOURCE_TYPES: &[&str] = &["generated", "uploaded", "imported", "preset
 /// URL schemes accepted in `imageUrl` and `thumbnailUrl`.
 pub const URL_SCHEMES: &[&str] = &["https", "http"];
 
-/// A user's project: a named folder of avatars.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Project {
-    /// UUID v7 assigned at creation.
-    pub id: Uuid,
-    /// Owner; every query is scoped by it.
-    pub user_id: String,
-    /// Display name, non-empty.
-    pub name: String,
-    /// Free text.
-    pub description: Option<String>,
-    /// Creation time (UTC, millisecond precision).
-    #[serde(with = "timestamp")]
-    pub created_at: DateTime<Utc>,
-    /// Last change (UTC, millisecond precision).
-    #[serde(with = "timestamp")]
-    pub updated_at: DateTime<Utc>,
-}
+crate::project_table!(define_record {
+    /// A user's project: a named folder of avatars.
+    record Project;
+    /// Input for [`crate::Store::create_project`].
+    #[serde(rename_all = "camelCase")]
+    new NewProject;
+    /// A partial update of a project: `None` leaves a field as it is, and for
+    /// optional fields `Some(None)` clears it.
+    #[serde(rename_all = "camelCase")]
+    patch ProjectPatch;
+    fields PROJECT_FIELDS; columns PROJECT_COLUMNS; placeholders PROJECT_PLACEHOLDERS;
+});
+
+crate::avatar_table!(define_record {
+    /// An avatar with persona, visual attributes and generation metadata.
+    record Avatar;
+    /// Input for [`crate::Store::create_avatar`]; every field but `project_id` and
+    /// `name` is optional.
+    #[serde(rename_all = "camelCase", default)]
+    new NewAvatar;
+    /// A partial update of an avatar: `None` leaves a field as it is, and for
+    /// optional fields `Some(None)` clears it. The project, owner and usage
+    /// counters cannot be patched.
+    #[serde(rename_all = "camelCase", default)]
+    patch AvatarPatch;
+    fields AVATAR_FIELDS; columns AVATAR_COLUMNS; placeholders AVATAR_PLACEHOLDERS;
+});
 
 /// A project together with its avatars, oldest avatar first: the shape of the
 /// Avatar Creator's `GET /projects` response.
@@ -64,165 +75,6 @@ pub struct ProjectWithAvatars {
     pub project: Project,
     /// Its avatars in creation order.
     pub avatars: Vec<Avatar>,
-}
-
-/// An avatar with persona, visual attributes and generation metadata.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Avatar {
-    /// UUID v7 assigned at creation.
-    pub id: Uuid,
-    /// The project it belongs to.
-    pub project_id: Uuid,
-    /// Owner; always the project's owner.
-    pub user_id: String,
-    /// Display name, non-empty.
-    pub name: String,
-    /// Full-size image, `http(s)` URL.
-    pub image_url: Option<String>,
-    /// Thumbnail image, `http(s)` URL.
-    pub thumbnail_url: Option<String>,
-    /// Persona: name.
-    pub persona_name: Option<String>,
-    /// Persona: age, 0–150.
-    pub persona_age: Option<i64>,
-    /// Persona: personality.
-    pub persona_personality: Option<String>,
-    /// Persona: background story.
-    pub persona_background: Option<String>,
-    /// Visual attribute.
-    pub gender: Option<String>,
-    /// Visual attribute.
-    pub age_range: Option<String>,
-    /// Visual attribute.
-    pub ethnicity: Option<String>,
-    /// Visual attribute.
-    pub body_type: Option<String>,
-    /// Visual attribute.
-    pub hair_style: Option<String>,
-    /// Visual attribute.
-    pub hair_color: Option<String>,
-    /// Visual attribute.
-    pub eye_color: Option<String>,
-    /// Visual attribute.
-    pub skin_tone: Option<String>,
-    /// Visual attribute.
-    pub style: Option<String>,
-    /// How the avatar was made, one of [`SOURCE_TYPES`].
-    pub source_type: Option<String>,
-    /// The prompt it was generated from.
-    pub generation_prompt: Option<String>,
-    /// The generator seed (64-bit).
-    pub seed_used: Option<i64>,
-    /// How often it was used; only [`crate::Store::record_usage`] changes it.
-    pub usage_count: i64,
-    /// When it was last used.
-    #[serde(default, with = "timestamp::option")]
-    pub last_used_at: Option<DateTime<Utc>>,
-    /// Creation time (UTC, millisecond precision).
-    #[serde(with = "timestamp")]
-    pub created_at: DateTime<Utc>,
-    /// Last edit (UTC, millisecond precision); usage does not count as an edit.
-    #[serde(with = "timestamp")]
-    pub updated_at: DateTime<Utc>,
-}
-
-/// Input for [`crate::Store::create_project`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NewProject {
-    /// Display name, non-empty after trimming.
-    pub name: String,
-    /// Free text.
-    #[serde(default)]
-    pub description: Option<String>,
-}
-
-/// A partial update of a project: `None` leaves a field as it is, and for
-/// optional fields `Some(None)` clears it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProjectPatch {
-    /// New name.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// New description, or `Some(None)` to clear it.
-    #[serde(default, deserialize_with = "present")]
-    pub description: Option<Option<String>>,
-}
-
-/// Input for [`crate::Store::create_avatar`]; every field but `project_id` and
-/// `name` is optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-#[allow(missing_docs)] // the fields are those of Avatar
-pub struct NewAvatar {
-    pub project_id: Uuid,
-    pub name: String,
-    pub image_url: Option<String>,
-    pub thumbnail_url: Option<String>,
-    pub persona_name: Option<String>,
-    pub persona_age: Option<i64>,
-    pub persona_personality: Option<String>,
-    pub persona_background: Option<String>,
-    pub gender: Option<String>,
-    pub age_range: Option<String>,
-    pub ethnicity: Option<String>,
-    pub body_type: Option<String>,
-    pub hair_style: Option<String>,
-    pub hair_color: Option<String>,
-    pub eye_color: Option<String>,
-    pub skin_tone: Option<String>,
-    pub style: Option<String>,
-    pub source_type: Option<String>,
-    pub generation_prompt: Option<String>,
-    pub seed_used: Option<i64>,
-}
-
-/// A partial update of an avatar: `None` leaves a field as it is, and for
-/// optional fields `Some(None)` clears it. The project, owner and usage
-/// counters cannot be patched.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-#[allow(missing_docs)] // the fields are those of Avatar
-pub struct AvatarPatch {
-    pub name: Option<String>,
-    #[serde(deserialize_with = "present")]
-    pub image_url: Option<Option<String>>,
-    #[serde(deserialize_with = "present")]
-    pub thumbnail_url: Option<Option<String>>,
-    #[serde(deserialize_with = "present")]
-    pub persona_name: Option<Option<String>>,
-    #[serde(deserialize_with = "present")]
-    pub persona_age: Option<Option<i64>>,
-    #[serde(deserialize_with = "present")]
-    pub persona_personality: Option<Option<String>>,
-    #[serde(deserialize_with = "present")]
-    pub persona_background: Option<Option<String>>,
-    #[serde(deserialize_with = "present")]
-    pub gender: Option<Option<String>>,
-    #[serde(deserialize_with = "present")]
-    pub age_range: Option<Option<String>>,
-    #[serde(deserialize_with = "present")]
-    pub ethnicity: Option<Option<String>>,
-    #[serde(deserialize_with = "present")]
-    pub body_type: Option<Option<String>>,
-    #[serde(deserialize_with = "present")]
-    pub hair_style: Option<Option<String>>,
-    #[serde(deserialize_with = "present")]
-    pub hair_color: Option<Option<String>>,
-    #[serde(deserialize_with = "present")]
-    pub eye_color: Option<Option<String>>,
-    #[serde(deserialize_with = "present")]
-    pub skin_tone: Option<Option<String>>,
-    #[serde(deserialize_with = "present")]
-    pub style: Option<Option<String>>,
-    #[serde(deserialize_with = "present")]
-    pub source_type: Option<Option<String>>,
-    #[serde(deserialize_with = "present")]
-    pub generation_prompt: Option<Option<String>>,
-    #[serde(deserialize_with = "present")]
-    pub seed_used: Option<Option<i64>>,
 }
 
 /// JSON carries times in the stored form (fixed width, milliseconds, `Z`),
@@ -266,141 +118,6 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
     Option::<T>::deserialize(d).map(Some)
 }
 
-fn set<T: Clone>(target: &mut T, patch: &Option<T>) {
-    if let Some(v) = patch {
-        *target = v.clone();
-    }
-}
-
-impl ProjectPatch {
-    pub(crate) fn apply(&self, p: &mut Project) {
-        set(&mut p.name, &self.name);
-        set(&mut p.description, &self.description);
-    }
-}
-
-impl AvatarPatch {
-    pub(crate) fn apply(&self, a: &mut Avatar) {
-        set(&mut a.name, &self.name);
-        set(&mut a.image_url, &self.image_url);
-        set(&mut a.thumbnail_url, &self.thumbnail_url);
-        set(&mut a.persona_name, &self.persona_name);
-        set(&mut a.persona_age, &self.persona_age);
-        set(&mut a.persona_personality, &self.persona_personality);
-        set(&mut a.persona_background, &self.persona_background);
-        set(&mut a.gender, &self.gender);
-        set(&mut a.age_range, &self.age_range);
-        set(&mut a.ethnicity, &self.ethnicity);
-        set(&mut a.body_type, &self.body_type);
-        set(&mut a.hair_style, &self.hair_style);
-        set(&mut a.hair_color, &self.hair_color);
-        set(&mut a.eye_color, &self.eye_color);
-        set(&mut a.skin_tone, &self.skin_tone);
-        set(&mut a.style, &self.style);
-        set(&mut a.source_type, &self.source_type);
-        set(&mut a.generation_prompt, &self.generation_prompt);
-        set(&mut a.seed_used, &self.seed_used);
-    }
-}
-
-impl Avatar {
-    /// The avatar a [`NewAvatar`] becomes, owned by `user_id`, with `id`
-    /// and timestamps assigned.
-    pub(crate) fn from_new(new: &NewAvatar, user_id: &str, id: Uuid, now: DateTime<Utc>) -> Avatar {
-        Avatar {
-            id,
-            project_id: new.project_id,
-            user_id: user_id.to_owned(),
-            name: new.name.clone(),
-            image_url: new.image_url.clone(),
-            thumbnail_url: new.thumbnail_url.clone(),
-            persona_name: new.persona_name.clone(),
-            persona_age: new.persona_age,
-            persona_personality: new.persona_personality.clone(),
-            persona_background: new.persona_background.clone(),
-            gender: new.gender.clone(),
-            age_range: new.age_range.clone(),
-            ethnicity: new.ethnicity.clone(),
-            body_type: new.body_type.clone(),
-            hair_style: new.hair_style.clone(),
-            hair_color: new.hair_color.clone(),
-            eye_color: new.eye_color.clone(),
-            skin_tone: new.skin_tone.clone(),
-            style: new.style.clone(),
-            source_type: new.source_type.clone(),
-            generation_prompt: new.generation_prompt.clone(),
-            seed_used: new.seed_used,
-            usage_count: 0,
-            last_used_at: None,
-            created_at: now,
-            updated_at: now,
-        }
-    }
-
-    /// Checks every field; the first failure names its field.
-    pub fn validate(&self) -> Result<()> {
-        validate_user_id(&self.user_id)?;
-        name("name", &self.name)?;
-        url("imageUrl", &self.image_url)?;
-        url("thumbnailUrl", &self.thumbnail_url)?;
-        text("personaName", &self.persona_name, MAX_NAME_LEN)?;
-        if let Some(age) = self.persona_age {
-            if !(0..=MAX_PERSONA_AGE).contains(&age) {
-                return Err(Error::validation(
-                    "personaAge",
-                    format!("must be between 0 and {MAX_PERSONA_AGE}, got {age}"),
-                ));
-            }
-        }
-        text("personaPersonality", &self.persona_personality, MAX_LONG_TEXT_LEN)?;
-        text("personaBackground", &self.persona_background, MAX_LONG_TEXT_LEN)?;
-        for (field, value) in [
-            ("gender", &self.gender),
-            ("ageRange", &self.age_range),
-            ("ethnicity", &self.ethnicity),
-            ("bodyType", &self.body_type),
-            ("hairStyle", &self.hair_style),
-            ("hairColor", &self.hair_color),
-            ("eyeColor", &self.eye_color),
-            ("skinTone", &self.skin_tone),
-            ("style", &self.style),
-        ] {
-            text(field, value, MAX_ATTRIBUTE_LEN)?;
-        }
-        if let Some(s) = &self.source_type {
-            if !SOURCE_TYPES.contains(&s.as_str()) {
-                return Err(Error::validation(
-                    "sourceType",
-                    format!("must be one of {}, got {:?}", SOURCE_TYPES.join(", "), truncate(s)),
-                ));
-            }
-        }
-        text("generationPrompt", &self.generation_prompt, MAX_PROMPT_LEN)?;
-        validate_usage_count(self.usage_count)
-    }
-
-    /// Checks a record about to be imported as it stands, timestamps and
-    /// counters included (which [`Avatar::validate`] checks too, as every
-    /// write does).
-    pub fn validate_imported(&self) -> Result<()> {
-        validate_timestamp("createdAt", &self.created_at)?;
-        validate_timestamp("updatedAt", &self.updated_at)?;
-        if let Some(t) = &self.last_used_at {
-            validate_timestamp("lastUsedAt", t)?;
-        }
-        self.validate()
-    }
-}
-
-impl Project {
-    /// Checks every field; the first failure names its field.
-    pub fn validate(&self) -> Result<()> {
-        validate_user_id(&self.user_id)?;
-        name("name", &self.name)?;
-        text("description", &self.description, MAX_DESCRIPTION_LEN)
-    }
-}
-
 /// Checks a caller's user id: non-empty after trimming, at most
 /// [`MAX_USER_ID_LEN`] characters, no NUL.
 pub fn validate_user_id(user_id: &str) -> Result<()> {
@@ -421,35 +138,9 @@ pub fn validate_usage_count(n: i64) -> Result<()> {
 
 /// Every column of both tables, in the data model's spelling: the names a
 /// database error may mention.
-pub(crate) const FIELD_NAMES: &[&str] = &[
-    "id",
-    "projectId",
-    "userId",
-    "name",
-    "description",
-    "imageUrl",
-    "thumbnailUrl",
-    "personaName",
-    "personaAge",
-    "personaPersonality",
-    "personaBackground",
-    "gender",
-    "ageRange",
-    "ethnicity",
-    "bodyType",
-    "hairStyle",
-    "hairColor",
-    "eyeColor",
-    "skinTone",
-    "style",
-    "sourceType",
-    "generationPrompt",
-    "seedUsed",
-    "usageCount",
-    "lastUsedAt",
-    "createdAt",
-    "updatedAt",
-];
+pub(crate) fn field_names() -> impl Iterator<Item = &'static str> {
+    AVATAR_FIELDS.iter().chain(PROJECT_FIELDS).map(|f| f.column)
+}
 
 /// Parses an id given as text, naming `field` when it is not a UUID.
 ///
@@ -482,7 +173,7 @@ fn max_len(field: &str, s: &str, max: usize) -> Result<()> {
     Ok(())
 }
 
-fn name(field: &str, s: &str) -> Result<()> {
+pub(crate) fn name(field: &str, s: &str) -> Result<()> {
     no_nul(field, s)?;
     if s.trim().is_empty() {
         return Err(Error::validation(field, "must not be empty"));
@@ -490,18 +181,26 @@ fn name(field: &str, s: &str) -> Result<()> {
     max_len(field, s, MAX_NAME_LEN)
 }
 
-fn text(field: &str, s: &Option<String>, max: usize) -> Result<()> {
-    match s {
-        Some(s) => {
-            no_nul(field, s)?;
-            max_len(field, s, max)
-        }
-        None => Ok(()),
-    }
+pub(crate) fn text(field: &str, s: &str, max: usize) -> Result<()> {
+    no_nul(field, s)?;
+    max_len(field, s, max)
 }
 
-fn url(field: &str, s: &Option<String>) -> Result<()> {
-    let Some(s) = s else { return Ok(()) };
+pub(crate) fn range(field: &str, n: i64, lo: i64, hi: i64) -> Result<()> {
+    if !(lo..=hi).contains(&n) {
+        return Err(Error::validation(field, format!("must be between {lo} and {hi}, got {n}")));
+    }
+    Ok(())
+}
+
+pub(crate) fn one_of(field: &str, s: &str, values: &[&str]) -> Result<()> {
+    if !values.contains(&s) {
+        return Err(Error::validation(field, format!("must be one of {}, got {:?}", values.join(", "), truncate(s))));
+    }
+    Ok(())
+}
+
+pub(crate) fn url(field: &str, s: &str) -> Result<()> {
     no_nul(field, s)?;
     max_len(field, s, MAX_URL_LEN)?;
     let scheme_ok = s

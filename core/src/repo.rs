@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 use crate::model::{
     Avatar, AvatarPatch, MAX_NAME_LEN, MAX_USAGE_COUNT, NewAvatar, NewProject, Project, ProjectPatch,
-    ProjectWithAvatars, format_timestamp, parse_timestamp, time_of_id, truncate_to_millis, validate_user_id,
+    ProjectWithAvatars, format_timestamp, time_of_id, truncate_to_millis, validate_user_id,
 };
 
 /// Page size when none is asked for.
@@ -52,36 +52,92 @@ pub enum SortOrder {
     Desc,
 }
 
-/// Filters, sort and page of [`crate::Store::list_avatars`]. Every filter is
-/// optional; those given must all match. Attribute filters compare exactly.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-#[allow(missing_docs)] // attribute filters are named after the fields they match
-pub struct AvatarQuery {
-    /// Only avatars of this project.
-    pub project_id: Option<Uuid>,
-    pub gender: Option<String>,
-    pub age_range: Option<String>,
-    pub ethnicity: Option<String>,
-    pub body_type: Option<String>,
-    pub hair_style: Option<String>,
-    pub hair_color: Option<String>,
-    pub eye_color: Option<String>,
-    pub skin_tone: Option<String>,
-    pub style: Option<String>,
-    pub source_type: Option<String>,
-    /// Substring of the name, case-insensitive for ASCII letters; at most
-    /// [`MAX_NAME_CONTAINS_LEN`] characters, no NUL.
-    pub name_contains: Option<String>,
-    /// Sort key; ties are broken by id.
-    pub sort: AvatarSort,
-    /// Sort direction.
-    pub order: SortOrder,
-    /// Page size, 1 to [`MAX_PAGE_SIZE`]; [`DEFAULT_PAGE_SIZE`] when `None`.
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page, for the same query.
-    pub cursor: Option<String>,
+/// The struct of [`AvatarQuery`]: the table's filterable fields between the
+/// project filter and the name, sort and page options.
+macro_rules! query_struct {
+    ([$($acc:tt)*]) => {
+        /// Filters, sort and page of [`crate::Store::list_avatars`]. Every filter is
+        /// optional; those given must all match. Attribute filters compare exactly.
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(rename_all = "camelCase", default)]
+        pub struct AvatarQuery {
+            /// Only avatars of this project.
+            pub project_id: Option<Uuid>,
+            $($acc)*
+            /// Substring of the name, case-insensitive for ASCII letters; at most
+            /// [`MAX_NAME_CONTAINS_LEN`] characters, no NUL.
+            pub name_contains: Option<String>,
+            /// Sort key; ties are broken by id.
+            pub sort: AvatarSort,
+            /// Sort direction.
+            pub order: SortOrder,
+            /// Page size, 1 to [`MAX_PAGE_SIZE`]; [`DEFAULT_PAGE_SIZE`] when `None`.
+            pub limit: Option<u32>,
+            /// `next_cursor` of the previous page, for the same query.
+            pub cursor: Option<String>,
+        }
+    };
+    ([$($acc:tt)*] { true $(#[doc = $doc:literal])* $f:ident } $($rest:tt)*) => {
+        query_struct!([$($acc)* #[doc = concat!("Only avatars with exactly this `", stringify!($f), "`.")]
+            pub $f: Option<String>,] $($rest)*);
+    };
+    ([$($acc:tt)*] { false $(#[doc = $doc:literal])* $f:ident } $($rest:tt)*) => {
+        query_struct!([$($acc)*] $($rest)*);
+    };
 }
+
+macro_rules! filter_clause {
+    (true, $value:expr, $column:literal, $sql:ident, $args:ident) => {
+        if let Some(v) = &$value {
+            // No stored value holds a NUL, and SQLite would end the text at it.
+            no_nul_filter($column, v)?;
+            $sql.push_str(concat!(" AND ", $column, " = ?"));
+            $args.push(Box::new(v.clone()));
+        }
+    };
+    (false, $value:expr, $column:literal, $sql:ident, $args:ident) => {};
+}
+
+macro_rules! filter_value {
+    (true, $target:expr, $value:expr) => {{
+        $target = $value;
+        true
+    }};
+    (false, $target:expr, $value:expr) => {
+        false
+    };
+}
+
+macro_rules! define_avatar_query {
+    ($(
+        $(#[doc = $doc:literal])*
+        $(#[serde($($serde:tt)*)])?
+        $f:ident: $ty:ty = $js:literal {
+            kind: $kind:ident, null: $null:tt, check: $check:ident $(($($arg:expr),*))?,
+            create: $create:ident, patch: $patch:ident, filter: $filter:tt $(,)?
+        }
+    ),* $(,)?) => {
+        query_struct!([] $({ $filter $f })*);
+
+        impl AvatarQuery {
+            /// Sets the filter on the field whose JSON name is `field`; false
+            /// when the field is not filterable.
+            pub fn set_filter(&mut self, field: &str, value: Option<String>) -> bool {
+                match field {
+                    $($js => filter_value!($filter, self.$f, value),)*
+                    _ => false,
+                }
+            }
+
+            fn push_filters(&self, sql: &mut String, args: &mut Vec<Box<dyn ToSql>>) -> Result<()> {
+                $(filter_clause!($filter, self.$f, $js, sql, args);)*
+                Ok(())
+            }
+        }
+    };
+}
+
+crate::avatar_table!(define_avatar_query {});
 
 /// Page of [`crate::Store::list_projects`]: newest project first.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,109 +159,14 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-pub(crate) const AVATAR_COLUMNS: &str = "id, projectId, userId, name, imageUrl, thumbnailUrl, personaName, \
-    personaAge, personaPersonality, personaBackground, gender, ageRange, ethnicity, bodyType, hairStyle, \
-    hairColor, eyeColor, skinTone, style, sourceType, generationPrompt, seedUsed, usageCount, lastUsedAt, \
-    createdAt, updatedAt";
-const AVATAR_PLACEHOLDERS: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-    ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26";
-const PROJECT_COLUMNS: &str = "id, userId, name, description, createdAt, updatedAt";
-
-fn uuid_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
-    let s = row.get_ref(i)?.as_str()?;
-    Uuid::try_parse(s)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
-}
-
-fn time_at(row: &Row<'_>, i: usize) -> rusqlite::Result<DateTime<Utc>> {
-    let s = row.get_ref(i)?.as_str()?;
-    parse_timestamp(s).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, format!("bad timestamp {s:?}").into())
-    })
-}
-
-fn opt_time_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    match row.get_ref(i)? {
-        rusqlite::types::ValueRef::Null => Ok(None),
-        _ => time_at(row, i).map(Some),
-    }
-}
+pub(crate) use crate::model::{AVATAR_COLUMNS, AVATAR_PLACEHOLDERS, PROJECT_COLUMNS, PROJECT_PLACEHOLDERS};
 
 pub(crate) fn avatar_from_row(r: &Row<'_>) -> rusqlite::Result<Avatar> {
-    Ok(Avatar {
-        id: uuid_at(r, 0)?,
-        project_id: uuid_at(r, 1)?,
-        user_id: r.get(2)?,
-        name: r.get(3)?,
-        image_url: r.get(4)?,
-        thumbnail_url: r.get(5)?,
-        persona_name: r.get(6)?,
-        persona_age: r.get(7)?,
-        persona_personality: r.get(8)?,
-        persona_background: r.get(9)?,
-        gender: r.get(10)?,
-        age_range: r.get(11)?,
-        ethnicity: r.get(12)?,
-        body_type: r.get(13)?,
-        hair_style: r.get(14)?,
-        hair_color: r.get(15)?,
-        eye_color: r.get(16)?,
-        skin_tone: r.get(17)?,
-        style: r.get(18)?,
-        source_type: r.get(19)?,
-        generation_prompt: r.get(20)?,
-        seed_used: r.get(21)?,
-        usage_count: r.get(22)?,
-        last_used_at: opt_time_at(r, 23)?,
-        created_at: time_at(r, 24)?,
-        updated_at: time_at(r, 25)?,
-    })
+    Avatar::from_row(r)
 }
 
 pub(crate) fn project_from_row(r: &Row<'_>) -> rusqlite::Result<Project> {
-    Ok(Project {
-        id: uuid_at(r, 0)?,
-        user_id: r.get(1)?,
-        name: r.get(2)?,
-        description: r.get(3)?,
-        created_at: time_at(r, 4)?,
-        updated_at: time_at(r, 5)?,
-    })
-}
-
-/// Runs `f` with an avatar's 26 columns bound in `AVATAR_COLUMNS` order.
-fn with_avatar_params<T>(a: &Avatar, f: impl FnOnce(&[&dyn ToSql]) -> T) -> T {
-    let (id, project_id) = (a.id.hyphenated().to_string(), a.project_id.hyphenated().to_string());
-    let last_used = a.last_used_at.as_ref().map(format_timestamp);
-    let (created, updated) = (format_timestamp(&a.created_at), format_timestamp(&a.updated_at));
-    f(params![
-        id,
-        project_id,
-        a.user_id,
-        a.name,
-        a.image_url,
-        a.thumbnail_url,
-        a.persona_name,
-        a.persona_age,
-        a.persona_personality,
-        a.persona_background,
-        a.gender,
-        a.age_range,
-        a.ethnicity,
-        a.body_type,
-        a.hair_style,
-        a.hair_color,
-        a.eye_color,
-        a.skin_tone,
-        a.style,
-        a.source_type,
-        a.generation_prompt,
-        a.seed_used,
-        a.usage_count,
-        last_used,
-        created,
-        updated,
-    ])
+    Project::from_row(r)
 }
 
 /// Statement texts built once: `prepare_cached` looks them up by text, so
@@ -216,8 +177,16 @@ static INSERT_AVATAR: LazyLock<String> =
 static INSERT_AVATAR_IF_OWNED: LazyLock<String> = LazyLock::new(|| {
     format!(
         "INSERT INTO avatars ({AVATAR_COLUMNS}) SELECT {AVATAR_PLACEHOLDERS} \
-         WHERE EXISTS (SELECT 1 FROM projects WHERE id = ?2 AND userId = ?3)"
+         WHERE EXISTS (SELECT 1 FROM projects WHERE id = :projectId AND userId = :userId)"
     )
+});
+static INSERT_PROJECT: LazyLock<String> =
+    LazyLock::new(|| format!("INSERT INTO projects ({PROJECT_COLUMNS}) VALUES ({PROJECT_PLACEHOLDERS})"));
+static UPDATE_PROJECT: LazyLock<String> = LazyLock::new(|| {
+    format!("UPDATE projects SET ({PROJECT_COLUMNS}) = ({PROJECT_PLACEHOLDERS}) WHERE id = :id AND userId = :userId")
+});
+static UPDATE_AVATAR: LazyLock<String> = LazyLock::new(|| {
+    format!("UPDATE avatars SET ({AVATAR_COLUMNS}) = ({AVATAR_PLACEHOLDERS}) WHERE id = :id AND userId = :userId")
 });
 static GET_AVATAR: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {AVATAR_COLUMNS} FROM avatars WHERE id = ?1 AND userId = ?2"));
@@ -244,25 +213,9 @@ fn page_limit(limit: Option<u32>) -> Result<u32> {
 
 pub(crate) fn create_project(conn: &Connection, user_id: &str, new: &NewProject) -> Result<Project> {
     let id = Uuid::now_v7();
-    let now = time_of_id(&id);
-    let p = Project {
-        id,
-        user_id: user_id.to_owned(),
-        name: new.name.clone(),
-        description: new.description.clone(),
-        created_at: now,
-        updated_at: now,
-    };
+    let p = Project::from_new(new, user_id, id, time_of_id(&id));
     p.validate()?;
-    conn.prepare_cached(&format!("INSERT INTO projects ({PROJECT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"))?
-        .execute(params![
-            p.id.to_string(),
-            p.user_id,
-            p.name,
-            p.description,
-            format_timestamp(&now),
-            format_timestamp(&now)
-        ])?;
+    p.with_params(|params| conn.prepare_cached(&INSERT_PROJECT)?.execute(params))?;
     Ok(p)
 }
 
@@ -342,10 +295,7 @@ pub(crate) fn update_project(conn: &Connection, user_id: &str, id: &Uuid, patch:
     patch.apply(&mut p);
     p.validate()?;
     p.updated_at = edit_time(&p.created_at);
-    conn.prepare_cached(
-        "UPDATE projects SET name = ?1, description = ?2, updatedAt = ?3 WHERE id = ?4 AND userId = ?5",
-    )?
-    .execute(params![p.name, p.description, format_timestamp(&p.updated_at), id.to_string(), user_id])?;
+    p.with_params(|params| conn.prepare_cached(&UPDATE_PROJECT)?.execute(params))?;
     Ok(p)
 }
 
@@ -379,7 +329,7 @@ pub(crate) fn insert_avatars(conn: &Connection, user_id: &str, avatars: &[Avatar
         if checked.insert(a.project_id) && !owned.exists(params![a.project_id.to_string(), user_id])? {
             return Err(not_found("project", &a.project_id));
         }
-        with_avatar_params(a, |p| insert.execute(p))?;
+        a.with_params(|p| insert.execute(p))?;
     }
     Ok(())
 }
@@ -388,7 +338,7 @@ pub(crate) fn insert_avatars(conn: &Connection, user_id: &str, avatars: &[Avatar
 /// statement that, run outside a transaction, commits by itself: one
 /// statement per call instead of BEGIN, SELECT, INSERT and COMMIT.
 pub(crate) fn insert_avatar(conn: &Connection, a: &Avatar) -> Result<()> {
-    let n = with_avatar_params(a, |p| conn.prepare_cached(&INSERT_AVATAR_IF_OWNED)?.execute(p))?;
+    let n = a.with_params(|p| conn.prepare_cached(&INSERT_AVATAR_IF_OWNED)?.execute(p))?;
     if n == 0 { Err(not_found("project", &a.project_id)) } else { Ok(()) }
 }
 
@@ -420,25 +370,7 @@ pub(crate) fn list_avatars(conn: &Connection, user_id: &str, q: &AvatarQuery) ->
         sql.push_str(" AND projectId = ?");
         args.push(Box::new(p.to_string()));
     }
-    for (column, value) in [
-        ("gender", &q.gender),
-        ("ageRange", &q.age_range),
-        ("ethnicity", &q.ethnicity),
-        ("bodyType", &q.body_type),
-        ("hairStyle", &q.hair_style),
-        ("hairColor", &q.hair_color),
-        ("eyeColor", &q.eye_color),
-        ("skinTone", &q.skin_tone),
-        ("style", &q.style),
-        ("sourceType", &q.source_type),
-    ] {
-        if let Some(v) = value {
-            // No stored value holds a NUL, and SQLite would end the text at it.
-            no_nul_filter(column, v)?;
-            sql.push_str(&format!(" AND {column} = ?"));
-            args.push(Box::new(v.clone()));
-        }
-    }
+    q.push_filters(&mut sql, &mut args)?;
     if let Some(s) = &q.name_contains {
         no_nul_filter("nameContains", s)?;
         if s.len() > MAX_NAME_CONTAINS_LEN && s.chars().count() > MAX_NAME_CONTAINS_LEN {
@@ -493,10 +425,7 @@ pub(crate) fn update_avatar(conn: &Connection, user_id: &str, id: &Uuid, patch: 
     patch.apply(&mut a);
     a.validate()?;
     a.updated_at = edit_time(&a.created_at);
-    let mut stmt = conn.prepare_cached(&format!(
-        "UPDATE avatars SET ({AVATAR_COLUMNS}) = ({AVATAR_PLACEHOLDERS}) WHERE id = ?1 AND userId = ?3"
-    ))?;
-    with_avatar_params(&a, |p| stmt.execute(p))?;
+    a.with_params(|p| conn.prepare_cached(&UPDATE_AVATAR)?.execute(p))?;
     Ok(a)
 }
 
@@ -542,20 +471,7 @@ pub(crate) fn record_usage(conn: &Connection, user_id: &str, id: &Uuid) -> Resul
 /// again by the upsert's own `WHERE`, so no path through here moves a row).
 pub(crate) fn upsert_project(conn: &Connection, p: &Project) -> Result<()> {
     check_owner(conn, "projects", "project", &p.id, &p.user_id)?;
-    let n = conn
-        .prepare_cached(&format!(
-            "INSERT INTO projects ({PROJECT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO UPDATE SET \
-             name = excluded.name, description = excluded.description, createdAt = excluded.createdAt, \
-             updatedAt = excluded.updatedAt WHERE projects.userId = excluded.userId"
-        ))?
-        .execute(params![
-            p.id.to_string(),
-            p.user_id,
-            p.name,
-            p.description,
-            format_timestamp(&p.created_at),
-            format_timestamp(&p.updated_at)
-        ])?;
+    let n = p.with_params(|params| conn.prepare_cached(&UPSERT_PROJECT)?.execute(params))?;
     if n == 0 { Err(taken("project", &p.id)) } else { Ok(()) }
 }
 
@@ -579,18 +495,23 @@ pub(crate) fn upsert_avatar(conn: &Connection, a: &Avatar, scoped: bool) -> Resu
         Some(_) => {}
     }
     check_owner(conn, "avatars", "avatar", &a.id, &a.user_id)?;
-    let n = with_avatar_params(a, |p| conn.prepare_cached(&UPSERT_AVATAR)?.execute(p))?;
+    let n = a.with_params(|p| conn.prepare_cached(&UPSERT_AVATAR)?.execute(p))?;
     if n == 0 { Err(taken("avatar", &a.id)) } else { Ok(()) }
 }
 
-static UPSERT_AVATAR: LazyLock<String> = LazyLock::new(|| {
-    let set: Vec<String> = AVATAR_COLUMNS.split(", ").skip(1).map(|c| format!("{c} = excluded.{c}")).collect();
+static UPSERT_AVATAR: LazyLock<String> = LazyLock::new(|| upsert("avatars", AVATAR_COLUMNS, AVATAR_PLACEHOLDERS));
+static UPSERT_PROJECT: LazyLock<String> = LazyLock::new(|| upsert("projects", PROJECT_COLUMNS, PROJECT_PLACEHOLDERS));
+
+/// An insert that, on an existing id of the same owner, overwrites every
+/// other column; the `WHERE` keeps another owner's row as it is.
+fn upsert(table: &str, columns: &str, placeholders: &str) -> String {
+    let set: Vec<String> = columns.split(", ").skip(1).map(|c| format!("{c} = excluded.{c}")).collect();
     format!(
-        "INSERT INTO avatars ({AVATAR_COLUMNS}) VALUES ({AVATAR_PLACEHOLDERS}) ON CONFLICT(id) DO UPDATE SET {} \
-         WHERE avatars.userId = excluded.userId",
+        "INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT(id) DO UPDATE SET {} \
+         WHERE {table}.userId = excluded.userId",
         set.join(", ")
     )
-});
+}
 
 fn taken(entity: &str, id: &Uuid) -> Error {
     Error::Conflict(format!("{entity} id {id} is taken by another user"))
