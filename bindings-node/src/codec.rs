@@ -105,7 +105,14 @@ unsafe fn call(env: sys::napi_env, f: sys::napi_ref, args: &[sys::napi_value]) -
 /// The avatar properties in the order the wire form sends them.
 #[napi(js_name = "__avatarKeys", skip_typescript)]
 pub fn avatar_keys() -> Vec<&'static str> {
-    crate::write::AVATAR_KEYS.to_vec()
+    avatar_store::AVATAR_FIELDS.iter().map(|f| f.json_name).collect()
+}
+
+/// Core's avatar field descriptors (`avatar_store::AVATAR_FIELDS`), for the
+/// tests that check this package against them.
+#[napi(js_name = "__avatarFields", skip_typescript)]
+pub fn avatar_fields() -> serde_json::Value {
+    serde_json::to_value(avatar_store::AVATAR_FIELDS).unwrap_or_default()
 }
 
 /// Turns a serialized result into its JavaScript value through `codec.js`.

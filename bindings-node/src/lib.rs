@@ -20,7 +20,7 @@ use napi::bindgen_prelude::{AsyncTask, Unknown};
 use napi_derive::napi;
 
 // Exported to JavaScript by #[napi]; public here so test builds see them used.
-pub use crate::codec::{avatar_keys, set_codec};
+pub use crate::codec::{avatar_fields, avatar_keys, set_codec};
 pub use crate::read::new_avatar_fields;
 
 use crate::fail::Failure;

@@ -6,11 +6,12 @@
 //! `VALIDATION` error. Objects with a property this binding does not know are
 //! refused, so a misspelt `hairColour` fails loudly instead of being dropped.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use avatar_store::{
-    AvatarPatch, AvatarQuery, AvatarSort, NewAvatar, NewProject, OpenOptions, ProjectPatch, ProjectQuery, SortOrder,
-    Uuid,
+    AvatarPatch, AvatarQuery, AvatarSort, Create, FieldDescriptor, FieldKind, FieldValue, NewAvatar, NewProject,
+    OpenOptions, Patch, ProjectPatch, ProjectQuery, SortOrder, Uuid,
 };
 use napi::bindgen_prelude::{Array, BigInt, Object, Unknown, Utf16String};
 use napi::{JsValue, ValueType};
@@ -272,70 +273,57 @@ pub fn project_query(v: Option<Unknown>) -> R<ProjectQuery> {
     Ok(ProjectQuery { limit: p.limit()?, cursor: p.string("cursor")? })
 }
 
-/// The fields of a new avatar, in the data model's order.
-pub const AVATAR_FIELDS: &[&str] = &[
-    "projectId",
-    "name",
-    "imageUrl",
-    "thumbnailUrl",
-    "personaName",
-    "personaAge",
-    "personaPersonality",
-    "personaBackground",
-    "gender",
-    "ageRange",
-    "ethnicity",
-    "bodyType",
-    "hairStyle",
-    "hairColor",
-    "eyeColor",
-    "skinTone",
-    "style",
-    "sourceType",
-    "generationPrompt",
-    "seedUsed",
-];
+/// The properties of a new avatar, in core's column order.
+pub static AVATAR_FIELDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    avatar_store::AVATAR_FIELDS.iter().filter(|f| f.settable_on_create()).map(|f| f.json_name).collect()
+});
 
-/// The fields a new avatar cannot do without.
-const AVATAR_REQUIRED: &[&str] = &["projectId", "name"];
+/// The properties a patch may change.
+static PATCH_FIELDS: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| avatar_store::AVATAR_FIELDS.iter().filter(|f| f.patchable()).map(|f| f.json_name).collect());
+
+/// The properties of a query: the project, core's filterable fields, then the
+/// name filter, sort and page.
+static QUERY_FIELDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let filters = avatar_store::AVATAR_FIELDS.iter().filter(|f| f.filterable).map(|f| f.json_name);
+    std::iter::once("projectId").chain(filters).chain(["nameContains", "sort", "order", "limit", "cursor"]).collect()
+});
 
 /// Tells `codec.js` which properties a new avatar has and needs:
 /// `{ known: string[], required: string[] }`.
 #[napi(js_name = "__newAvatarFields", skip_typescript)]
 pub fn new_avatar_fields() -> serde_json::Value {
-    serde_json::json!({ "known": AVATAR_FIELDS, "required": AVATAR_REQUIRED })
+    let required: Vec<&str> =
+        avatar_store::AVATAR_FIELDS.iter().filter(|f| f.create == Create::Required).map(|f| f.json_name).collect();
+    serde_json::json!({ "known": *AVATAR_FIELDS, "required": required })
+}
+
+/// A field's value read by its kind: `bigint` is accepted where the field
+/// holds 64 bits.
+fn value_of(p: &Props, f: &FieldDescriptor) -> R<FieldValue> {
+    let key = f.json_name;
+    Ok(match f.kind {
+        FieldKind::Id => FieldValue::Id(avatar_store::parse_id(key, &p.required_string(key)?)?),
+        FieldKind::Text if f.create == Create::Required => FieldValue::Text(Some(p.required_string(key)?)),
+        FieldKind::Text => FieldValue::Text(p.string(key)?),
+        FieldKind::Integer | FieldKind::BigInteger => FieldValue::Integer(p.int(key, f.kind == FieldKind::BigInteger)?),
+        FieldKind::Timestamp => return Err(wrong_value(key, "cannot be set")),
+    })
 }
 
 fn new_avatar_from(p: &Props) -> R<NewAvatar> {
-    Ok(NewAvatar {
-        project_id: avatar_store::parse_id("projectId", &p.required_string("projectId")?)?,
-        name: p.required_string("name")?,
-        image_url: p.string("imageUrl")?,
-        thumbnail_url: p.string("thumbnailUrl")?,
-        persona_name: p.string("personaName")?,
-        persona_age: p.int("personaAge", false)?,
-        persona_personality: p.string("personaPersonality")?,
-        persona_background: p.string("personaBackground")?,
-        gender: p.string("gender")?,
-        age_range: p.string("ageRange")?,
-        ethnicity: p.string("ethnicity")?,
-        body_type: p.string("bodyType")?,
-        hair_style: p.string("hairStyle")?,
-        hair_color: p.string("hairColor")?,
-        eye_color: p.string("eyeColor")?,
-        skin_tone: p.string("skinTone")?,
-        style: p.string("style")?,
-        source_type: p.string("sourceType")?,
-        generation_prompt: p.string("generationPrompt")?,
-        seed_used: p.int("seedUsed", true)?,
-    })
+    let mut new = NewAvatar::default();
+    for f in avatar_store::AVATAR_FIELDS.iter().filter(|f| f.settable_on_create()) {
+        new.set(f.json_name, value_of(p, f)?)?;
+    }
+    Ok(new)
 }
 
 pub fn new_avatar(v: Unknown) -> R<NewAvatar> {
     if let Some(a) = codec::encode_new_avatars(&v, false).and_then(|json| serde_json::from_str(&json).ok()) {
         return Ok(a);
     }
-    new_avatar_from(&Props::new("avatar", v, AVATAR_FIELDS)?)
+    new_avatar_from(&Props::new("avatar", v, &AVATAR_FIELDS)?)
 }
 
 pub fn new_avatars(v: Unknown) -> R<Vec<NewAvatar>> {
@@ -352,7 +340,7 @@ pub fn new_avatars(v: Unknown) -> R<Vec<NewAvatar>> {
         let Some(item) = arr.get::<Unknown>(i)? else {
             return Err(wrong_type(&format!("avatars[{i}]"), "an object", "undefined"));
         };
-        let p = Props::new("avatar", item, AVATAR_FIELDS).map_err(|e| at_index(e, i))?;
+        let p = Props::new("avatar", item, &AVATAR_FIELDS).map_err(|e| at_index(e, i))?;
         out.push(new_avatar_from(&p).map_err(|e| at_index(e, i))?);
     }
     Ok(out)
@@ -372,54 +360,28 @@ fn at_index(e: Failure, i: u32) -> Failure {
 
 pub fn avatar_patch(v: Unknown) -> R<AvatarPatch> {
     // The project, owner and usage counters are not editable.
-    let p = Props::new("patch", v, &AVATAR_FIELDS[1..])?;
-    Ok(AvatarPatch {
-        name: p.patch_name("name")?,
-        image_url: p.patch_string("imageUrl")?,
-        thumbnail_url: p.patch_string("thumbnailUrl")?,
-        persona_name: p.patch_string("personaName")?,
-        persona_age: p.patch_int("personaAge", false)?,
-        persona_personality: p.patch_string("personaPersonality")?,
-        persona_background: p.patch_string("personaBackground")?,
-        gender: p.patch_string("gender")?,
-        age_range: p.patch_string("ageRange")?,
-        ethnicity: p.patch_string("ethnicity")?,
-        body_type: p.patch_string("bodyType")?,
-        hair_style: p.patch_string("hairStyle")?,
-        hair_color: p.patch_string("hairColor")?,
-        eye_color: p.patch_string("eyeColor")?,
-        skin_tone: p.patch_string("skinTone")?,
-        style: p.patch_string("style")?,
-        source_type: p.patch_string("sourceType")?,
-        generation_prompt: p.patch_string("generationPrompt")?,
-        seed_used: p.patch_int("seedUsed", true)?,
-    })
+    let p = Props::new("patch", v, &PATCH_FIELDS)?;
+    let mut patch = AvatarPatch::default();
+    for f in avatar_store::AVATAR_FIELDS.iter().filter(|f| f.patchable()) {
+        let key = f.json_name;
+        let change = match (f.patch, f.kind) {
+            (Patch::Set, _) => p.patch_name(key)?.map(|s| FieldValue::Text(Some(s))),
+            (_, FieldKind::Text) => p.patch_string(key)?.map(FieldValue::Text),
+            (_, FieldKind::Integer | FieldKind::BigInteger) => {
+                p.patch_int(key, f.kind == FieldKind::BigInteger)?.map(FieldValue::Integer)
+            }
+            _ => return Err(wrong_value(key, "cannot be changed")),
+        };
+        if let Some(v) = change {
+            patch.set(key, v)?;
+        }
+    }
+    Ok(patch)
 }
 
 pub fn avatar_query(v: Option<Unknown>) -> R<AvatarQuery> {
     let Some(v) = optional(v)? else { return Ok(AvatarQuery::default()) };
-    let p = Props::new(
-        "query",
-        v,
-        &[
-            "projectId",
-            "gender",
-            "ageRange",
-            "ethnicity",
-            "bodyType",
-            "hairStyle",
-            "hairColor",
-            "eyeColor",
-            "skinTone",
-            "style",
-            "sourceType",
-            "nameContains",
-            "sort",
-            "order",
-            "limit",
-            "cursor",
-        ],
-    )?;
+    let p = Props::new("query", v, &QUERY_FIELDS)?;
     let sort = match p.string("sort")?.as_deref() {
         None | Some("createdAt") => AvatarSort::CreatedAt,
         Some("usageCount") => AvatarSort::UsageCount,
@@ -443,22 +405,17 @@ pub fn avatar_query(v: Option<Unknown>) -> R<AvatarQuery> {
             .into());
         }
     };
-    Ok(AvatarQuery {
+    let mut q = AvatarQuery {
         project_id: p.id("projectId")?,
-        gender: p.string("gender")?,
-        age_range: p.string("ageRange")?,
-        ethnicity: p.string("ethnicity")?,
-        body_type: p.string("bodyType")?,
-        hair_style: p.string("hairStyle")?,
-        hair_color: p.string("hairColor")?,
-        eye_color: p.string("eyeColor")?,
-        skin_tone: p.string("skinTone")?,
-        style: p.string("style")?,
-        source_type: p.string("sourceType")?,
         name_contains: p.string("nameContains")?,
         sort,
         order,
         limit: p.limit()?,
         cursor: p.string("cursor")?,
-    })
+        ..Default::default()
+    };
+    for f in avatar_store::AVATAR_FIELDS.iter().filter(|f| f.filterable) {
+        q.set_filter(f.json_name, p.string(f.json_name)?);
+    }
+    Ok(q)
 }

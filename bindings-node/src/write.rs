@@ -8,7 +8,9 @@
 //! interfaces are in `src/dts-header.d.ts`; absent optional values are `null`,
 //! never missing, so every avatar has all its columns.
 
-use avatar_store::{MigrationOutcome, MigrationStatus, Page, RepairOutcome, SchemaReport};
+use avatar_store::{
+    AVATAR_FIELDS, FieldKind, FieldRef, MigrationOutcome, MigrationStatus, Page, RepairOutcome, SchemaReport,
+};
 use napi::bindgen_prelude::{ToNapiValue, TypeName};
 use napi::{Env, ValueType, sys};
 use napi_derive::napi;
@@ -177,78 +179,31 @@ impl Serialize for Seed {
     }
 }
 
-/// Avatar properties in the order of the wire form's arrays; `codec.js`
-/// builds objects from those arrays and checks its own list against this one
-/// when it loads.
-pub const AVATAR_KEYS: [&str; 26] = [
-    "id",
-    "projectId",
-    "userId",
-    "name",
-    "imageUrl",
-    "thumbnailUrl",
-    "personaName",
-    "personaAge",
-    "personaPersonality",
-    "personaBackground",
-    "gender",
-    "ageRange",
-    "ethnicity",
-    "bodyType",
-    "hairStyle",
-    "hairColor",
-    "eyeColor",
-    "skinTone",
-    "style",
-    "sourceType",
-    "generationPrompt",
-    "seedUsed",
-    "usageCount",
-    "lastUsedAt",
-    "createdAt",
-    "updatedAt",
-];
-
-// An avatar is an array of its values in AVATAR_KEYS order: JSON.parse reads
-// an array faster than an object (no key to look up), and the JavaScript
-// object literal that codec.js builds from it gets one fixed shape.
+// An avatar is an array of its values in the column order of core's
+// AVATAR_FIELDS: JSON.parse reads an array faster than an object (no key to
+// look up), and the JavaScript object literal that codec.js builds from it
+// gets one fixed shape. codec.js checks its own list against
+// `__avatarKeys()` when it loads.
 impl Serialize for AvatarJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let a = self.0;
-        let seed = a.seed_used.map(|n| {
-            if (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&n) {
-                Seed::Number(n)
-            } else {
-                Seed::Text(n.to_string())
+        let mut t = s.serialize_tuple(AVATAR_FIELDS.len())?;
+        for (field, value) in AVATAR_FIELDS.iter().zip(self.0.values()) {
+            match value {
+                FieldRef::Id(id) => t.serialize_element(id)?,
+                FieldRef::Text(text) => t.serialize_element(&text)?,
+                // A 64-bit integer as JSON: a number while `JSON.parse` reads it
+                // exactly, else a string that codec.js turns into a bigint.
+                FieldRef::Integer(n) if field.kind == FieldKind::BigInteger => t.serialize_element(&n.map(|n| {
+                    if (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&n) {
+                        Seed::Number(n)
+                    } else {
+                        Seed::Text(n.to_string())
+                    }
+                }))?,
+                FieldRef::Integer(n) => t.serialize_element(&n)?,
+                FieldRef::Timestamp(time) => t.serialize_element(&time.map(|t| t.timestamp_millis()))?,
             }
-        });
-        let mut t = s.serialize_tuple(AVATAR_KEYS.len())?;
-        t.serialize_element(&a.id)?;
-        t.serialize_element(&a.project_id)?;
-        t.serialize_element(&a.user_id)?;
-        t.serialize_element(&a.name)?;
-        t.serialize_element(&a.image_url)?;
-        t.serialize_element(&a.thumbnail_url)?;
-        t.serialize_element(&a.persona_name)?;
-        t.serialize_element(&a.persona_age)?;
-        t.serialize_element(&a.persona_personality)?;
-        t.serialize_element(&a.persona_background)?;
-        t.serialize_element(&a.gender)?;
-        t.serialize_element(&a.age_range)?;
-        t.serialize_element(&a.ethnicity)?;
-        t.serialize_element(&a.body_type)?;
-        t.serialize_element(&a.hair_style)?;
-        t.serialize_element(&a.hair_color)?;
-        t.serialize_element(&a.eye_color)?;
-        t.serialize_element(&a.skin_tone)?;
-        t.serialize_element(&a.style)?;
-        t.serialize_element(&a.source_type)?;
-        t.serialize_element(&a.generation_prompt)?;
-        t.serialize_element(&seed)?;
-        t.serialize_element(&a.usage_count)?;
-        t.serialize_element(&a.last_used_at.map(|t| t.timestamp_millis()))?;
-        t.serialize_element(&a.created_at.timestamp_millis())?;
-        t.serialize_element(&a.updated_at.timestamp_millis())?;
+        }
         t.end()
     }
 }

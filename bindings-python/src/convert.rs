@@ -2,13 +2,15 @@
 //! data. Wrong Python types are `TypeError`s naming the argument; values of
 //! the right type that core would refuse go on to core, which names the field.
 
-use avatar_store::{AvatarPatch, NewAvatar, ProjectPatch, Uuid};
+use avatar_store::{
+    AVATAR_FIELDS, AvatarPatch, Create, FieldDescriptor, FieldKind, FieldValue, NewAvatar, ProjectPatch, Uuid,
+};
 use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple, PyType};
 
-use crate::errors::validation;
+use crate::errors::{store_error, validation};
 
 static UUID_CLASS: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
@@ -195,30 +197,6 @@ pub(crate) fn busy_timeout_arg(ob: &Bound<'_, PyAny>) -> PyResult<f64> {
     Ok(ob.extract::<f64>().unwrap_or(f64::INFINITY))
 }
 
-/// The optional text fields of an avatar: Python keyword, camelCase field.
-macro_rules! avatar_text_fields {
-    ($m:ident) => {
-        $m!(
-            image_url,
-            thumbnail_url,
-            persona_name,
-            persona_personality,
-            persona_background,
-            gender,
-            age_range,
-            ethnicity,
-            body_type,
-            hair_style,
-            hair_color,
-            eye_color,
-            skin_tone,
-            style,
-            source_type,
-            generation_prompt
-        )
-    };
-}
-
 /// `ctx` prefixes messages, e.g. `"avatars[3]"` in a batch.
 fn key_ctx(ctx: &str, key: &str) -> String {
     if ctx.is_empty() { format!("argument '{key}'") } else { format!("{ctx}['{key}']") }
@@ -239,52 +217,50 @@ fn key_str<'a>(k: &'a Bound<'_, PyAny>, ctx: &str) -> PyResult<std::borrow::Cow<
     }
 }
 
-/// Every keyword an avatar accepts (`project_id` only on creation).
-const AVATAR_KEYS: [&str; 20] = [
-    "project_id",
-    "name",
-    "image_url",
-    "thumbnail_url",
-    "persona_name",
-    "persona_age",
-    "persona_personality",
-    "persona_background",
-    "gender",
-    "age_range",
-    "ethnicity",
-    "body_type",
-    "hair_style",
-    "hair_color",
-    "eye_color",
-    "skin_tone",
-    "style",
-    "source_type",
-    "generation_prompt",
-    "seed_used",
-];
+/// Every keyword an avatar accepts (`project_id` only on creation): core's
+/// fields settable on creation, by their Python names.
+fn avatar_fields() -> impl Iterator<Item = &'static FieldDescriptor> {
+    AVATAR_FIELDS.iter().filter(|f| f.settable_on_create())
+}
 
-static INTERNED_AVATAR_KEYS: PyOnceLock<Vec<Py<PyString>>> = PyOnceLock::new();
+static INTERNED_AVATAR_KEYS: PyOnceLock<Vec<(Py<PyString>, &'static FieldDescriptor)>> = PyOnceLock::new();
 
-/// A key as text. Keyword names and the keys of dict literals are interned
-/// strings, so a pointer comparison against the interned known keys usually
-/// finds it without converting (and allocating) it, once per field per item.
-fn avatar_key<'a>(k: &'a Bound<'_, PyAny>, ctx: &str) -> PyResult<std::borrow::Cow<'a, str>> {
+/// The field a key names, or the key's text when it names none. Keyword
+/// names and the keys of dict literals are interned strings, so a pointer
+/// comparison against the interned known keys usually finds it without
+/// converting (and allocating) it, once per field per item.
+fn avatar_key<'a>(
+    k: &'a Bound<'_, PyAny>,
+    ctx: &str,
+) -> PyResult<Result<&'static FieldDescriptor, std::borrow::Cow<'a, str>>> {
     let py = k.py();
     let interned = INTERNED_AVATAR_KEYS
-        .get_or_init(py, || AVATAR_KEYS.iter().map(|name| PyString::intern(py, name).unbind()).collect());
-    match interned.iter().position(|s| s.as_ptr() == k.as_ptr()) {
-        Some(i) => Ok(std::borrow::Cow::Borrowed(AVATAR_KEYS[i])),
-        None => key_str(k, ctx),
+        .get_or_init(py, || avatar_fields().map(|f| (PyString::intern(py, f.python_name).unbind(), f)).collect());
+    if let Some((_, f)) = interned.iter().find(|(s, _)| s.as_ptr() == k.as_ptr()) {
+        return Ok(Ok(f));
     }
+    let key = key_str(k, ctx)?;
+    Ok(avatar_fields().find(|f| f.python_name == key).ok_or(key))
+}
+
+/// A field's value read by its kind; `ctx` names the argument or key.
+fn value_of(v: &Bound<'_, PyAny>, f: &FieldDescriptor, ctx: &str) -> PyResult<FieldValue> {
+    Ok(match f.kind {
+        FieldKind::Id => FieldValue::Id(uuid_of(v, f.json_name, ctx)?),
+        FieldKind::Text => FieldValue::Text(expect_str(v, ctx, f.json_name, f.nullable)?),
+        FieldKind::Integer | FieldKind::BigInteger => FieldValue::Integer(expect_int(v, ctx, f.json_name)?),
+        FieldKind::Timestamp => return Err(PyTypeError::new_err(format!("{ctx}: cannot be set"))),
+    })
 }
 
 /// Builds a `NewAvatar` from keyword arguments or a mapping with the same keys.
 pub(crate) fn new_avatar(fields: &Bound<'_, PyAny>, ctx: &str) -> PyResult<NewAvatar> {
+    let py = fields.py();
     let mapping = match fields.cast::<PyDict>() {
         Ok(d) => d.clone(),
         Err(_) => match fields.cast::<PyMapping>() {
             Ok(m) => {
-                let d = PyDict::new(fields.py());
+                let d = PyDict::new(py);
                 for item in m.items()?.iter() {
                     let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
                     d.set_item(k, v)?;
@@ -300,35 +276,18 @@ pub(crate) fn new_avatar(fields: &Bound<'_, PyAny>, ctx: &str) -> PyResult<NewAv
         },
     };
     let mut new = NewAvatar::default();
-    let (mut have_project, mut have_name) = (false, false);
+    let mut given = Vec::with_capacity(2);
     for (k, v) in mapping.iter() {
-        let key = &*avatar_key(&k, ctx)?;
-        let c = || key_ctx(ctx, key);
-        macro_rules! text {
-            ($($f:ident),*) => {
-                match key {
-                    $(stringify!($f) => { new.$f = expect_str(&v, &c(), key, true)?; continue; })*
-                    _ => {}
-                }
-            };
-        }
-        avatar_text_fields!(text);
-        match key {
-            "project_id" => {
-                new.project_id = uuid_of(&v, "projectId", &c())?;
-                have_project = true;
-            }
-            "name" => {
-                new.name = expect_str(&v, &c(), "name", false)?.unwrap_or_default();
-                have_name = true;
-            }
-            "persona_age" => new.persona_age = expect_int(&v, &c(), "personaAge")?,
-            "seed_used" => new.seed_used = expect_int(&v, &c(), "seedUsed")?,
-            _ => return Err(unexpected(ctx, key)),
+        let f = avatar_key(&k, ctx)?.map_err(|key| unexpected(ctx, &key))?;
+        let value = value_of(&v, f, &key_ctx(ctx, f.python_name))?;
+        new.set(f.json_name, value).map_err(|e| store_error(py, e))?;
+        if f.create == Create::Required {
+            given.push(f.python_name);
         }
     }
-    for (present, key) in [(have_project, "project_id"), (have_name, "name")] {
-        if !present {
+    for f in avatar_fields().filter(|f| f.create == Create::Required) {
+        let key = f.python_name;
+        if !given.contains(&key) {
             return Err(if ctx.is_empty() {
                 PyTypeError::new_err(format!("missing required keyword argument: '{key}'"))
             } else {
@@ -345,23 +304,13 @@ pub(crate) fn avatar_patch(changes: Option<&Bound<'_, PyDict>>) -> PyResult<Avat
     let mut patch = AvatarPatch::default();
     let Some(changes) = changes else { return Ok(patch) };
     for (k, v) in changes.iter() {
-        let key = &*avatar_key(&k, "")?;
-        let c = || key_ctx("", key);
-        macro_rules! text {
-            ($($f:ident),*) => {
-                match key {
-                    $(stringify!($f) => { patch.$f = Some(expect_str(&v, &c(), key, true)?); continue; })*
-                    _ => {}
-                }
-            };
-        }
-        avatar_text_fields!(text);
-        match key {
-            "name" => patch.name = expect_str(&v, &c(), "name", false)?,
-            "persona_age" => patch.persona_age = Some(expect_int(&v, &c(), "personaAge")?),
-            "seed_used" => patch.seed_used = Some(expect_int(&v, &c(), "seedUsed")?),
-            _ => return Err(unexpected("", key)),
-        }
+        let f = match avatar_key(&k, "")? {
+            Ok(f) if f.patchable() => f,
+            Ok(f) => return Err(unexpected("", f.python_name)),
+            Err(key) => return Err(unexpected("", &key)),
+        };
+        let value = value_of(&v, f, &key_ctx("", f.python_name))?;
+        patch.set(f.json_name, value).map_err(|e| store_error(k.py(), e))?;
     }
     Ok(patch)
 }

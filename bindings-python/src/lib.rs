@@ -582,6 +582,19 @@ fn _panic_outside_core_call() {
     panic!("deliberate panic for the tests");
 }
 
+/// Core's avatar field descriptors (`avatar_store::AVATAR_FIELDS`) as dicts
+/// with camelCase keys; the tests compare the stubs and signatures with them.
+#[pyfunction]
+fn _avatar_fields(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    types::to_py_json(py, &avatar_store::AVATAR_FIELDS)
+}
+
+/// Core's project field descriptors, like `_avatar_fields`.
+#[pyfunction]
+fn _project_fields(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    types::to_py_json(py, &avatar_store::PROJECT_FIELDS)
+}
+
 #[pymodule]
 fn _avatar_store(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -596,6 +609,8 @@ fn _avatar_store(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(latest_version, m)?)?;
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
     m.add_function(wrap_pyfunction!(restore, m)?)?;
+    m.add_function(wrap_pyfunction!(_avatar_fields, m)?)?;
+    m.add_function(wrap_pyfunction!(_project_fields, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_in_core_call, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_outside_core_call, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -2,6 +2,7 @@
 //! attributes are converted on access, plus `to_dict()` giving the core's
 //! JSON form (camelCase keys, ISO-8601 strings), ready for `json.dumps`.
 
+use avatar_store::FieldRef;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use serde::Serialize;
@@ -14,22 +15,35 @@ pub(crate) fn to_py_json<'py, T: Serialize>(py: Python<'py>, v: &T) -> PyResult<
     json_to_py(py, &value)
 }
 
-/// Generates a class's `#[pymethods]` block: one getter per listed field
-/// (ids as `str`, times as UTC-aware `datetime`), then the extra methods.
+/// A field's value as Python: ids as `str`, times as UTC-aware `datetime`.
+fn field_to_py<'py>(py: Python<'py>, v: FieldRef<'_>) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        FieldRef::Id(id) => id.hyphenated().to_string().into_pyobject(py)?.into_any(),
+        FieldRef::Text(t) => t.into_pyobject(py)?.into_any(),
+        FieldRef::Integer(n) => n.into_pyobject(py)?.into_any(),
+        FieldRef::Timestamp(t) => t.into_pyobject(py)?.into_any(),
+    })
+}
+
+/// Generates a class's `#[pymethods]` block: one getter per field of core's
+/// table (called through `avatar_table!`/`project_table!`), then the extra
+/// methods.
 macro_rules! record_class {
-    ($ty:ident, $inner:ident, ids { $($id:ident),* }, fields { $($f:ident),* }, { $($extra:tt)* }) => {
+    (
+        $ty:ident, $inner:ident, { $($extra:tt)* }
+        $(
+            $(#[doc = $doc:literal])*
+            $(#[serde($($serde:tt)*)])?
+            $f:ident: $fty:ty = $js:literal { $($body:tt)* }
+        ),* $(,)?
+    ) => {
         #[pymethods]
         impl $ty {
             $(
-                #[getter]
-                fn $id(&self) -> String {
-                    self.$inner.$id.hyphenated().to_string()
-                }
-            )*
-            $(
+                $(#[doc = $doc])*
                 #[getter]
                 fn $f<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-                    Ok((&self.$inner.$f).into_pyobject(py)?.into_any())
+                    field_to_py(py, avatar_store::FieldType::as_ref(&self.$inner.$f))
                 }
             )*
             $($extra)*
@@ -44,7 +58,7 @@ pub(crate) struct PyProject {
     pub(crate) p: avatar_store::Project,
 }
 
-record_class!(PyProject, p, ids { id }, fields { user_id, name, description, created_at, updated_at }, {
+avatar_store::project_table!(record_class { PyProject, p, {
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py_json(py, &self.p)
     }
@@ -52,7 +66,7 @@ record_class!(PyProject, p, ids { id }, fields { user_id, name, description, cre
     fn __repr__(&self) -> String {
         format!("Project(id='{}', name={:?})", self.p.id, self.p.name)
     }
-});
+}});
 
 /// An avatar with persona, visual attributes and generation metadata.
 #[pyclass(module = "avatar_store", name = "Avatar", frozen, eq)]
@@ -61,36 +75,9 @@ pub(crate) struct PyAvatar {
     pub(crate) a: avatar_store::Avatar,
 }
 
-record_class!(
+avatar_store::avatar_table!(record_class {
     PyAvatar,
     a,
-    ids { id, project_id },
-    fields {
-        user_id,
-        name,
-        image_url,
-        thumbnail_url,
-        persona_name,
-        persona_age,
-        persona_personality,
-        persona_background,
-        gender,
-        age_range,
-        ethnicity,
-        body_type,
-        hair_style,
-        hair_color,
-        eye_color,
-        skin_tone,
-        style,
-        source_type,
-        generation_prompt,
-        seed_used,
-        usage_count,
-        last_used_at,
-        created_at,
-        updated_at
-    },
     {
         fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
             to_py_json(py, &self.a)
@@ -100,7 +87,7 @@ record_class!(
             format!("Avatar(id='{}', name={:?}, usage_count={})", self.a.id, self.a.name, self.a.usage_count)
         }
     }
-);
+});
 
 /// A project with its avatars (oldest first), as listed by
 /// `Store.list_projects_with_avatars`.
@@ -120,7 +107,7 @@ impl PyProjectWithAvatars {
     }
 }
 
-record_class!(PyProjectWithAvatars, p, ids { id }, fields { user_id, name, description, created_at, updated_at }, {
+avatar_store::project_table!(record_class { PyProjectWithAvatars, p, {
     #[getter]
     fn avatars(&self, py: Python<'_>) -> Py<PyList> {
         self.avatars.clone_ref(py)
@@ -145,7 +132,7 @@ record_class!(PyProjectWithAvatars, p, ids { id }, fields { user_id, name, descr
             self.avatars.bind(py).len()
         )
     }
-});
+}});
 
 /// One page of a listing: `items`, and `next_cursor` to pass back for the
 /// next page (`None` on the last one).
