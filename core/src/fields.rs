@@ -16,9 +16,11 @@
 //! over the same list: each takes the name of a local macro and calls it with
 //! the entries, `name: Type = "jsonName" { key: value, ... }`.
 //!
-//! Adding a column: one entry in the table and one migration. The compiler
-//! then points at nothing else in Rust; the binding test suites name the
-//! field wherever a hand-written list (type stubs, `codec.js`) lacks it.
+//! Adding a column: one entry in the table and one migration. In Rust the
+//! compiler then points only at exhaustive struct literals (test fixtures);
+//! `core/tests/field_table.rs` checks the table against the migrated schema,
+//! and `core/tests/binding_field_lists.rs` names every hand-written list of
+//! the bindings (type stubs, `.d.ts`, `codec.js`) that lacks the field.
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -136,11 +138,6 @@ impl FieldDescriptor {
     pub const fn patchable(&self) -> bool {
         !matches!(self.patch, Patch::No)
     }
-}
-
-/// The field named `json_name` in `fields`.
-pub fn field<'a>(fields: &'a [FieldDescriptor], json_name: &str) -> Option<&'a FieldDescriptor> {
-    fields.iter().find(|f| f.json_name == json_name)
 }
 
 /// A field's value as a binding reads it from a record.

@@ -45,7 +45,7 @@ pub use backup::{RestoreOutcome, restore};
 pub use error::{Error, Result};
 #[doc(hidden)]
 pub use fields::FieldType;
-pub use fields::{Check, Create, FieldDescriptor, FieldKind, FieldRef, FieldValue, Patch, field};
+pub use fields::{Check, Create, FieldDescriptor, FieldKind, FieldRef, FieldValue, Patch};
 pub use migrate::{
     AppliedMigration, HISTORY_TABLE, MigrationInfo, MigrationOutcome, MigrationStatus, embedded_migrations, inspect,
     latest_version,
