@@ -227,111 +227,66 @@ impl FieldType for Uuid {
     }
 }
 
-impl FieldType for String {
-    fn read(row: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
-        row.get(i)
-    }
-    fn sql(&self) -> SqlArg<'_> {
-        SqlArg::Borrowed(self)
-    }
-    fn check(&self, field: &str, check: &Check, _: bool) -> Result<()> {
-        match check {
-            Check::None => Ok(()),
-            Check::UserId => model::validate_user_id(self),
-            Check::Name => model::name(field, self),
-            Check::Text(max) => model::text(field, self, *max),
-            _ => Err(wrong_check(field, check)),
+/// The types SQLite reads and binds as they are: text and integers, present
+/// or absent.
+macro_rules! plain_field {
+    ($ty:ty, $check:path, |$v:ident| $as_ref:expr, $value:pat => $out:expr) => {
+        impl FieldType for $ty {
+            fn read(row: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
+                row.get(i)
+            }
+            fn sql(&self) -> SqlArg<'_> {
+                SqlArg::Borrowed(self)
+            }
+            fn check(&self, field: &str, check: &Check, _: bool) -> Result<()> {
+                $check(self, field, check)
+            }
+            fn as_ref(&self) -> FieldRef<'_> {
+                let $v = self;
+                $as_ref
+            }
+            fn from_value(v: FieldValue, field: &str) -> Result<Self> {
+                match v {
+                    $value => Ok($out),
+                    v => Err(wrong_value(field, &v)),
+                }
+            }
         }
-    }
-    fn as_ref(&self) -> FieldRef<'_> {
-        FieldRef::Text(Some(self))
-    }
-    fn from_value(v: FieldValue, field: &str) -> Result<Self> {
-        match v {
-            FieldValue::Text(Some(s)) => Ok(s),
-            v => Err(wrong_value(field, &v)),
-        }
+    };
+}
+
+plain_field!(String, check_text, |s| FieldRef::Text(Some(s)), FieldValue::Text(Some(s)) => s);
+plain_field!(Option<String>, check_opt_text, |s| FieldRef::Text(s.as_deref()), FieldValue::Text(s) => s);
+plain_field!(i64, check_int, |n| FieldRef::Integer(Some(*n)), FieldValue::Integer(Some(n)) => n);
+plain_field!(Option<i64>, check_opt_int, |n| FieldRef::Integer(*n), FieldValue::Integer(n) => n);
+
+fn check_text(s: &str, field: &str, check: &Check) -> Result<()> {
+    match check {
+        Check::None => Ok(()),
+        Check::UserId => model::validate_user_id(s),
+        Check::Name => model::name(field, s),
+        Check::Text(max) => model::text(field, s, *max),
+        Check::Url => model::url(field, s),
+        Check::OneOf(values) => model::one_of(field, s, values),
+        _ => Err(wrong_check(field, check)),
     }
 }
 
-impl FieldType for Option<String> {
-    fn read(row: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
-        row.get(i)
-    }
-    fn sql(&self) -> SqlArg<'_> {
-        SqlArg::Borrowed(self)
-    }
-    fn check(&self, field: &str, check: &Check, _: bool) -> Result<()> {
-        let Some(s) = self else { return Ok(()) };
-        match check {
-            Check::None => Ok(()),
-            Check::Text(max) => model::text(field, s, *max),
-            Check::Url => model::url(field, s),
-            Check::OneOf(values) => model::one_of(field, s, values),
-            _ => Err(wrong_check(field, check)),
-        }
-    }
-    fn as_ref(&self) -> FieldRef<'_> {
-        FieldRef::Text(self.as_deref())
-    }
-    fn from_value(v: FieldValue, field: &str) -> Result<Self> {
-        match v {
-            FieldValue::Text(s) => Ok(s),
-            v => Err(wrong_value(field, &v)),
-        }
+fn check_opt_text(s: &Option<String>, field: &str, check: &Check) -> Result<()> {
+    s.as_deref().map_or(Ok(()), |s| check_text(s, field, check))
+}
+
+fn check_int(n: &i64, field: &str, check: &Check) -> Result<()> {
+    match check {
+        Check::None => Ok(()),
+        Check::Count => model::validate_usage_count(*n),
+        Check::Range(lo, hi) => model::range(field, *n, *lo, *hi),
+        _ => Err(wrong_check(field, check)),
     }
 }
 
-impl FieldType for i64 {
-    fn read(row: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
-        row.get(i)
-    }
-    fn sql(&self) -> SqlArg<'_> {
-        SqlArg::Borrowed(self)
-    }
-    fn check(&self, field: &str, check: &Check, _: bool) -> Result<()> {
-        match check {
-            Check::None => Ok(()),
-            Check::Count => model::validate_usage_count(*self),
-            Check::Range(lo, hi) => model::range(field, *self, *lo, *hi),
-            _ => Err(wrong_check(field, check)),
-        }
-    }
-    fn as_ref(&self) -> FieldRef<'_> {
-        FieldRef::Integer(Some(*self))
-    }
-    fn from_value(v: FieldValue, field: &str) -> Result<Self> {
-        match v {
-            FieldValue::Integer(Some(n)) => Ok(n),
-            v => Err(wrong_value(field, &v)),
-        }
-    }
-}
-
-impl FieldType for Option<i64> {
-    fn read(row: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
-        row.get(i)
-    }
-    fn sql(&self) -> SqlArg<'_> {
-        SqlArg::Borrowed(self)
-    }
-    fn check(&self, field: &str, check: &Check, _: bool) -> Result<()> {
-        let Some(n) = self else { return Ok(()) };
-        match check {
-            Check::None => Ok(()),
-            Check::Range(lo, hi) => model::range(field, *n, *lo, *hi),
-            _ => Err(wrong_check(field, check)),
-        }
-    }
-    fn as_ref(&self) -> FieldRef<'_> {
-        FieldRef::Integer(*self)
-    }
-    fn from_value(v: FieldValue, field: &str) -> Result<Self> {
-        match v {
-            FieldValue::Integer(n) => Ok(n),
-            v => Err(wrong_value(field, &v)),
-        }
-    }
+fn check_opt_int(n: &Option<i64>, field: &str, check: &Check) -> Result<()> {
+    n.as_ref().map_or(Ok(()), |n| check_int(n, field, check))
 }
 
 impl FieldType for DateTime<Utc> {
