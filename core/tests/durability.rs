@@ -63,7 +63,7 @@ const WRITER_DB: &str = "AVATAR_STORE_TEST_WRITER_DB";
 const WRITER_STOP: &str = "AVATAR_STORE_TEST_WRITER_STOP";
 
 /// Run by the restore test in a child process: inserts projects of user
-/// "process" until the stop file appears, printing the id of each insert
+/// "process" until the stop file appears, then prints the id of each insert
 /// that was acknowledged.
 #[test]
 #[ignore = "runs only as a child process of restore_loses_no_commit_of_a_thread_or_a_process_writing_meanwhile"]
@@ -71,12 +71,18 @@ fn child_writes_projects() {
     let path = std::env::var_os(WRITER_DB).expect("child needs its database");
     let stop = PathBuf::from(std::env::var_os(WRITER_STOP).expect("child needs its stop file"));
     let store = Store::open(&path).unwrap();
+    let mut acknowledged = Vec::new();
     let mut i = 0;
     while !stop.exists() {
         if let Ok(p) = store.create_project("process", &NewProject { name: format!("p{i}"), description: None }) {
-            println!("ID={}", p.id);
+            acknowledged.push(p.id);
         }
         i += 1;
+    }
+    // Printed at the end: the parent reads the pipe only then, and a full
+    // pipe would stop this writer mid-test.
+    for id in acknowledged {
+        println!("ID={id}");
     }
 }
 
