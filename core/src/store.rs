@@ -91,9 +91,11 @@ impl OpenOptions {
     /// Open an existing file only to read it, changing nothing on disk
     /// (default false): no migration (with [`OpenOptions::verify`] on, pending
     /// migrations fail the open as drift), no switch to WAL mode, no
-    /// checkpoints, and every write fails with [`Error::Io`]. A missing file
-    /// is an [`Error::Io`] rather than created. For commands that promise to
-    /// change nothing (status, backup, export, dry runs).
+    /// checkpoints, no -wal or -shm file left behind, and every write fails
+    /// with [`Error::Io`] naming the file. A missing file is an
+    /// [`Error::Io`] rather than created. Reads run one at a time on a
+    /// single connection. For commands that promise to change nothing
+    /// (status, backup, export, dry runs).
     ///
     /// ```
     /// # fn main() -> avatar_store::Result<()> {
