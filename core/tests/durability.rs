@@ -289,6 +289,9 @@ fn a_read_only_store_changes_nothing_on_disk() {
     assert!(store.check_schema().unwrap().is_ok());
     assert_eq!(store.migration_status().unwrap().current_version, latest_version());
     assert_eq!(store.list_projects("u1", &Default::default()).unwrap().items.len(), 2);
+    // A read transaction, as export's snapshot takes.
+    let page = store.list_projects_with_avatars("u1", &Default::default()).unwrap();
+    assert_eq!(page.items.iter().map(|p| p.avatars.len()).sum::<usize>(), 4);
     let copy = dir.path().join("copy.db");
     store.backup(&copy).unwrap();
     // Writes are refused, naming the file.

@@ -98,7 +98,8 @@ fn several_processes_open_one_old_file_and_exactly_one_migrates() {
     // Opening a rollback-journal file switches it to WAL, which SQLite can
     // refuse at once with "database is locked" while another process does
     // the same, without waiting on the busy timeout. It happened in a few
-    // percent of races, so the children race for many files in turn.
+    // percent of races, so the children race for many files in turn: before
+    // the open retried that step, most runs of this test saw it.
     const CHILDREN: usize = 8;
     const TRIALS: usize = 50;
     let dir = tempfile::tempdir().unwrap();
