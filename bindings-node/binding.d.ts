@@ -13,9 +13,9 @@ export interface OpenOptions {
   backup?: boolean
   /** Verify the live schema at open (default true); false opens a drifted database so it can be repaired. */
   verify?: boolean
-  /** How long a write waits for another connection's lock before failing with BUSY (default 5000). */
+  /** How long a write waits for another connection's lock before failing with BUSY (default 5000, at most 2147483647). */
   busyTimeoutMs?: number
-  /** Size of the pool of reader connections of a file database (default 4). */
+  /** Size of the pool of reader connections of a file database (default 4, at least 1). */
   readers?: number
 }
 
@@ -81,7 +81,7 @@ export interface AvatarQuery {
   skinTone?: string | null
   style?: string | null
   sourceType?: string | null
-  /** Substring of the name, case-insensitive for ASCII letters. */
+  /** Substring of the name, case-insensitive for ASCII letters; at most 200 characters, no NUL. */
   nameContains?: string | null
   /** Sort key (default createdAt); ties are broken by id. */
   sort?: 'createdAt' | 'usageCount' | 'lastUsedAt'
@@ -186,9 +186,16 @@ export type ErrorCode =
  * with the core's `code` and its details; or, for misuse of the API, a
  * `TypeError` with code `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` and
  * the offending `argument`, or an `Error` with code `ERR_STORE_CLOSED`.
+ *
+ * Safe to show an application's end users: `code`, `field`, and the
+ * `message` of every code but `IO`, `MIGRATION` and `SCHEMA_DRIFT` (an
+ * `INTERNAL` error's message is a summary naming no path and no SQLite
+ * internals). For operators' logs: `detail`, `path`, `report`.
  */
 export interface AvatarStoreError extends Error {
   code: ErrorCode | 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_STORE_CLOSED'
+  /** Core errors: the full text, with paths and SQLite's words, for operators' logs. */
+  detail?: string
   /** VALIDATION: the offending field, in the data model's camelCase. */
   field?: string
   /** SCHEMA_DRIFT: every missing or different table, column and index. */
@@ -339,10 +346,17 @@ export declare class Store {
   backup(dest: string): Promise<void>
   /** Synchronous `backup(dest)`. */
   backupSync(dest: string): void
-  /** Numbers of projects and avatars, of one user or of all. */
-  count(userId?: string | null): Promise<Counts>
+  /** Numbers of projects and avatars of `userId`. */
+  count(userId: string): Promise<Counts>
   /** Synchronous `count(userId)`. */
-  countSync(userId?: string | null): Counts
+  countSync(userId: string): Counts
+  /**
+   * Numbers of projects and avatars of every user together: for operators,
+   * never for a request made on behalf of one user.
+   */
+  countAllUsers(): Promise<Counts>
+  /** Synchronous `countAllUsers()`. */
+  countAllUsersSync(): Counts
   /** Creates a project owned by `userId`. */
   createProject(userId: string, project: NewProject): Promise<Project>
   /** Synchronous `createProject(userId, project)`. */

@@ -56,7 +56,7 @@ test('projects: create, get, list with cursor, update, delete (async and sync)',
   await assert.rejects(store.getAvatar(U, a.id), { code: 'NOT_FOUND' }, 'avatars go with their project')
   assert.equal(store.deleteProjectSync(U, made[1].id), undefined)
   assert.deepEqual(await store.count(U), { projects: 3, avatars: 0 })
-  assert.deepEqual(store.countSync(), { projects: 3, avatars: 0 })
+  assert.deepEqual(store.countAllUsersSync(), { projects: 3, avatars: 0 })
 })
 
 test('avatars: every field round-trips, with Dates, string ids and 64-bit seeds', async (t) => {
@@ -217,8 +217,8 @@ test('Store.open resolves to a Store; close() makes later calls fail with ERR_ST
   const pending = store.createProject(U, { name: 'in flight' })
   store.close()
   assert.equal((await pending).name, 'in flight', 'operations already started finish')
-  assert.throws(() => store.countSync(), { code: 'ERR_STORE_CLOSED' })
-  await assert.rejects(store.count(), { code: 'ERR_STORE_CLOSED' })
+  assert.throws(() => store.countSync(U), { code: 'ERR_STORE_CLOSED' })
+  await assert.rejects(store.count(U), { code: 'ERR_STORE_CLOSED' })
   assert.throws(() => store.migrationOutcome, { code: 'ERR_STORE_CLOSED' })
   const again = new Store(file)
   assert.equal(again.countSync(U).projects, 1)

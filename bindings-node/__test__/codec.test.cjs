@@ -91,11 +91,11 @@ test('inputs the encoder declines still get the native reader\'s verdict', () =>
     }
   }
   assert.equal(store.createAvatarsSync(U, [new Input()])[0].name, 'Classy')
-  // A lone surrogate is replaced, as the reader has always done.
-  assert.equal(store.createAvatarSync(U, fullAvatar(p.id, { name: 'a\uD800b' })).name, 'a\uFFFDb')
+  // A lone surrogate, which UTF-8 cannot hold, is refused naming the field.
+  assert.throws(() => store.createAvatarSync(U, fullAvatar(p.id, { name: 'a\uD800b' })), (e) => e.code === 'VALIDATION' && e.field === 'name')
   // A malformed id is the core's VALIDATION error either way.
   assert.throws(() => store.createAvatarSync(U, fullAvatar('not-a-uuid')), (e) => e.code === 'VALIDATION' && e.field === 'projectId')
-  assert.equal(store.countSync(U).avatars, before + 4)
+  assert.equal(store.countSync(U).avatars, before + 3)
 })
 
 test('undefined is absent and null is empty, as for the reader', () => {

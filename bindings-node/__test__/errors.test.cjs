@@ -64,16 +64,16 @@ db.execute('ROLLBACK')
 test('INTERNAL: a panic becomes an error and the process survives', async () => {
   // The hooks are in the native binding, not in the package's exports.
   const binding = require('../binding.js')
-  assert.throws(() => binding.__panicForTests(), (e) => e.code === 'INTERNAL' && /panicked/.test(e.message))
+  assert.throws(() => binding.__panicForTests(), (e) => e.code === 'INTERNAL' && /panicked/.test(e.detail) && !/panicked/.test(e.message))
   await assert.rejects(binding.__panicForTestsAsync(), { code: 'INTERNAL' })
-  assert.equal(new Store(':memory:').countSync().projects, 0, 'still working')
+  assert.equal(new Store(':memory:').countAllUsersSync().projects, 0, 'still working')
 })
 
 test('bad input of every kind is refused with a named field or argument, and nothing is written', async (t) => {
   const store = new Store(path.join(tempDir(t), 'bad.db'))
   const p = store.createProjectSync(U, { name: 'P' })
   const a = store.createAvatarSync(U, fullAvatar(p.id))
-  const snapshot = () => JSON.stringify([store.countSync(), store.getAvatarSync(U, a.id), store.getProjectSync(U, p.id)])
+  const snapshot = () => JSON.stringify([store.countAllUsersSync(), store.getAvatarSync(U, a.id), store.getProjectSync(U, p.id)])
   const before = snapshot()
   const V = (field) => ({ code: 'VALIDATION', field })
   const T = (argument, code = 'ERR_INVALID_ARG_TYPE') => ({ name: 'TypeError', code, argument })
@@ -136,4 +136,63 @@ test('bad input of every kind is refused with a named field or argument, and not
     if (!/Store\.open/.test(`${call}`)) assert.throws(() => call(sync(store)), expected, `${call} (sync)`)
   }
   assert.equal(snapshot(), before, 'nothing was written')
+})
+
+test('INTERNAL: the message says what failed; SQLite\'s words and paths are in detail only', async (t) => {
+  const file = path.join(tempDir(t), 'corrupt.db')
+  const store = new Store(file)
+  const p = store.createProjectSync(U, { name: 'P' })
+  const a = store.createAvatarSync(U, fullAvatar(p.id))
+  sql(file, [`UPDATE avatars SET createdAt = 'yesterday' WHERE id = '${a.id}'`])
+  await assert.rejects(store.getAvatar(U, a.id), (e) => {
+    assert.equal(e.code, 'INTERNAL')
+    assert.equal(e.message, 'internal error in avatar-store')
+    assert.match(e.detail, /timestamp/)
+    return true
+  })
+})
+
+test('out-of-range options, filters and counters answer VALIDATION or a TypeError naming the argument', async (t) => {
+  const dir = tempDir(t)
+  const file = path.join(dir, 'range.db')
+  const store = new Store(file)
+  const p = store.createProjectSync(U, { name: 'P' })
+  for (const name of ['abc', 'zzz']) store.createAvatarSync(U, { projectId: p.id, name })
+  const worn = store.createAvatarSync(U, { projectId: p.id, name: 'worn' })
+  const V = (field) => ({ code: 'VALIDATION', field })
+  const T = (argument, code = 'ERR_INVALID_ARG_TYPE') => ({ name: 'TypeError', code, argument })
+  const fresh = path.join(dir, 'fresh.db')
+  const cases = [
+    [V('busyTimeoutMs'), () => Store.open(fresh, { busyTimeoutMs: 2 ** 31 })],
+    [V('busyTimeoutMs'), () => Store.open(':memory:', { busyTimeoutMs: Number.MAX_SAFE_INTEGER })],
+    [V('readers'), () => Store.open(fresh, { readers: 0 })],
+    [T('options.readers', 'ERR_INVALID_ARG_VALUE'), () => Store.open(fresh, { readers: -1 })],
+    [T('options.readers'), () => Store.open(fresh, { readers: true })],
+    [T('options.busyTimeoutMs'), () => Store.open(fresh, { busyTimeoutMs: true })],
+    [T('query.limit'), (s) => s.listAvatars(U, { limit: true })],
+    [T('query.limit', 'ERR_INVALID_ARG_VALUE'), (s) => s.listAvatars(U, { limit: 2 ** 63 })],
+    [V('limit'), (s) => s.listProjects(U, { limit: 2 ** 40 })],
+    [V('nameContains'), (s) => s.listAvatars(U, { nameContains: '\0abc' })],
+    [V('nameContains'), (s) => s.listAvatars(U, { nameContains: 'x'.repeat(50001) })],
+    [V('hairColor'), (s) => s.listAvatars(U, { hairColor: 'red\0' })],
+    [V('name'), (s) => s.createProject(U, { name: '\ud800' })],
+    [V('userId'), (s) => s.createProject('\udfff', { name: 'x' })],
+    [V('hairColor'), (s) => s.createAvatar(U, { projectId: p.id, name: 'x', hairColor: 'a\udfffb' })],
+    [V('personaName'), (s) => s.createAvatars(U, [{ projectId: p.id, name: 'x', personaName: '\ud800' }])],
+    [V('style'), (s) => s.updateAvatar(U, worn.id, { style: '\ud800' })],
+    [V('nameContains'), (s) => s.listAvatars(U, { nameContains: '\ud800' })],
+    [V('userId'), (s) => s.createAvatars('', [])],
+    [V('userId'), (s) => s.listAvatars('')],
+  ]
+  for (const [expected, call] of cases) {
+    await assert.rejects(call(store), expected, `${call}`)
+  }
+  assert.ok(!fs.existsSync(fresh), 'a refused open creates no file')
+  // A real U+FFFD is text like any other.
+  assert.equal(store.createProjectSync(U, { name: 'a\ufffdb' }).name, 'a\ufffdb')
+  assert.deepEqual(store.listAvatarsSync(U, { nameContains: 'ab' }).items.map((a) => a.name), ['abc'])
+
+  // A counter at its bound: CONFLICT, unchanged, never INTERNAL.
+  sql(file, [`UPDATE avatars SET usageCount = 9223372036854775807 WHERE id = '${worn.id}'`])
+  await assert.rejects(store.recordUsage(U, worn.id), (e) => e.code === 'CONFLICT' && /highest usage count/.test(e.message))
 })

@@ -1,7 +1,9 @@
 //! Every failure of the binding, and the JavaScript error each becomes.
 //!
 //! Errors of the core become `Error` objects whose `code` is the core's code
-//! (`NOT_FOUND`, `VALIDATION`, ...), with the core's details as properties.
+//! (`NOT_FOUND`, `VALIDATION`, ...), with the core's details as properties and
+//! the full text for operators as `detail`; an `INTERNAL` error's `message` is
+//! the core's public summary, which names no path and no SQLite internals.
 //! Misuse of the binding itself (wrong argument types, a closed store) follows
 //! Node's own conventions instead: `TypeError` with `code: 'ERR_INVALID_ARG_TYPE'`
 //! or `'ERR_INVALID_ARG_VALUE'`, so callers can tell their bug from a data error.
@@ -81,7 +83,15 @@ pub fn into_napi(env: &Env, f: Failure) -> napi::Error {
 fn build<'env>(env: &'env Env, f: Failure) -> napi::Result<Object<'env>> {
     match f {
         Failure::Core(e) => {
-            let mut obj = error_object(env, e.code(), &e.to_string())?;
+            // An INTERNAL error's text can hold SQLite's words and file
+            // paths: its message is the public summary, the text is `detail`.
+            let detail = e.to_string();
+            let message = match &e {
+                avatar_store::Error::Internal(_) => e.public_message(),
+                _ => detail.clone(),
+            };
+            let mut obj = error_object(env, e.code(), &message)?;
+            obj.set("detail", detail)?;
             if let Some(field) = e.field() {
                 obj.set("field", field)?;
             }
@@ -111,11 +121,15 @@ fn build<'env>(env: &'env Env, f: Failure) -> napi::Result<Object<'env>> {
             Ok(obj)
         }
         Failure::Closed => error_object(env, "ERR_STORE_CLOSED", "this Store was closed; open a new one"),
-        Failure::Panic(msg) => error_object(
-            env,
-            "INTERNAL",
-            &format!("internal error: avatar-store panicked ({msg}); this is a bug, please report it"),
-        ),
+        Failure::Panic(msg) => {
+            let public = avatar_store::Error::Internal(String::new()).public_message();
+            let mut obj = error_object(env, "INTERNAL", &public)?;
+            obj.set(
+                "detail",
+                format!("internal error: avatar-store panicked ({msg}); this is a bug, please report it"),
+            )?;
+            Ok(obj)
+        }
     }
 }
 

@@ -166,16 +166,29 @@ impl Store {
         block(&env, self.backup_work(dest))
     }
 
-    /// Numbers of projects and avatars, of one user or of all.
-    #[napi(catch_unwind, ts_args_type = "userId?: string | null", ts_return_type = "Promise<Counts>")]
-    pub fn count(&self, user_id: Option<Unknown>) -> AsyncTask<Job> {
-        spawn(self.count_work(user_id))
+    /// Numbers of projects and avatars of `userId`.
+    #[napi(catch_unwind, ts_args_type = "userId: string", ts_return_type = "Promise<Counts>")]
+    pub fn count(&self, user_id: Unknown) -> AsyncTask<Job> {
+        spawn(self.count_work(Some(user_id)))
     }
 
     /// Synchronous `count(userId)`.
-    #[napi(catch_unwind, ts_args_type = "userId?: string | null", ts_return_type = "Counts")]
-    pub fn count_sync(&self, env: Env, user_id: Option<Unknown>) -> napi::Result<Out> {
-        block(&env, self.count_work(user_id))
+    #[napi(catch_unwind, ts_args_type = "userId: string", ts_return_type = "Counts")]
+    pub fn count_sync(&self, env: Env, user_id: Unknown) -> napi::Result<Out> {
+        block(&env, self.count_work(Some(user_id)))
+    }
+
+    /// Numbers of projects and avatars of every user together: for operators,
+    /// never for a request made on behalf of one user.
+    #[napi(catch_unwind, ts_return_type = "Promise<Counts>")]
+    pub fn count_all_users(&self) -> AsyncTask<Job> {
+        spawn(self.count_work(None))
+    }
+
+    /// Synchronous `countAllUsers()`.
+    #[napi(catch_unwind, ts_return_type = "Counts")]
+    pub fn count_all_users_sync(&self, env: Env) -> napi::Result<Out> {
+        block(&env, self.count_work(None))
     }
 
     // ---------------------------------------------------------- projects
@@ -395,10 +408,18 @@ impl Store {
         Ok(Box::new(move || s.backup(&dest).map(|_| Out::Unit)))
     }
 
+    /// `None`: every user (`countAllUsers`); a missing `userId` is a
+    /// `TypeError`, never every user.
     fn count_work(&self, user_id: Option<Unknown>) -> Prepared {
         let s = self.core()?;
-        let user = read::optional(user_id)?.map(|v| read::string("userId", v)).transpose()?;
-        Ok(Box::new(move || s.count(user.as_deref()).map(|(p, a)| Out::Counts(p, a))))
+        let user = user_id.map(|v| read::string("userId", v)).transpose()?;
+        Ok(Box::new(move || {
+            match &user {
+                Some(u) => s.count(u),
+                None => s.count_all_users(),
+            }
+            .map(|(p, a)| Out::Counts(p, a))
+        }))
     }
 
     fn create_project_work(&self, user_id: Unknown, project: Unknown) -> Prepared {

@@ -12,7 +12,7 @@ use avatar_store::{
     AvatarPatch, AvatarQuery, AvatarSort, NewAvatar, NewProject, OpenOptions, ProjectPatch, ProjectQuery, SortOrder,
     Uuid,
 };
-use napi::bindgen_prelude::{Array, BigInt, Object, Unknown};
+use napi::bindgen_prelude::{Array, BigInt, Object, Unknown, Utf16String};
 use napi::{JsValue, ValueType};
 use napi_derive::napi;
 
@@ -43,13 +43,30 @@ fn is_nullish(v: &Unknown) -> R<bool> {
     Ok(matches!(v.get_type()?, ValueType::Null | ValueType::Undefined))
 }
 
-/// A required string argument.
+/// A required string argument. A lone surrogate, which UTF-8 cannot hold
+/// (napi would store U+FFFD in its place), is a `VALIDATION` error naming the
+/// field: the last part of `name` (`avatar.hairColor` names `hairColor`).
 pub fn string(name: &str, v: Unknown) -> R<String> {
     if v.get_type()? != ValueType::String {
         return Err(wrong_type(name, "of type string", &describe(&v)));
     }
     // SAFETY: the type was just checked.
-    Ok(unsafe { v.cast::<String>()? })
+    let s = unsafe { v.cast::<String>()? };
+    // Only text with a replacement character can have lost a surrogate, so
+    // other strings are not read twice.
+    if s.contains('\u{FFFD}') {
+        // SAFETY: the type was checked above.
+        let units = unsafe { v.cast::<Utf16String>()? };
+        if char::decode_utf16(units.iter().copied()).any(|c| c.is_err()) {
+            let field = name.rsplit('.').next().unwrap_or(name);
+            return Err(avatar_store::Error::Validation {
+                field: field.to_owned(),
+                message: "must be valid Unicode text; it contains an unpaired surrogate".into(),
+            }
+            .into());
+        }
+    }
+    Ok(s)
 }
 
 /// A required id argument: a string the core parses as a UUID.
@@ -220,6 +237,16 @@ pub fn open_options(v: Option<Unknown>) -> R<OpenOptions> {
     }
     if let Some(ms) = p.int("busyTimeoutMs", false)? {
         let ms = u64::try_from(ms).map_err(|_| wrong_value("options.busyTimeoutMs", "must not be negative"))?;
+        // The core refuses it too, naming its own `busyTimeout`; named here
+        // as the option the caller set.
+        let max = avatar_store::MAX_BUSY_TIMEOUT.as_millis();
+        if u128::from(ms) > max {
+            return Err(avatar_store::Error::Validation {
+                field: "busyTimeoutMs".into(),
+                message: format!("must be at most {max} (about 24.8 days), got {ms}"),
+            }
+            .into());
+        }
         o = o.busy_timeout(Duration::from_millis(ms));
     }
     if let Some(n) = p.int("readers", false)? {

@@ -21,7 +21,7 @@ fn type_name(ob: &Bound<'_, PyAny>) -> String {
 pub(crate) fn uuid_of(ob: &Bound<'_, PyAny>, field: &str, arg: &str) -> PyResult<Uuid> {
     let py = ob.py();
     if let Ok(s) = ob.cast::<PyString>() {
-        let s = s.to_cow()?;
+        let s = text_of(s, field)?;
         return avatar_store::parse_id(field, &s).map_err(|e| crate::errors::store_error(py, e));
     }
     let uuid_class = UUID_CLASS.import(py, "uuid", "UUID")?;
@@ -44,12 +44,38 @@ pub(crate) fn opt_project_id_arg(ob: &Bound<'_, PyAny>) -> PyResult<Option<Uuid>
     if ob.is_none() { Ok(None) } else { uuid_of(ob, "projectId", "argument 'project_id'").map(Some) }
 }
 
-fn expect_str(ob: &Bound<'_, PyAny>, ctx: &str, allow_none: bool) -> PyResult<Option<String>> {
+/// The camelCase field of a snake_case keyword (`hair_color` → `hairColor`).
+fn camel(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        match c {
+            '_' => upper = true,
+            c if upper => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A `str`'s text; a lone surrogate (which UTF-8 cannot hold) is a
+/// `ValidationError` naming `field` (given in snake_case or camelCase), not
+/// a bare `UnicodeEncodeError`.
+fn text_of(s: &Bound<'_, PyString>, field: &str) -> PyResult<String> {
+    s.to_cow()
+        .map(|t| t.into_owned())
+        .map_err(|_| validation(s.py(), &camel(field), "must be valid Unicode text; it contains an unpaired surrogate"))
+}
+
+fn expect_str(ob: &Bound<'_, PyAny>, ctx: &str, field: &str, allow_none: bool) -> PyResult<Option<String>> {
     if allow_none && ob.is_none() {
         return Ok(None);
     }
     match ob.cast::<PyString>() {
-        Ok(s) => Ok(Some(s.to_cow()?.into_owned())),
+        Ok(s) => text_of(s, field).map(Some),
         Err(_) => {
             let want = if allow_none { "str or None" } else { "str" };
             Err(PyTypeError::new_err(format!("{ctx}: expected {want}, got {}", type_name(ob))))
@@ -57,21 +83,116 @@ fn expect_str(ob: &Bound<'_, PyAny>, ctx: &str, allow_none: bool) -> PyResult<Op
     }
 }
 
+/// An `int` that is not a `bool`: `True` is an int to Python, but as a
+/// number it is surely a mistake.
+fn exact_int<'a, 'py>(ob: &'a Bound<'py, PyAny>, ctx: &str, want: &str) -> PyResult<&'a Bound<'py, PyAny>> {
+    if ob.is_instance_of::<PyBool>() || !ob.is_instance_of::<PyInt>() {
+        return Err(PyTypeError::new_err(format!("{ctx}: expected {want}, got {}", type_name(ob))));
+    }
+    Ok(ob)
+}
+
 fn expect_int(ob: &Bound<'_, PyAny>, ctx: &str, field: &str) -> PyResult<Option<i64>> {
     if ob.is_none() {
         return Ok(None);
     }
-    // bool is an int in Python, but `persona_age=True` is surely a mistake.
-    if ob.is_instance_of::<PyBool>() || !ob.is_instance_of::<PyInt>() {
-        return Err(PyTypeError::new_err(format!("{ctx}: expected int or None, got {}", type_name(ob))));
-    }
-    match ob.extract::<i64>() {
+    match exact_int(ob, ctx, "int or None")?.extract::<i64>() {
         Ok(n) => Ok(Some(n)),
         Err(e) if e.is_instance_of::<PyOverflowError>(ob.py()) => {
             Err(validation(ob.py(), field, "does not fit in a signed 64-bit integer"))
         }
         Err(e) => Err(e),
     }
+}
+
+/// The caller's user id: a `str`, with its argument named when it is not one.
+pub(crate) fn user_id_arg(ob: &Bound<'_, PyAny>) -> PyResult<String> {
+    Ok(expect_str(ob, "argument 'user_id'", "userId", false)?.unwrap_or_default())
+}
+
+/// Generates the converters of optional `str` arguments: each names its
+/// argument in a `TypeError` and its field in a `ValidationError`.
+macro_rules! opt_str_args {
+    ($($f:ident: $arg:literal),* $(,)?) => {
+        $(
+            pub(crate) fn $f(ob: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+                expect_str(ob, concat!("argument '", $arg, "'"), $arg, true)
+            }
+        )*
+    };
+}
+
+opt_str_args!(
+    description_arg: "description",
+    cursor_arg: "cursor",
+    gender_arg: "gender",
+    age_range_arg: "age_range",
+    ethnicity_arg: "ethnicity",
+    body_type_arg: "body_type",
+    hair_style_arg: "hair_style",
+    hair_color_arg: "hair_color",
+    eye_color_arg: "eye_color",
+    skin_tone_arg: "skin_tone",
+    style_arg: "style",
+    source_type_arg: "source_type",
+    name_contains_arg: "name_contains",
+);
+
+pub(crate) fn name_arg(ob: &Bound<'_, PyAny>) -> PyResult<String> {
+    Ok(expect_str(ob, "argument 'name'", "name", false)?.unwrap_or_default())
+}
+
+/// One of `choices`, as the `'static` text the signature's default has.
+fn choice(ob: &Bound<'_, PyAny>, arg: &str, choices: &[&'static str]) -> PyResult<&'static str> {
+    let given = expect_str(ob, &format!("argument '{arg}'"), arg, false)?.unwrap_or_default();
+    choices.iter().copied().find(|c| *c == given).ok_or_else(|| {
+        let quoted: Vec<String> = choices.iter().map(|c| format!("'{c}'")).collect();
+        validation(ob.py(), arg, format!("must be one of {}, got {given:?}", quoted.join(", ")))
+    })
+}
+
+pub(crate) fn sort_arg(ob: &Bound<'_, PyAny>) -> PyResult<&'static str> {
+    choice(ob, "sort", &["created_at", "usage_count", "last_used_at"])
+}
+
+pub(crate) fn order_arg(ob: &Bound<'_, PyAny>) -> PyResult<&'static str> {
+    choice(ob, "order", &["asc", "desc"])
+}
+
+/// A page size: an `int` (not a `bool`) or `None`; any int outside 1 to
+/// `MAX_PAGE_SIZE`, however large, is the `ValidationError` core gives.
+pub(crate) fn limit_arg(ob: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
+    if ob.is_none() {
+        return Ok(None);
+    }
+    let n = exact_int(ob, "argument 'limit'", "int or None")?;
+    match n.extract::<u32>() {
+        Ok(n) => Ok(Some(n)),
+        Err(_) => {
+            Err(validation(ob.py(), "limit", format!("must be between 1 and {}, got {n}", avatar_store::MAX_PAGE_SIZE)))
+        }
+    }
+}
+
+/// The reader pool size: an `int` (not a `bool`) from 1 up.
+pub(crate) fn readers_arg(ob: &Bound<'_, PyAny>) -> PyResult<u32> {
+    let n = exact_int(ob, "argument 'readers'", "int")?;
+    match n.extract::<u32>() {
+        Ok(n) => Ok(n),
+        Err(_) => Err(validation(ob.py(), "readers", format!("must be between 1 and {}, got {n}", u32::MAX))),
+    }
+}
+
+/// The busy timeout in seconds: an `int` or `float`, not a `bool`.
+pub(crate) fn busy_timeout_arg(ob: &Bound<'_, PyAny>) -> PyResult<f64> {
+    if ob.is_instance_of::<PyBool>() || !(ob.is_instance_of::<PyInt>() || ob.is_instance_of::<PyFloat>()) {
+        return Err(PyTypeError::new_err(format!(
+            "argument 'busy_timeout': expected int or float (seconds), got {}",
+            type_name(ob)
+        )));
+    }
+    // An int too large for a float is far past the longest timeout anyway.
+    Ok(ob.extract::<f64>().unwrap_or(f64::INFINITY))
 }
 
 /// The optional text fields of an avatar: Python keyword, camelCase field.
@@ -186,7 +307,7 @@ pub(crate) fn new_avatar(fields: &Bound<'_, PyAny>, ctx: &str) -> PyResult<NewAv
         macro_rules! text {
             ($($f:ident),*) => {
                 match key {
-                    $(stringify!($f) => { new.$f = expect_str(&v, &c(), true)?; continue; })*
+                    $(stringify!($f) => { new.$f = expect_str(&v, &c(), key, true)?; continue; })*
                     _ => {}
                 }
             };
@@ -198,7 +319,7 @@ pub(crate) fn new_avatar(fields: &Bound<'_, PyAny>, ctx: &str) -> PyResult<NewAv
                 have_project = true;
             }
             "name" => {
-                new.name = expect_str(&v, &c(), false)?.unwrap_or_default();
+                new.name = expect_str(&v, &c(), "name", false)?.unwrap_or_default();
                 have_name = true;
             }
             "persona_age" => new.persona_age = expect_int(&v, &c(), "personaAge")?,
@@ -229,14 +350,14 @@ pub(crate) fn avatar_patch(changes: Option<&Bound<'_, PyDict>>) -> PyResult<Avat
         macro_rules! text {
             ($($f:ident),*) => {
                 match key {
-                    $(stringify!($f) => { patch.$f = Some(expect_str(&v, &c(), true)?); continue; })*
+                    $(stringify!($f) => { patch.$f = Some(expect_str(&v, &c(), key, true)?); continue; })*
                     _ => {}
                 }
             };
         }
         avatar_text_fields!(text);
         match key {
-            "name" => patch.name = expect_str(&v, &c(), false)?,
+            "name" => patch.name = expect_str(&v, &c(), "name", false)?,
             "persona_age" => patch.persona_age = Some(expect_int(&v, &c(), "personaAge")?),
             "seed_used" => patch.seed_used = Some(expect_int(&v, &c(), "seedUsed")?),
             _ => return Err(unexpected("", key)),
@@ -252,23 +373,12 @@ pub(crate) fn project_patch(changes: Option<&Bound<'_, PyDict>>) -> PyResult<Pro
     for (k, v) in changes.iter() {
         let key = &*key_str(&k, "")?;
         match key {
-            "name" => patch.name = expect_str(&v, &key_ctx("", key), false)?,
-            "description" => patch.description = Some(expect_str(&v, &key_ctx("", key), true)?),
+            "name" => patch.name = expect_str(&v, &key_ctx("", key), "name", false)?,
+            "description" => patch.description = Some(expect_str(&v, &key_ctx("", key), "description", true)?),
             _ => return Err(unexpected("", key)),
         }
     }
     Ok(patch)
-}
-
-/// A page size: anything outside `u32` is refused here with the message
-/// core gives for a size outside its range.
-pub(crate) fn limit_of(py: Python<'_>, limit: Option<i64>) -> PyResult<Option<u32>> {
-    match limit {
-        None => Ok(None),
-        Some(n) => u32::try_from(n).map(Some).map_err(|_| {
-            validation(py, "limit", format!("must be between 1 and {}, got {n}", avatar_store::MAX_PAGE_SIZE))
-        }),
-    }
 }
 
 /// JSON (as core serializes its reports) to Python objects.

@@ -72,8 +72,13 @@ fn build(py: Python<'_>, e: &avatar_store::Error) -> PyResult<PyErr> {
         _ => "AvatarStoreError",
     };
     let module = errors_module(py)?;
-    let exc = module.getattr(class)?.call1((e.to_string(),))?;
+    // An INTERNAL error's text can hold SQLite's words and file paths: its
+    // message is the public summary, and the text stays on `.detail`.
+    let detail = e.to_string();
+    let message = if matches!(e, E::Internal(_)) { e.public_message() } else { detail.clone() };
+    let exc = module.getattr(class)?.call1((message,))?;
     exc.setattr("code", e.code())?;
+    exc.setattr("detail", detail)?;
     match e {
         E::NotFound { entity, id } => {
             exc.setattr("entity", *entity)?;

@@ -10,15 +10,18 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use avatar_store::{AvatarQuery, AvatarSort, NewProject, ProjectQuery, Record, SortOrder, Uuid};
+use avatar_store::{AvatarQuery, AvatarSort, NewProject, ProjectQuery, Record, Scope, SortOrder, Uuid};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
 use crate::convert::{
-    avatar_id_arg, avatar_patch, limit_of, new_avatar, opt_project_id_arg, project_id_arg, project_patch, py_to_json,
+    age_range_arg, avatar_id_arg, avatar_patch, body_type_arg, busy_timeout_arg, cursor_arg, description_arg,
+    ethnicity_arg, eye_color_arg, gender_arg, hair_color_arg, hair_style_arg, limit_arg, name_arg, name_contains_arg,
+    new_avatar, opt_project_id_arg, order_arg, project_id_arg, project_patch, py_to_json, readers_arg, skin_tone_arg,
+    sort_arg, source_type_arg, style_arg, user_id_arg,
 };
-use crate::errors::{run, schema_report, validation};
+use crate::errors::{run, schema_report, store_error, validation};
 use crate::types::{
     PyAvatar, PyMigrationOutcome, PyPage, PyProject, PyProjectWithAvatars, PyRepairOutcome, to_py_json,
 };
@@ -83,13 +86,10 @@ impl PyStore {
         migrate: bool,
         backup: bool,
         verify: bool,
-        busy_timeout: f64,
-        readers: u32,
+        #[pyo3(from_py_with = busy_timeout_arg)] busy_timeout: f64,
+        #[pyo3(from_py_with = readers_arg)] readers: u32,
     ) -> PyResult<Self> {
         let busy = busy_timeout_of(py, busy_timeout)?;
-        if readers == 0 {
-            return Err(validation(py, "readers", "must be at least 1"));
-        }
         let store = run(py, move || {
             avatar_store::Store::options()
                 .migrate(migrate)
@@ -194,9 +194,9 @@ impl PyStore {
     fn create_project(
         &self,
         py: Python<'_>,
-        user_id: String,
-        name: String,
-        description: Option<String>,
+        #[pyo3(from_py_with = user_id_arg)] user_id: String,
+        #[pyo3(from_py_with = name_arg)] name: String,
+        #[pyo3(from_py_with = description_arg)] description: Option<String>,
     ) -> PyResult<PyProject> {
         let store = self.store()?;
         run(py, move || store.create_project(&user_id, &NewProject { name, description })).map(|p| PyProject { p })
@@ -206,7 +206,7 @@ impl PyStore {
     fn get_project(
         &self,
         py: Python<'_>,
-        user_id: String,
+        #[pyo3(from_py_with = user_id_arg)] user_id: String,
         #[pyo3(from_py_with = project_id_arg)] project_id: Uuid,
     ) -> PyResult<PyProject> {
         let store = self.store()?;
@@ -218,12 +218,12 @@ impl PyStore {
     fn list_projects(
         &self,
         py: Python<'_>,
-        user_id: String,
-        limit: Option<i64>,
-        cursor: Option<String>,
+        #[pyo3(from_py_with = user_id_arg)] user_id: String,
+        #[pyo3(from_py_with = limit_arg)] limit: Option<u32>,
+        #[pyo3(from_py_with = cursor_arg)] cursor: Option<String>,
     ) -> PyResult<PyPage> {
         let store = self.store()?;
-        let query = ProjectQuery { limit: limit_of(py, limit)?, cursor };
+        let query = ProjectQuery { limit, cursor };
         let page = run(py, move || store.list_projects(&user_id, &query))?;
         PyPage::new(py, page, |p| Ok(PyProject { p }))
     }
@@ -233,12 +233,12 @@ impl PyStore {
     fn list_projects_with_avatars(
         &self,
         py: Python<'_>,
-        user_id: String,
-        limit: Option<i64>,
-        cursor: Option<String>,
+        #[pyo3(from_py_with = user_id_arg)] user_id: String,
+        #[pyo3(from_py_with = limit_arg)] limit: Option<u32>,
+        #[pyo3(from_py_with = cursor_arg)] cursor: Option<String>,
     ) -> PyResult<PyPage> {
         let store = self.store()?;
-        let query = ProjectQuery { limit: limit_of(py, limit)?, cursor };
+        let query = ProjectQuery { limit, cursor };
         let page = run(py, move || store.list_projects_with_avatars(&user_id, &query))?;
         PyPage::new(py, page, |p| PyProjectWithAvatars::new(py, p))
     }
@@ -248,7 +248,7 @@ impl PyStore {
     fn update_project(
         &self,
         py: Python<'_>,
-        user_id: String,
+        #[pyo3(from_py_with = user_id_arg)] user_id: String,
         #[pyo3(from_py_with = project_id_arg)] project_id: Uuid,
         changes: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyProject> {
@@ -261,7 +261,7 @@ impl PyStore {
     fn delete_project(
         &self,
         py: Python<'_>,
-        user_id: String,
+        #[pyo3(from_py_with = user_id_arg)] user_id: String,
         #[pyo3(from_py_with = project_id_arg)] project_id: Uuid,
     ) -> PyResult<()> {
         let store = self.store()?;
@@ -273,7 +273,12 @@ impl PyStore {
     /// Creates an avatar: `project_id=` and `name=` are required, every other
     /// field (`persona_name=`, `hair_color=`, ...) is optional.
     #[pyo3(signature = (user_id, **fields))]
-    fn create_avatar(&self, py: Python<'_>, user_id: String, fields: Option<&Bound<'_, PyDict>>) -> PyResult<PyAvatar> {
+    fn create_avatar(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = user_id_arg)] user_id: String,
+        fields: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<PyAvatar> {
         let new = match fields {
             Some(f) => new_avatar(f.as_any(), "")?,
             None => new_avatar(PyDict::new(py).as_any(), "")?,
@@ -287,7 +292,7 @@ impl PyStore {
     fn create_avatars<'py>(
         &self,
         py: Python<'py>,
-        user_id: String,
+        #[pyo3(from_py_with = user_id_arg)] user_id: String,
         avatars: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
         if avatars.is_instance_of::<pyo3::types::PyString>() || avatars.is_instance_of::<PyDict>() {
@@ -315,7 +320,7 @@ impl PyStore {
     fn get_avatar(
         &self,
         py: Python<'_>,
-        user_id: String,
+        #[pyo3(from_py_with = user_id_arg)] user_id: String,
         #[pyo3(from_py_with = avatar_id_arg)] avatar_id: Uuid,
     ) -> PyResult<PyAvatar> {
         let store = self.store()?;
@@ -333,23 +338,23 @@ impl PyStore {
     fn list_avatars(
         &self,
         py: Python<'_>,
-        user_id: String,
+        #[pyo3(from_py_with = user_id_arg)] user_id: String,
         #[pyo3(from_py_with = opt_project_id_arg)] project_id: Option<Uuid>,
-        gender: Option<String>,
-        age_range: Option<String>,
-        ethnicity: Option<String>,
-        body_type: Option<String>,
-        hair_style: Option<String>,
-        hair_color: Option<String>,
-        eye_color: Option<String>,
-        skin_tone: Option<String>,
-        style: Option<String>,
-        source_type: Option<String>,
-        name_contains: Option<String>,
-        sort: &str,
-        order: &str,
-        limit: Option<i64>,
-        cursor: Option<String>,
+        #[pyo3(from_py_with = gender_arg)] gender: Option<String>,
+        #[pyo3(from_py_with = age_range_arg)] age_range: Option<String>,
+        #[pyo3(from_py_with = ethnicity_arg)] ethnicity: Option<String>,
+        #[pyo3(from_py_with = body_type_arg)] body_type: Option<String>,
+        #[pyo3(from_py_with = hair_style_arg)] hair_style: Option<String>,
+        #[pyo3(from_py_with = hair_color_arg)] hair_color: Option<String>,
+        #[pyo3(from_py_with = eye_color_arg)] eye_color: Option<String>,
+        #[pyo3(from_py_with = skin_tone_arg)] skin_tone: Option<String>,
+        #[pyo3(from_py_with = style_arg)] style: Option<String>,
+        #[pyo3(from_py_with = source_type_arg)] source_type: Option<String>,
+        #[pyo3(from_py_with = name_contains_arg)] name_contains: Option<String>,
+        #[pyo3(from_py_with = sort_arg)] sort: &'static str,
+        #[pyo3(from_py_with = order_arg)] order: &'static str,
+        #[pyo3(from_py_with = limit_arg)] limit: Option<u32>,
+        #[pyo3(from_py_with = cursor_arg)] cursor: Option<String>,
     ) -> PyResult<PyPage> {
         let query = AvatarQuery {
             project_id,
@@ -366,7 +371,7 @@ impl PyStore {
             name_contains,
             sort: sort_of(py, sort)?,
             order: order_of(py, order)?,
-            limit: limit_of(py, limit)?,
+            limit,
             cursor,
         };
         let store = self.store()?;
@@ -380,7 +385,7 @@ impl PyStore {
     fn update_avatar(
         &self,
         py: Python<'_>,
-        user_id: String,
+        #[pyo3(from_py_with = user_id_arg)] user_id: String,
         #[pyo3(from_py_with = avatar_id_arg)] avatar_id: Uuid,
         changes: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyAvatar> {
@@ -393,7 +398,7 @@ impl PyStore {
     fn delete_avatar(
         &self,
         py: Python<'_>,
-        user_id: String,
+        #[pyo3(from_py_with = user_id_arg)] user_id: String,
         #[pyo3(from_py_with = avatar_id_arg)] avatar_id: Uuid,
     ) -> PyResult<()> {
         let store = self.store()?;
@@ -404,7 +409,7 @@ impl PyStore {
     fn record_usage(
         &self,
         py: Python<'_>,
-        user_id: String,
+        #[pyo3(from_py_with = user_id_arg)] user_id: String,
         #[pyo3(from_py_with = avatar_id_arg)] avatar_id: Uuid,
     ) -> PyResult<PyAvatar> {
         let store = self.store()?;
@@ -413,21 +418,78 @@ impl PyStore {
 
     // ---------------------------------------------------- import/export
 
-    /// `(projects, avatars)` of `user_id`, or of all users.
-    #[pyo3(signature = (user_id = None))]
-    fn count(&self, py: Python<'_>, user_id: Option<String>) -> PyResult<(u64, u64)> {
+    /// `(projects, avatars)` of `user_id`.
+    fn count(&self, py: Python<'_>, #[pyo3(from_py_with = user_id_arg)] user_id: String) -> PyResult<(u64, u64)> {
         let store = self.store()?;
-        run(py, move || store.count(user_id.as_deref()))
+        run(py, move || store.count(&user_id))
     }
 
-    /// Every project, then every avatar (of `user_id`, or of all users), as
-    /// JSON-ready dicts tagged with `"type"`, from one consistent snapshot.
-    #[pyo3(signature = (user_id = None))]
-    fn export<'py>(&self, py: Python<'py>, user_id: Option<String>) -> PyResult<Bound<'py, PyList>> {
+    /// `(projects, avatars)` of every user together: for operators, never
+    /// for a request made on behalf of one user.
+    fn count_all_users(&self, py: Python<'_>) -> PyResult<(u64, u64)> {
+        let store = self.store()?;
+        run(py, move || store.count_all_users())
+    }
+
+    /// Every project, then every avatar of `user_id`, as JSON-ready dicts
+    /// tagged with `"type"`, from one consistent snapshot.
+    fn export<'py>(
+        &self,
+        py: Python<'py>,
+        #[pyo3(from_py_with = user_id_arg)] user_id: String,
+    ) -> PyResult<Bound<'py, PyList>> {
+        self.export_in(py, Some(user_id))
+    }
+
+    /// Like `export()` for every user: whole-database transfer, for operators.
+    fn export_all_users<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        self.export_in(py, None)
+    }
+
+    /// Writes exported records of `user_id` back in one transaction (all or
+    /// none), inserting or updating by id; returns `(projects, avatars)`
+    /// written. A record of another user, or an avatar in a project that is
+    /// not `user_id`'s, is a `ValidationError` naming `records[i]`, and
+    /// nothing is written.
+    fn import_records(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = user_id_arg)] user_id: String,
+        records: &Bound<'_, PyAny>,
+    ) -> PyResult<(u64, u64)> {
+        self.import_in(py, Some(user_id), records)
+    }
+
+    /// Like `import_records()` for records of any user: whole-database
+    /// transfer, for operators.
+    fn import_records_all_users(&self, py: Python<'_>, records: &Bound<'_, PyAny>) -> PyResult<(u64, u64)> {
+        self.import_in(py, None, records)
+    }
+}
+
+fn scope_of(user_id: &Option<String>) -> Scope<'_> {
+    match user_id {
+        Some(u) => Scope::User(u),
+        None => Scope::AllUsers,
+    }
+}
+
+/// A core error about `records[i]`, saying so (the field, if any, stays the record's).
+fn at_record(i: usize, e: avatar_store::Error) -> avatar_store::Error {
+    use avatar_store::Error as E;
+    match e {
+        E::Validation { field, message } => E::Validation { field, message: format!("records[{i}]: {message}") },
+        E::Conflict(message) => E::Conflict(format!("records[{i}]: {message}")),
+        e => e,
+    }
+}
+
+impl PyStore {
+    fn export_in<'py>(&self, py: Python<'py>, user_id: Option<String>) -> PyResult<Bound<'py, PyList>> {
         let store = self.store()?;
         let records = run(py, move || {
             let mut out = Vec::new();
-            store.export(user_id.as_deref(), |r| {
+            store.export_in(scope_of(&user_id), |r| {
                 out.push(r);
                 Ok(())
             })?;
@@ -440,9 +502,10 @@ impl PyStore {
         Ok(list)
     }
 
-    /// Writes exported records back in one transaction (all or none),
-    /// inserting or updating by id; returns `(projects, avatars)` written.
-    fn import_records(&self, py: Python<'_>, records: &Bound<'_, PyAny>) -> PyResult<(u64, u64)> {
+    fn import_in(&self, py: Python<'_>, user_id: Option<String>, records: &Bound<'_, PyAny>) -> PyResult<(u64, u64)> {
+        if let Some(u) = &user_id {
+            avatar_store::validate_user_id(u).map_err(|e| store_error(py, e))?;
+        }
         let iter = records
             .try_iter()
             .map_err(|_| PyTypeError::new_err("argument 'records': expected an iterable of dicts"))?;
@@ -452,13 +515,15 @@ impl PyStore {
             let value = py_to_json(&item?, &ctx)?;
             let record: Record =
                 serde_json::from_value(value).map_err(|e| validation(py, &ctx, format!("not a record: {e}")))?;
+            // Checked before the write lock is taken; the importer checks again.
+            record.validate(scope_of(&user_id)).map_err(|e| store_error(py, at_record(i, e)))?;
             parsed.push(record);
         }
         let store = self.store()?;
         run(py, move || {
-            store.import(|imp| {
-                for r in &parsed {
-                    imp.record(r)?;
+            store.import_in(scope_of(&user_id), |imp| {
+                for (i, r) in parsed.iter().enumerate() {
+                    imp.record(r).map_err(|e| at_record(i, e))?;
                 }
                 Ok(imp.counts())
             })

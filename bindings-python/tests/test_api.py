@@ -40,7 +40,7 @@ def test_open_file_migrates_and_context_manager_closes(db_path: Path) -> None:
     assert store.closed
     assert repr(store) == "Store(<closed>)"
     with pytest.raises(ValueError, match="closed"):
-        store.count()
+        store.count(USER)
     store.close()  # idempotent
     # Reopening finds nothing to do; PathLike is accepted too.
     with Store(db_path) as again:
@@ -115,7 +115,7 @@ def test_sql_looking_strings_are_stored_verbatim(store: Store, project: avatar_s
     evil = "Robert'); DROP TABLE avatars; --"
     a = store.create_avatar(USER, project_id=project.id, name=evil, generation_prompt="' OR 1=1 --")
     assert store.get_avatar(USER, a.id).name == evil
-    assert store.count() == (1, 1)
+    assert store.count(USER) == (1, 1)
 
 
 def test_update_avatar_sets_and_clears(store: Store, project: avatar_store.Project) -> None:
@@ -261,13 +261,13 @@ def test_export_and_import_round_trip(store: Store, project: avatar_store.Projec
     store.create_avatars(USER, [full_avatar_fields(project.id, f"a{i}") for i in range(3)])
     records = store.export(USER)
     assert [r["type"] for r in records] == ["project", "avatar", "avatar", "avatar"]
-    assert store.export() == records and store.export(OTHER) == []
+    assert store.export_all_users() == records and store.export(OTHER) == []
     records = json.loads(json.dumps(records))
 
     with Store(tmp_path / "other.db") as other:
-        assert other.import_records(records) == (1, 3)
-        assert other.import_records(records) == (1, 3)  # upsert by id: still one copy
-        assert other.count() == (1, 3)
+        assert other.import_records(USER, records) == (1, 3)
+        assert other.import_records(USER, records) == (1, 3)  # upsert by id: still one copy
+        assert other.count(USER) == (1, 3) and other.count_all_users() == (1, 3)
         assert other.get_avatar(USER, records[1]["id"]).to_dict() == {k: v for k, v in records[1].items() if k != "type"}
 
 
@@ -307,7 +307,7 @@ def test_store_options_are_validated(db_path: Path) -> None:
         Store(db_path, readers=0)
     assert e.value.field == "readers"
     with Store(db_path, busy_timeout=0.5, readers=1, backup=False) as store:
-        assert store.count() == (0, 0)
+        assert store.count_all_users() == (0, 0)
 
 
 def test_reprs(store: Store, project: avatar_store.Project) -> None:

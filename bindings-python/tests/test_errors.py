@@ -44,14 +44,14 @@ def test_not_found(store: Store) -> None:
     assert missing in str(e.value)
     with pytest.raises(avatar_store.NotFoundError):
         store.create_avatar(USER, project_id=missing, name="orphan")
-    assert store.count() == (0, 0)
+    assert store.count_all_users() == (0, 0)
 
 
 def test_conflict_on_taking_over_another_users_id(store: Store, project: avatar_store.Project) -> None:
     record = {k: v for k, v in project.to_dict().items()}
     record.update(type="project", userId="thief")
     with pytest.raises(avatar_store.ConflictError) as e:
-        store.import_records([record])
+        store.import_records("thief", [record])
     assert e.value.code == "CONFLICT"
     assert store.get_project(USER, project.id).user_id == USER
 
@@ -87,21 +87,24 @@ def test_internal_error_on_a_corrupted_row(db_path: Path) -> None:
     con.close()
     with Store(db_path) as store, pytest.raises(avatar_store.InternalError) as e:
         store.get_avatar(USER, a.id)
-    assert e.value.code == "INTERNAL" and "timestamp" in str(e.value)
+    assert e.value.code == "INTERNAL" and "timestamp" in e.value.detail
+    # str() is for end users: what failed, without SQLite's words.
+    assert str(e.value) == "internal error in avatar-store"
 
 
 def test_rust_panic_in_a_store_call_is_an_internal_error() -> None:
-    with pytest.raises(avatar_store.InternalError, match="panic"):
+    with pytest.raises(avatar_store.InternalError) as e:
         avatar_store._avatar_store._panic_in_core_call()  # type: ignore[attr-defined]
+    assert "panic" in e.value.detail and "panic" not in str(e.value)
     # The interpreter and the module carry on.
-    assert Store.in_memory().count() == (0, 0)
+    assert Store.in_memory().count_all_users() == (0, 0)
 
 
 def test_rust_panic_elsewhere_is_catchable_and_the_interpreter_survives() -> None:
     with pytest.raises(BaseException) as e:
         avatar_store._avatar_store._panic_outside_core_call()  # type: ignore[attr-defined]
     assert type(e.value).__name__ == "PanicException"
-    assert Store.in_memory().count() == (0, 0)
+    assert Store.in_memory().count_all_users() == (0, 0)
 
 
 def test_exceptions_pickle_and_keep_their_message(store: Store) -> None:
@@ -191,7 +194,7 @@ def test_invalid_updates_change_nothing(
         lambda s, p: s.list_projects(USER, cursor="!!"),
         lambda s, p: s.get_avatar(USER, "0190f5a8-7b4e-7c3d-9a2b-1c2d3e4f5a6"),
         lambda s, p: s.get_project(USER, "\0"),
-        lambda s, p: s.import_records([{"type": "spaceship"}]),
+        lambda s, p: s.import_records(USER, [{"type": "spaceship"}]),
     ],
 )
 def test_invalid_arguments_are_validation_errors(
@@ -234,8 +237,8 @@ def test_invalid_arguments_are_validation_errors(
         (lambda s, p: s.list_avatars(USER, limit="10"), "limit"),
         (lambda s, p: s.list_avatars(USER, hair_color=1), "hair_color"),
         (lambda s, p: s.list_avatars(USER, project_id=1.5), "project_id"),
-        (lambda s, p: s.import_records([{"type": "project", "x": object()}]), "records[0]"),
-        (lambda s, p: s.import_records(7), "records"),
+        (lambda s, p: s.import_records(USER, [{"type": "project", "x": object()}]), "records[0]"),
+        (lambda s, p: s.import_records(USER, 7), "records"),
         (lambda s, p: s.backup(42), "dest"),
         (lambda s, p: Store(None), "path"),
         (lambda s, p: Store(":memory:", busy_timeout="1s"), "busy_timeout"),
@@ -251,15 +254,104 @@ def test_wrong_python_types_are_type_errors_naming_the_argument(
     assert snapshot(store) == before
 
 
-def test_lone_surrogates_are_refused_and_write_nothing(
-    store: Store, project: avatar_store.Project, db_path: Path
+@pytest.mark.parametrize(
+    "call,field",
+    [
+        (lambda s, p: s.create_project(USER, name="\ud800"), "name"),
+        (lambda s, p: s.create_project("\ud800", name="x"), "userId"),
+        (lambda s, p: s.create_project(USER, name="x", description="\udfff"), "description"),
+        (lambda s, p: s.create_avatar(USER, project_id=p.id, name="ok", hair_color="\udfff"), "hairColor"),
+        (lambda s, p: s.create_avatars(USER, [{"project_id": p.id, "name": "ok", "persona_name": "\ud800"}]), "personaName"),
+        (lambda s, p: s.update_project(USER, p.id, name="\ud800"), "name"),
+        (lambda s, p: s.update_avatar(USER, p.id, style="\ud800"), "style"),
+        (lambda s, p: s.get_project(USER, "\ud800"), "projectId"),
+        (lambda s, p: s.list_avatars(USER, name_contains="\ud800"), "nameContains"),
+        (lambda s, p: s.list_avatars(USER, cursor="\ud800"), "cursor"),
+    ],
+)
+def test_lone_surrogates_are_validation_errors_naming_the_field(
+    store: Store, project: avatar_store.Project, call: Callable[..., Any], field: str
 ) -> None:
     before = snapshot(store)
-    with pytest.raises(UnicodeEncodeError):
-        store.create_project(USER, name="\ud800")
-    with pytest.raises(UnicodeEncodeError):
-        store.create_avatar(USER, project_id=project.id, name="ok", hair_color="\udfff")
+    with pytest.raises(avatar_store.ValidationError) as e:
+        call(store, project)
+    assert e.value.field == field
     assert snapshot(store) == before
+
+
+@pytest.mark.parametrize(
+    "call,argument",
+    [
+        (lambda s: s.list_avatars(USER, limit=True), "limit"),
+        (lambda s: s.list_projects(USER, limit=False), "limit"),
+        (lambda s: s.list_projects_with_avatars(USER, limit=1.0), "limit"),
+        (lambda s: s.create_project(42, name="x"), "user_id"),
+        (lambda s: s.get_avatar(None, "x"), "user_id"),
+        (lambda s: s.create_project(USER, name=3), "name"),
+        (lambda s: s.list_avatars(USER, name_contains=5), "name_contains"),
+        (lambda s: s.list_avatars(USER, sort=1), "sort"),
+        (lambda s: s.list_projects(USER, cursor=b"x"), "cursor"),
+        (lambda s: Store(":memory:", readers=True), "readers"),
+        (lambda s: Store(":memory:", readers=2.0), "readers"),
+        (lambda s: Store(":memory:", busy_timeout=True), "busy_timeout"),
+    ],
+)
+def test_wrong_types_and_bools_name_the_argument_in_the_message(
+    store: Store, call: Callable[..., Any], argument: str
+) -> None:
+    with pytest.raises(TypeError) as e:
+        call(store)
+    assert f"'{argument}'" in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize(
+    "call,field",
+    [
+        (lambda s, d: s.list_avatars(USER, limit=2**63), "limit"),
+        (lambda s, d: s.list_projects(USER, limit=-(2**70)), "limit"),
+        (lambda s, d: s.list_avatars(USER, name_contains="\0abc"), "nameContains"),
+        (lambda s, d: s.list_avatars(USER, name_contains="x" * 50_001), "nameContains"),
+        (lambda s, d: s.list_avatars(USER, hair_color="red\0"), "hairColor"),
+        (lambda s, d: s.list_avatars(""), "userId"),
+        (lambda s, d: s.create_avatars(" ", []), "userId"),
+        (lambda s, d: Store(d / "n.db", readers=-1), "readers"),
+        (lambda s, d: Store(d / "n.db", readers=2**40), "readers"),
+        (lambda s, d: Store(d / "n.db", readers=0), "readers"),
+        (lambda s, d: Store(d / "n.db", busy_timeout=2_147_484), "busyTimeout"),
+        (lambda s, d: Store(d / "n.db", busy_timeout=1e300), "busyTimeout"),
+        (lambda s, d: Store(d / "n.db", busy_timeout=10**400), "busyTimeout"),
+        (lambda s, d: Store(d / "n.db", busy_timeout=-1), "busyTimeout"),
+    ],
+)
+def test_out_of_range_arguments_are_validation_errors_not_overflow_or_internal(
+    store: Store, tmp_path: Path, call: Callable[..., Any], field: str
+) -> None:
+    with pytest.raises(avatar_store.ValidationError) as e:
+        call(store, tmp_path)
+    assert e.value.field == field, e.value
+    assert not (tmp_path / "n.db").exists()
+
+
+def test_name_contains_nul_no_longer_cuts_the_pattern_short(store: Store, project: avatar_store.Project) -> None:
+    for name in ("abc", "zzz"):
+        store.create_avatar(USER, project_id=project.id, name=name)
+    with pytest.raises(avatar_store.ValidationError):
+        store.list_avatars(USER, name_contains="\0abc")
+    assert [a.name for a in store.list_avatars(USER, name_contains="ab")] == ["abc"]
+
+
+def test_record_usage_at_the_highest_count_is_a_conflict(
+    store: Store, project: avatar_store.Project, db_path: Path
+) -> None:
+    a = store.create_avatar(USER, project_id=project.id, name="Worn out")
+    con = sqlite3.connect(db_path)
+    con.execute("UPDATE avatars SET usageCount = ? WHERE id = ?", (2**63 - 1, a.id))
+    con.commit()
+    con.close()
+    with pytest.raises(avatar_store.ConflictError) as e:
+        store.record_usage(USER, a.id)
+    assert "highest usage count" in str(e.value)
+    assert store.get_avatar(USER, a.id).usage_count == 2**63 - 1
 
 
 def test_limits_are_inclusive_and_count_characters(store: Store, project: avatar_store.Project) -> None:

@@ -50,10 +50,10 @@ ls -l "$WORK/input.jsonl"
 
 rm -f "$WORK/big.db"*
 echo "== import"
-/usr/bin/time -v "$BIN" --db "$WORK/big.db" import "$WORK/input.jsonl" 2> "$WORK/import.time"
+/usr/bin/time -v "$BIN" --db "$WORK/big.db" import --all-users "$WORK/input.jsonl" 2> "$WORK/import.time"
 grep -E "Maximum resident|Elapsed" "$WORK/import.time"
 echo "== export"
-/usr/bin/time -v "$BIN" --db "$WORK/big.db" export -o "$WORK/output.jsonl" 2> "$WORK/export.time"
+/usr/bin/time -v "$BIN" --db "$WORK/big.db" export --all-users -o "$WORK/output.jsonl" 2> "$WORK/export.time"
 grep -E "Maximum resident|Elapsed" "$WORK/export.time"
 tail -n 1 "$WORK/output.jsonl"
 ls -l "$WORK/big.db" "$WORK/output.jsonl"

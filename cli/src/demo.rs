@@ -25,7 +25,8 @@ pub const DATA: &str = include_str!("demo.jsonl");
 pub fn run(db: &Path) -> Result<Report, CliError> {
     refuse_unless_demo(db)?;
     let store = Store::open(db)?;
-    let (projects, avatars) = crate::transfer::import_from(&store, &mut DATA.as_bytes())?;
+    let (projects, avatars) =
+        crate::transfer::import_from(&store, avatar_store::Scope::User(USER), &mut DATA.as_bytes())?;
 
     let mut all = Vec::new();
     let mut query = ProjectQuery::default();
@@ -65,8 +66,8 @@ fn refuse_unless_demo(db: &Path) -> Result<(), CliError> {
     if !store.check_schema()?.missing_tables.is_empty() {
         return Err(refuse("it is not an avatar-store database"));
     }
-    let (all_projects, all_avatars) = store.count(None)?;
-    let (projects, avatars) = store.count(Some(USER))?;
+    let (all_projects, all_avatars) = store.count_all_users()?;
+    let (projects, avatars) = store.count(USER)?;
     if (all_projects, all_avatars) != (projects, avatars) {
         return Err(refuse("it holds records of other users"));
     }

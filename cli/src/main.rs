@@ -101,28 +101,43 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Export projects and avatars as JSON Lines (see the README for the format).
+    /// Export one user's projects and avatars, or every user's, as JSON Lines (see the README for the format).
     ///
-    /// Streams from one consistent snapshot with bounded memory. Writes to
-    /// standard output, or to FILE with -o (written to a temporary file and
-    /// renamed, so FILE is never left half written). Shows a progress bar when
-    /// standard error is a terminal.
+    /// One of --user ID or --all-users is required; the header line records
+    /// which (`userId`, null for every user). Streams from one consistent
+    /// snapshot with bounded memory. Writes to standard output, or to FILE with
+    /// -o (written to a temporary file and renamed, so FILE is never left half
+    /// written). An existing FILE is replaced only with --force, and never when
+    /// it is the database itself or its -wal, -shm or -journal file (exit 5).
+    /// Shows a progress bar when standard error is a terminal.
     Export {
-        /// Only this user's projects and avatars (default: every user).
-        #[arg(long, value_name = "ID")]
-        user: Option<String>,
+        #[command(flatten)]
+        scope: ScopeArgs,
         /// Write to FILE instead of standard output.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Replace FILE if it exists (never the database or its companion files).
+        #[arg(long, requires = "output")]
+        force: bool,
     },
     /// Import a JSON Lines export, all or nothing, inserting or updating by id.
     ///
-    /// FILE may be `-` for standard input. The whole file is imported in one
-    /// transaction: a malformed, truncated or wrong-version file, or an invalid
-    /// record, is reported with its line number and nothing is written (exit 3;
-    /// 5 for an id owned by another user). Importing the same file twice leaves
-    /// one copy. Creates and migrates the database if needed.
+    /// One of --user ID or --all-users is required. With --user, every record
+    /// must belong to that user, and the header's userId, when the file names
+    /// one, must be that user: anything else is refused with its line number
+    /// (exit 3). --all-users is the operator's whole-database transfer. FILE may
+    /// be `-` for standard input. The whole file is read and checked first,
+    /// without touching the database (so a slow or stalled input holds no
+    /// lock), then written in one transaction: a malformed, truncated or
+    /// wrong-version file, or an invalid record, is reported with its line
+    /// number and nothing is written (exit 3; 5 for an id owned by another
+    /// user). Errors of the database itself (a full disk, a read-only file: exit
+    /// 10) name the database, not a line. Importing the same file twice leaves
+    /// one copy. Creates and migrates the database if needed; a new database
+    /// appears only when the import succeeds.
     Import {
+        #[command(flatten)]
+        scope: ScopeArgs,
         /// The export file to read (`-` for standard input).
         file: PathBuf,
     },
@@ -134,6 +149,28 @@ enum Command {
     /// whose every project and avatar belongs to the demo user; any other
     /// database is refused untouched (exit 5).
     Demo,
+}
+
+/// Whose records `export` and `import` cover: one of the two is required, so
+/// that every user's records are never what a forgotten option gives.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+struct ScopeArgs {
+    /// Only this user's projects and avatars.
+    #[arg(long, value_name = "ID")]
+    user: Option<String>,
+    /// Every user's projects and avatars: the operator's whole-database transfer.
+    #[arg(long)]
+    all_users: bool,
+}
+
+impl ScopeArgs {
+    fn scope(&self) -> avatar_store::Scope<'_> {
+        match &self.user {
+            Some(u) => avatar_store::Scope::User(u),
+            None => avatar_store::Scope::AllUsers,
+        }
+    }
 }
 
 /// What a command reports: text for people, a JSON object for machines, and
@@ -196,8 +233,10 @@ fn run(cli: Cli) -> Result<Report, CliError> {
         Command::Doctor { fix } => ops::doctor(&db, fix),
         Command::Backup { dest } => ops::backup(&db, &dest),
         Command::Restore { backup, force } => ops::restore(&backup, &db, force),
-        Command::Export { user, output } => transfer::export(&db, user.as_deref(), output.as_deref(), json),
-        Command::Import { file } => transfer::import(&db, &file, json),
+        Command::Export { scope, output, force } => {
+            transfer::export(&db, scope.scope(), output.as_deref(), force, json)
+        }
+        Command::Import { scope, file } => transfer::import(&db, scope.scope(), &file),
         Command::Demo => unreachable!("handled above"),
     }
 }

@@ -306,18 +306,18 @@ fn backup_while_another_process_writes_then_restore() {
     cli(&db).arg("backup").arg(&copies[0]).assert().code(10).stderr(predicate::str::contains("already exists"));
 
     // Restore: refused onto an existing file without --force, which stays as it was.
-    let live_count = Store::open(&db).unwrap().count(None).unwrap();
+    let live_count = Store::open(&db).unwrap().count_all_users().unwrap();
     cli(&db).arg("restore").arg(&copies[0]).assert().code(5).stderr(predicate::str::contains("--force"));
-    assert_eq!(Store::open(&db).unwrap().count(None).unwrap(), live_count);
+    assert_eq!(Store::open(&db).unwrap().count_all_users().unwrap(), live_count);
 
-    let backup_count = Store::open(&copies[0]).unwrap().count(None).unwrap();
+    let backup_count = Store::open(&copies[0]).unwrap().count_all_users().unwrap();
     let out =
         cli(&db).arg("restore").arg(&copies[0]).args(["--force", "--json"]).assert().success().get_output().clone();
     let j = stdout_json(&out);
     assert_eq!(j["outcome"]["version"], 5);
     let kept = std::path::PathBuf::from(j["outcome"]["replacedCopy"].as_str().unwrap());
-    assert_eq!(Store::open(&kept).unwrap().count(None).unwrap(), live_count, "the replaced file was not kept");
-    assert_eq!(Store::open(&db).unwrap().count(None).unwrap(), backup_count);
+    assert_eq!(Store::open(&kept).unwrap().count_all_users().unwrap(), live_count, "the replaced file was not kept");
+    assert_eq!(Store::open(&db).unwrap().count_all_users().unwrap(), backup_count);
     cli(&db).arg("doctor").assert().success();
 
     // Into a new path no --force is needed.
@@ -345,7 +345,7 @@ fn restore_refuses_what_is_not_a_sound_backup() {
 fn commands_that_read_a_database_do_not_create_a_missing_one() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("typo.db");
-    for args in [&["status"][..], &["doctor"], &["doctor", "--fix"], &["export"]] {
+    for args in [&["status"][..], &["doctor"], &["doctor", "--fix"], &["export", "--all-users"]] {
         cli(&db).args(args).assert().code(10).stderr(predicate::str::contains("no such database file"));
     }
     cli(&db).arg("backup").arg(dir.path().join("b.db")).assert().code(10);
@@ -390,12 +390,12 @@ fn an_error_is_json_with_json() {
     let db = dir.path().join("prod.db");
     incident_database(&db);
     // export needs a verified schema: drift is SCHEMA_DRIFT (6) with the report attached.
-    let out = cli(&db).args(["export", "--json"]).assert().code(6).get_output().clone();
+    let out = cli(&db).args(["export", "--all-users", "--json"]).assert().code(6).get_output().clone();
     let e: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
     assert_eq!(e["error"]["code"], "SCHEMA_DRIFT");
     assert_eq!(e["error"]["report"]["missingColumns"].as_array().unwrap().len(), 18);
     assert!(e["error"]["hint"].as_str().unwrap().contains("doctor --fix"));
-    cli(&db).arg("export").assert().code(6).stderr(predicate::str::contains("hint:"));
+    cli(&db).args(["export", "--user", "u1"]).assert().code(6).stderr(predicate::str::contains("hint:"));
 }
 
 #[test]
@@ -619,6 +619,7 @@ fn commands_that_only_read_leave_the_file_byte_identical() {
     let copy = dir.path().join("sub");
     std::fs::create_dir(&copy).unwrap();
     cli(&db).arg("backup").arg(copy.join("copy.db")).assert().success();
+    cli(&db).args(["export", "--user", "u1"]).assert().success().stdout(predicate::str::contains("\"P\""));
     assert_eq!(std::fs::read(&db).unwrap(), before, "a command that only reads changed the file");
     assert_eq!(listing(dir.path()), [&files[..], &["sub".to_string()]].concat());
 

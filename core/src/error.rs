@@ -29,7 +29,9 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
-    /// The write collides with an existing record (for example a duplicate id).
+    /// The write collides with an existing record (for example a duplicate
+    /// id, or an id owned by another user), refers to a record that does not
+    /// exist, or would push a counter past its bound.
     #[error("conflict: {0}")]
     Conflict(String),
     /// The live schema differs from the one this build expects.
@@ -54,7 +56,8 @@ pub enum Error {
         /// Highest migration version embedded in this build.
         known: i32,
     },
-    /// The database stayed locked by another connection past the busy timeout.
+    /// The database stayed locked by another connection past the busy
+    /// timeout, or no reader connection became free within it.
     #[error("database is busy: {0}")]
     Busy(String),
     /// A file could not be read or written.
@@ -65,7 +68,9 @@ pub enum Error {
         /// The operating system's explanation.
         message: String,
     },
-    /// A bug or an unexpected SQLite failure.
+    /// A bug or an unexpected SQLite failure (a NOT NULL constraint on a
+    /// column this build does not know included: schema drift). Its text is
+    /// for operators; show end users [`Error::public_message`].
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -90,6 +95,33 @@ impl Error {
             Error::Busy(_) => "BUSY",
             Error::Io { .. } => "IO",
             Error::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// A summary of this error that is safe to show to the end users of an
+    /// application (in an HTTP response, say): it names no file, no path and
+    /// no SQLite internals. For `NOT_FOUND`, `VALIDATION`, `CONFLICT` and
+    /// `NEWER_SCHEMA` it is the full message, which holds only what the
+    /// caller sent and version numbers; for the other codes it says what
+    /// failed and leaves the detail (the [`Display`](std::fmt::Display) text)
+    /// for the operator's logs.
+    ///
+    /// ```
+    /// use avatar_store::Error;
+    /// let e = Error::Internal("no such table: avatars in /srv/app/data/prod.db".into());
+    /// assert!(!e.public_message().contains("/srv"));
+    /// assert!(e.to_string().contains("/srv")); // the detail, for logs
+    /// ```
+    pub fn public_message(&self) -> String {
+        match self {
+            Error::NotFound { .. } | Error::Validation { .. } | Error::Conflict(_) | Error::NewerSchema { .. } => {
+                self.to_string()
+            }
+            Error::Busy(_) => "the database is busy; try again later".into(),
+            Error::SchemaDrift(_) => "the database schema does not match this version of avatar-store".into(),
+            Error::Migration { .. } => "a database migration failed".into(),
+            Error::Io { .. } => "a database file could not be read or written".into(),
+            Error::Internal(_) => "internal error in avatar-store".into(),
         }
     }
 
@@ -146,7 +178,7 @@ impl From<rusqlite::Error> for Error {
         if let rusqlite::Error::SqliteFailure(f, _) = &e {
             match f.code {
                 C::DatabaseBusy | C::DatabaseLocked => return Error::Busy(e.to_string()),
-                C::ConstraintViolation => return Error::Conflict(e.to_string()),
+                C::ConstraintViolation => return constraint_error(f.extended_code, e.to_string()),
                 C::CannotOpen | C::ReadOnly | C::DiskFull | C::SystemIoFailure | C::NotADatabase => {
                     return Error::Io { path: String::new(), message: e.to_string() };
                 }
@@ -157,8 +189,129 @@ impl From<rusqlite::Error> for Error {
     }
 }
 
+/// A constraint violation by its kind: validation runs before every write,
+/// so most kinds mean something other than a duplicate.
+fn constraint_error(extended_code: std::ffi::c_int, text: String) -> Error {
+    use rusqlite::ffi;
+    match extended_code {
+        ffi::SQLITE_CONSTRAINT_PRIMARYKEY | ffi::SQLITE_CONSTRAINT_UNIQUE => {
+            Error::Conflict(format!("a record with the same key already exists ({text})"))
+        }
+        ffi::SQLITE_CONSTRAINT_FOREIGNKEY => Error::Conflict(format!(
+            "the write refers to a record that does not exist, or removes one that others refer to ({text})"
+        )),
+        // Every NOT NULL column this build knows is filled before the write,
+        // so the column is one it does not know: the schema has drifted.
+        ffi::SQLITE_CONSTRAINT_NOTNULL => Error::Internal(format!(
+            "{text}: the database has a NOT NULL column this version of avatar-store does not fill; \
+             its schema has drifted (run `avatar-store doctor`)"
+        )),
+        ffi::SQLITE_CONSTRAINT_CHECK => {
+            let field = crate::model::FIELD_NAMES
+                .iter()
+                .find(|f| text.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == **f))
+                .copied()
+                .unwrap_or("record");
+            Error::validation(field, format!("refused by a CHECK constraint of the database ({text})"))
+        }
+        _ => Error::Conflict(text),
+    }
+}
+
 impl From<r2d2::Error> for Error {
+    /// r2d2 reports only a timeout, carrying the last error of opening a
+    /// connection when there was one: without one, every reader was busy
+    /// (`BUSY`); with one, no reader could be opened at all, which waiting
+    /// does not fix (`IO`, with the cause, unless the cause is a lock).
     fn from(e: r2d2::Error) -> Self {
-        Error::Busy(format!("no reader connection available: {e}"))
+        let text = e.to_string();
+        let cause = text.split_once(": ").map(|(_, cause)| cause.to_owned());
+        match cause {
+            None => Error::Busy(format!("no reader connection became free in time: {text}")),
+            Some(cause) if cause.contains("database is locked") || cause.contains("database is busy") => {
+                Error::Busy(format!("could not open a reader connection: {cause}"))
+            }
+            Some(cause) => {
+                Error::Io { path: String::new(), message: format!("could not open a reader connection: {cause}") }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use std::time::Duration;
+
+    fn sqlite_error(setup: &str, statement: &str) -> Error {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(setup).unwrap();
+        Error::from(conn.execute_batch(statement).unwrap_err())
+    }
+
+    #[test]
+    fn constraint_violations_map_by_kind() {
+        let setup = "PRAGMA foreign_keys = ON;
+            CREATE TABLE projects (id TEXT PRIMARY KEY NOT NULL, slug TEXT UNIQUE);
+            CREATE TABLE avatars (id TEXT PRIMARY KEY NOT NULL,
+                projectId TEXT REFERENCES projects(id), extra TEXT NOT NULL DEFAULT 'x',
+                personaAge INTEGER CHECK (personaAge >= 0));
+            INSERT INTO projects VALUES ('p', 's');";
+        let dup = sqlite_error(setup, "INSERT INTO projects VALUES ('p', 't')");
+        assert_eq!(dup.code(), "CONFLICT", "{dup}");
+        let unique = sqlite_error(setup, "INSERT INTO projects VALUES ('q', 's')");
+        assert_eq!(unique.code(), "CONFLICT", "{unique}");
+        let fk = sqlite_error(setup, "INSERT INTO avatars (id, projectId) VALUES ('a', 'nope')");
+        assert_eq!(fk.code(), "CONFLICT", "{fk}");
+        let not_null = sqlite_error(setup, "INSERT INTO avatars (id, extra) VALUES ('a', NULL)");
+        assert_eq!(not_null.code(), "INTERNAL", "{not_null}");
+        assert!(not_null.to_string().contains("drifted"), "{not_null}");
+        let check = sqlite_error(setup, "INSERT INTO avatars (id, personaAge) VALUES ('a', -1)");
+        assert_eq!((check.code(), check.field()), ("VALIDATION", Some("personaAge")), "{check}");
+        let misuse = sqlite_error("", "BEGIN; BEGIN");
+        assert_eq!(misuse.code(), "INTERNAL", "{misuse}");
+    }
+
+    #[test]
+    fn reader_pool_errors_map_by_cause() {
+        let pool = r2d2::Pool::builder()
+            .max_size(1)
+            .connection_timeout(Duration::from_millis(50))
+            .build(r2d2_sqlite::SqliteConnectionManager::memory())
+            .unwrap();
+        let _held = pool.get().unwrap();
+        let timeout = Error::from(pool.get().unwrap_err());
+        assert_eq!(timeout.code(), "BUSY", "{timeout}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let manager = r2d2_sqlite::SqliteConnectionManager::file(dir.path().join("absent.db"))
+            .with_flags(rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY);
+        let pool = r2d2::Pool::builder()
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_millis(50))
+            .build(manager)
+            .unwrap();
+        let cannot_open = Error::from(pool.get().unwrap_err());
+        assert_eq!(cannot_open.code(), "IO", "{cannot_open}");
+        assert!(cannot_open.to_string().contains("could not open a reader"), "{cannot_open}");
+        assert!(cannot_open.to_string().contains("unable to open"), "the cause is kept: {cannot_open}");
+    }
+
+    #[test]
+    fn public_messages_name_no_path_and_no_sqlite_text() {
+        let secret = "/srv/app/data/prod.db: disk I/O error (SQLITE_IOERR_WRITE)";
+        for e in [
+            Error::Internal(secret.into()),
+            Error::Io { path: "/srv/app/data/prod.db".into(), message: secret.into() },
+            Error::Busy(secret.into()),
+            Error::Migration { version: Some(3), message: secret.into() },
+        ] {
+            assert!(e.to_string().contains("/srv/app"), "the detail stays for operators: {e}");
+            let public = e.public_message();
+            assert!(!public.contains("/srv") && !public.contains("SQLITE"), "{public}");
+            assert!(!public.is_empty());
+        }
+        let v = Error::validation("personaAge", "must be between 0 and 150, got 151");
+        assert_eq!(v.public_message(), v.to_string());
     }
 }

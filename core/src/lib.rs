@@ -48,10 +48,13 @@ pub use migrate::{
 };
 pub use model::{
     Avatar, AvatarPatch, MAX_ATTRIBUTE_LEN, MAX_DESCRIPTION_LEN, MAX_LONG_TEXT_LEN, MAX_NAME_LEN, MAX_PERSONA_AGE,
-    MAX_PROMPT_LEN, MAX_URL_LEN, MAX_USER_ID_LEN, NewAvatar, NewProject, Project, ProjectPatch, ProjectWithAvatars,
-    SOURCE_TYPES, URL_SCHEMES, format_timestamp, parse_id, parse_timestamp, validate_user_id,
+    MAX_PROMPT_LEN, MAX_URL_LEN, MAX_USAGE_COUNT, MAX_USER_ID_LEN, NewAvatar, NewProject, Project, ProjectPatch,
+    ProjectWithAvatars, SOURCE_TYPES, URL_SCHEMES, format_timestamp, parse_id, parse_timestamp, validate_usage_count,
+    validate_user_id,
 };
-pub use repo::{AvatarQuery, AvatarSort, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, ProjectQuery, SortOrder};
+pub use repo::{
+    AvatarQuery, AvatarSort, DEFAULT_PAGE_SIZE, MAX_NAME_CONTAINS_LEN, MAX_PAGE_SIZE, Page, ProjectQuery, SortOrder,
+};
 pub use schema::{ColumnSpec, Difference, IndexSpec, MissingColumn, RepairOutcome, SchemaReport};
-pub use store::{Importer, OpenOptions, Record, Store};
+pub use store::{Importer, MAX_BUSY_TIMEOUT, OpenOptions, Record, Scope, Store};
 pub use uuid::Uuid;

@@ -23,6 +23,12 @@ pub const MAX_ATTRIBUTE_LEN: usize = 100;
 pub const MAX_PROMPT_LEN: usize = 4_000;
 /// Highest accepted `personaAge`.
 pub const MAX_PERSONA_AGE: i64 = 150;
+/// Highest `usageCount` a record may carry, on import as everywhere:
+/// 2^53 − 1, the largest integer JavaScript numbers (and JSON readers built on
+/// doubles) hold exactly, so the count reads back the same in every binding.
+/// [`crate::Store::record_usage`] on an avatar at this count is a
+/// [`Error::Conflict`] and leaves it unchanged.
+pub const MAX_USAGE_COUNT: i64 = (1 << 53) - 1;
 /// The accepted values of `sourceType`.
 pub const SOURCE_TYPES: &[&str] = &["generated", "uploaded", "imported", "preset"];
 /// URL schemes accepted in `imageUrl` and `thumbnailUrl`.
@@ -370,10 +376,19 @@ impl Avatar {
             }
         }
         text("generationPrompt", &self.generation_prompt, MAX_PROMPT_LEN)?;
-        if self.usage_count < 0 {
-            return Err(Error::validation("usageCount", "must not be negative"));
+        validate_usage_count(self.usage_count)
+    }
+
+    /// Checks a record about to be imported as it stands, timestamps and
+    /// counters included (which [`Avatar::validate`] checks too, as every
+    /// write does).
+    pub fn validate_imported(&self) -> Result<()> {
+        validate_timestamp("createdAt", &self.created_at)?;
+        validate_timestamp("updatedAt", &self.updated_at)?;
+        if let Some(t) = &self.last_used_at {
+            validate_timestamp("lastUsedAt", t)?;
         }
-        Ok(())
+        self.validate()
     }
 }
 
@@ -395,6 +410,46 @@ pub fn validate_user_id(user_id: &str) -> Result<()> {
     }
     max_len("userId", user_id, MAX_USER_ID_LEN)
 }
+
+/// Checks a `usageCount`: 0 to [`MAX_USAGE_COUNT`].
+pub fn validate_usage_count(n: i64) -> Result<()> {
+    if !(0..=MAX_USAGE_COUNT).contains(&n) {
+        return Err(Error::validation("usageCount", format!("must be between 0 and {MAX_USAGE_COUNT}, got {n}")));
+    }
+    Ok(())
+}
+
+/// Every column of both tables, in the data model's spelling: the names a
+/// database error may mention.
+pub(crate) const FIELD_NAMES: &[&str] = &[
+    "id",
+    "projectId",
+    "userId",
+    "name",
+    "description",
+    "imageUrl",
+    "thumbnailUrl",
+    "personaName",
+    "personaAge",
+    "personaPersonality",
+    "personaBackground",
+    "gender",
+    "ageRange",
+    "ethnicity",
+    "bodyType",
+    "hairStyle",
+    "hairColor",
+    "eyeColor",
+    "skinTone",
+    "style",
+    "sourceType",
+    "generationPrompt",
+    "seedUsed",
+    "usageCount",
+    "lastUsedAt",
+    "createdAt",
+    "updatedAt",
+];
 
 /// Parses an id given as text, naming `field` when it is not a UUID.
 ///
@@ -597,6 +652,8 @@ mod test {
             ("hairColor", Box::new(|a| a.hair_color = Some("x".repeat(MAX_ATTRIBUTE_LEN + 1)))),
             ("generationPrompt", Box::new(|a| a.generation_prompt = Some("\0".into()))),
             ("usageCount", Box::new(|a| a.usage_count = -5)),
+            ("usageCount", Box::new(|a| a.usage_count = MAX_USAGE_COUNT + 1)),
+            ("usageCount", Box::new(|a| a.usage_count = i64::MAX)),
         ];
         for (field, break_it) in cases {
             let mut a = avatar();
@@ -614,7 +671,9 @@ mod test {
         a.persona_age = Some(150);
         a.image_url = Some("HTTPS://example.com/a.png".into());
         a.generation_prompt = Some("'; DROP TABLE avatars; --".into());
+        a.usage_count = MAX_USAGE_COUNT;
         a.validate().unwrap();
+        a.validate_imported().unwrap();
     }
 
     #[test]

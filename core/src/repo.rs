@@ -14,14 +14,19 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    Avatar, AvatarPatch, NewAvatar, NewProject, Project, ProjectPatch, ProjectWithAvatars, format_timestamp,
-    parse_timestamp, time_of_id, truncate_to_millis, validate_user_id,
+    Avatar, AvatarPatch, MAX_NAME_LEN, MAX_USAGE_COUNT, NewAvatar, NewProject, Project, ProjectPatch,
+    ProjectWithAvatars, format_timestamp, parse_timestamp, time_of_id, truncate_to_millis, validate_user_id,
 };
 
 /// Page size when none is asked for.
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 /// Largest page size accepted.
 pub const MAX_PAGE_SIZE: u32 = 1_000;
+
+/// Longest accepted `nameContains` filter, in characters: a name is at most
+/// [`crate::MAX_NAME_LEN`] characters, so a longer substring matches nothing,
+/// and SQLite refuses LIKE patterns past 50,000 bytes.
+pub const MAX_NAME_CONTAINS_LEN: usize = MAX_NAME_LEN;
 
 /// What avatars are sorted by.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -65,7 +70,8 @@ pub struct AvatarQuery {
     pub skin_tone: Option<String>,
     pub style: Option<String>,
     pub source_type: Option<String>,
-    /// Substring of the name, case-insensitive for ASCII letters.
+    /// Substring of the name, case-insensitive for ASCII letters; at most
+    /// [`MAX_NAME_CONTAINS_LEN`] characters, no NUL.
     pub name_contains: Option<String>,
     /// Sort key; ties are broken by id.
     pub sort: AvatarSort,
@@ -364,6 +370,8 @@ pub(crate) fn prepare_avatar(user_id: &str, new: &NewAvatar) -> Result<Avatar> {
 /// Inserts validated avatars of one owner; run inside a transaction. Each
 /// distinct project is checked once, not once per avatar.
 pub(crate) fn insert_avatars(conn: &Connection, user_id: &str, avatars: &[Avatar]) -> Result<()> {
+    // Each avatar checked its owner already; an empty batch checks it here.
+    validate_user_id(user_id)?;
     let mut checked = HashSet::new();
     let mut owned = conn.prepare_cached("SELECT 1 FROM projects WHERE id = ?1 AND userId = ?2")?;
     let mut insert = conn.prepare_cached(&INSERT_AVATAR)?;
@@ -425,11 +433,20 @@ pub(crate) fn list_avatars(conn: &Connection, user_id: &str, q: &AvatarQuery) ->
         ("sourceType", &q.source_type),
     ] {
         if let Some(v) = value {
+            // No stored value holds a NUL, and SQLite would end the text at it.
+            no_nul_filter(column, v)?;
             sql.push_str(&format!(" AND {column} = ?"));
             args.push(Box::new(v.clone()));
         }
     }
     if let Some(s) = &q.name_contains {
+        no_nul_filter("nameContains", s)?;
+        if s.len() > MAX_NAME_CONTAINS_LEN && s.chars().count() > MAX_NAME_CONTAINS_LEN {
+            return Err(Error::validation(
+                "nameContains",
+                format!("longer than {MAX_NAME_CONTAINS_LEN} characters, the longest a name can be"),
+            ));
+        }
         let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         sql.push_str(" AND name LIKE ? ESCAPE '\\'");
         args.push(Box::new(format!("%{escaped}%")));
@@ -464,6 +481,13 @@ pub(crate) fn list_avatars(conn: &Connection, user_id: &str, q: &AvatarQuery) ->
     Ok(Page { items, next_cursor })
 }
 
+fn no_nul_filter(field: &str, value: &str) -> Result<()> {
+    if value.contains('\0') {
+        return Err(Error::validation(field, "must not contain NUL bytes"));
+    }
+    Ok(())
+}
+
 pub(crate) fn update_avatar(conn: &Connection, user_id: &str, id: &Uuid, patch: &AvatarPatch) -> Result<Avatar> {
     let mut a = get_avatar(conn, user_id, id)?;
     patch.apply(&mut a);
@@ -492,63 +516,84 @@ pub(crate) fn record_usage(conn: &Connection, user_id: &str, id: &Uuid) -> Resul
     // measured no faster than this UPDATE and SELECT in one transaction, and
     // stopping before SQLITE_DONE (as better-sqlite3's `get()` does) skips
     // SQLite's automatic checkpoint, so the WAL would grow without bound.
+    // At MAX_USAGE_COUNT the row is left alone, so the count never
+    // overflows SQLite's integer (which fails the statement) or the range
+    // every binding reads exactly.
     let n = conn
         .prepare_cached(
-            "UPDATE avatars SET usageCount = usageCount + 1, lastUsedAt = ?1 WHERE id = ?2 AND userId = ?3",
+            "UPDATE avatars SET usageCount = usageCount + 1, lastUsedAt = ?1 \
+             WHERE id = ?2 AND userId = ?3 AND usageCount < ?4",
         )?
-        .execute(params![now, id.to_string(), user_id])?;
+        .execute(params![now, id.to_string(), user_id, MAX_USAGE_COUNT])?;
     if n == 0 {
-        return Err(not_found("avatar", id));
+        let a = get_avatar(conn, user_id, id)?;
+        return Err(Error::Conflict(format!(
+            "avatar {id} has reached the highest usage count ({}, at most {MAX_USAGE_COUNT}); it was not changed",
+            a.usage_count
+        )));
     }
     get_avatar(conn, user_id, id)
 }
 
 // ------------------------------------------------------------ import/export
 
-/// Inserts or updates a project by id, refusing to take over another user's id.
+/// Inserts or updates a validated project by id. An id of another user's
+/// project is a conflict: the stored row keeps its owner (checked first, and
+/// again by the upsert's own `WHERE`, so no path through here moves a row).
 pub(crate) fn upsert_project(conn: &Connection, p: &Project) -> Result<()> {
-    p.validate()?;
     check_owner(conn, "projects", "project", &p.id, &p.user_id)?;
-    conn.prepare_cached(&format!(
-        "INSERT INTO projects ({PROJECT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO UPDATE SET \
-         name = excluded.name, description = excluded.description, createdAt = excluded.createdAt, \
-         updatedAt = excluded.updatedAt"
-    ))?
-    .execute(params![
-        p.id.to_string(),
-        p.user_id,
-        p.name,
-        p.description,
-        format_timestamp(&p.created_at),
-        format_timestamp(&p.updated_at)
-    ])?;
-    Ok(())
+    let n = conn
+        .prepare_cached(&format!(
+            "INSERT INTO projects ({PROJECT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO UPDATE SET \
+             name = excluded.name, description = excluded.description, createdAt = excluded.createdAt, \
+             updatedAt = excluded.updatedAt WHERE projects.userId = excluded.userId"
+        ))?
+        .execute(params![
+            p.id.to_string(),
+            p.user_id,
+            p.name,
+            p.description,
+            format_timestamp(&p.created_at),
+            format_timestamp(&p.updated_at)
+        ])?;
+    if n == 0 { Err(taken("project", &p.id)) } else { Ok(()) }
 }
 
-/// Inserts or updates an avatar by id; its project must exist with the same owner.
-pub(crate) fn upsert_avatar(conn: &Connection, a: &Avatar) -> Result<()> {
-    a.validate()?;
+/// Inserts or updates a validated avatar by id; its project must exist with
+/// the same owner, and an id of another user's avatar is a conflict. With
+/// `scoped` (an import for one user), a project of another user reads as
+/// absent, as everywhere else that user works; an operator's import of every
+/// user is told it belongs to another user.
+pub(crate) fn upsert_avatar(conn: &Connection, a: &Avatar, scoped: bool) -> Result<()> {
+    let absent = || Error::validation("projectId", format!("project {} does not exist", a.project_id));
     match conn
         .prepare_cached("SELECT userId FROM projects WHERE id = ?1")?
         .query_row([a.project_id.to_string()], |r| r.get::<_, String>(0))
         .optional()?
     {
-        None => {
-            return Err(Error::validation("projectId", format!("project {} does not exist", a.project_id)));
-        }
+        None => return Err(absent()),
+        Some(owner) if owner != a.user_id && scoped => return Err(absent()),
         Some(owner) if owner != a.user_id => {
             return Err(Error::Conflict(format!("avatar {} names project {} of another user", a.id, a.project_id)));
         }
         Some(_) => {}
     }
     check_owner(conn, "avatars", "avatar", &a.id, &a.user_id)?;
+    let n = with_avatar_params(a, |p| conn.prepare_cached(&UPSERT_AVATAR)?.execute(p))?;
+    if n == 0 { Err(taken("avatar", &a.id)) } else { Ok(()) }
+}
+
+static UPSERT_AVATAR: LazyLock<String> = LazyLock::new(|| {
     let set: Vec<String> = AVATAR_COLUMNS.split(", ").skip(1).map(|c| format!("{c} = excluded.{c}")).collect();
-    let mut stmt = conn.prepare_cached(&format!(
-        "INSERT INTO avatars ({AVATAR_COLUMNS}) VALUES ({AVATAR_PLACEHOLDERS}) ON CONFLICT(id) DO UPDATE SET {}",
+    format!(
+        "INSERT INTO avatars ({AVATAR_COLUMNS}) VALUES ({AVATAR_PLACEHOLDERS}) ON CONFLICT(id) DO UPDATE SET {} \
+         WHERE avatars.userId = excluded.userId",
         set.join(", ")
-    ))?;
-    with_avatar_params(a, |p| stmt.execute(p))?;
-    Ok(())
+    )
+});
+
+fn taken(entity: &str, id: &Uuid) -> Error {
+    Error::Conflict(format!("{entity} id {id} is taken by another user"))
 }
 
 fn check_owner(conn: &Connection, table: &str, entity: &str, id: &Uuid, user_id: &str) -> Result<()> {
@@ -557,7 +602,7 @@ fn check_owner(conn: &Connection, table: &str, entity: &str, id: &Uuid, user_id:
         .query_row([id.to_string()], |r| r.get(0))
         .optional()?;
     match owner {
-        Some(o) if o != user_id => Err(Error::Conflict(format!("{entity} id {id} is taken by another user"))),
+        Some(o) if o != user_id => Err(taken(entity, id)),
         _ => Ok(()),
     }
 }

@@ -17,6 +17,10 @@ use crate::model::{Avatar, AvatarPatch, NewAvatar, NewProject, Project, ProjectP
 use crate::repo::{self, AvatarQuery, Page, ProjectQuery};
 use crate::schema::{self, RepairOutcome, SchemaReport};
 
+/// Longest accepted busy timeout: SQLite counts it in milliseconds in a
+/// 32-bit signed integer.
+pub const MAX_BUSY_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
+
 /// How [`Store`] opens a database. Build with [`Store::options`].
 ///
 /// ```
@@ -76,15 +80,18 @@ impl OpenOptions {
     }
 
     /// How long a write waits for another connection's lock before failing
-    /// with [`Error::Busy`] (default 5 s).
+    /// with [`Error::Busy`] (default 5 s, at most [`MAX_BUSY_TIMEOUT`]; a
+    /// longer one is refused at open with [`Error::Validation`] naming
+    /// `busyTimeout`).
     pub fn busy_timeout(mut self, t: Duration) -> Self {
         self.busy_timeout = t;
         self
     }
 
-    /// Size of the reader connection pool for file databases (default 4, at least 1).
+    /// Size of the reader connection pool for file databases (default 4); 0
+    /// is refused at open with [`Error::Validation`] naming `readers`.
     pub fn readers(mut self, n: u32) -> Self {
-        self.readers = n.max(1);
+        self.readers = n;
         self
     }
 
@@ -115,12 +122,31 @@ impl OpenOptions {
 
     /// Opens (creating if needed, unless read-only) the database file at `path`.
     pub fn open(self, path: impl AsRef<Path>) -> Result<Store> {
+        self.validate()?;
         Store::open_with(Some(path.as_ref()), self)
     }
 
     /// Opens a private in-memory database (always migrated, never read-only).
     pub fn open_in_memory(self) -> Result<Store> {
+        self.validate()?;
         Store::open_with(None, self.migrate(true).read_only(false))
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.busy_timeout > MAX_BUSY_TIMEOUT {
+            return Err(Error::validation(
+                "busyTimeout",
+                format!(
+                    "must be at most {} ms (about 24.8 days), got {} ms",
+                    MAX_BUSY_TIMEOUT.as_millis(),
+                    self.busy_timeout.as_millis()
+                ),
+            ));
+        }
+        if self.readers == 0 {
+            return Err(Error::validation("readers", "must be at least 1"));
+        }
+        Ok(())
     }
 }
 
@@ -621,6 +647,8 @@ impl Store {
 
     /// Counts one use of an avatar: increments `usageCount` and sets
     /// `lastUsedAt` in one statement, so concurrent callers lose no increment.
+    /// An avatar already at [`crate::MAX_USAGE_COUNT`] is an
+    /// [`Error::Conflict`] and stays unchanged.
     ///
     /// ```
     /// use avatar_store::{NewAvatar, NewProject, Store};
@@ -637,26 +665,72 @@ impl Store {
 
     // -------------------------------------------------------- import/export
 
-    /// Writes records in one IMMEDIATE transaction: `f` feeds them through the
-    /// [`Importer`], and any error it returns rolls back everything. Records
-    /// are inserted or updated by id, so importing the same data twice leaves
-    /// one copy; an id owned by another user is a [`Error::Conflict`].
-    pub fn import<T>(&self, f: impl FnOnce(&mut Importer<'_>) -> Result<T>) -> Result<T> {
-        self.write(|c| f(&mut Importer { conn: c, projects: 0, avatars: 0 }))
+    /// Writes records of `user_id` in one IMMEDIATE transaction: `f` feeds
+    /// them through the [`Importer`], and any error it returns rolls back
+    /// everything. A record of another user, or an avatar in a project that
+    /// is not `user_id`'s, is refused ([`Error::Validation`], nothing written).
+    /// Records are inserted or updated by id, so importing the same data twice
+    /// leaves one copy; an id owned by another user is an [`Error::Conflict`].
+    ///
+    /// ```
+    /// use avatar_store::{NewProject, Record, Store};
+    /// let a = Store::open_in_memory().unwrap();
+    /// a.create_project("alice", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
+    /// let mut records = Vec::new();
+    /// a.export("alice", |r| {
+    ///     records.push(r);
+    ///     Ok(())
+    /// }).unwrap();
+    ///
+    /// let b = Store::open_in_memory().unwrap();
+    /// b.import("alice", |imp| records.iter().try_for_each(|r| imp.record(r))).unwrap();
+    /// assert_eq!(b.count("alice").unwrap(), (1, 0));
+    /// // Alice's records are not bob's to import.
+    /// let err = b.import("bob", |imp| records.iter().try_for_each(|r| imp.record(r))).unwrap_err();
+    /// assert_eq!(err.field(), Some("userId"));
+    /// ```
+    pub fn import<T>(&self, user_id: &str, f: impl FnOnce(&mut Importer<'_>) -> Result<T>) -> Result<T> {
+        self.import_in(Scope::User(user_id), f)
     }
 
-    /// Streams every project, then every avatar (of `user_id`, or of all
-    /// users), from one consistent snapshot, in creation order.
-    pub fn export(&self, user_id: Option<&str>, mut f: impl FnMut(Record) -> Result<()>) -> Result<()> {
+    /// Like [`Store::import`] for the records of every user: whole-database
+    /// transfer, for operators. Never what an application serving users wants.
+    pub fn import_all_users<T>(&self, f: impl FnOnce(&mut Importer<'_>) -> Result<T>) -> Result<T> {
+        self.import_in(Scope::AllUsers, f)
+    }
+
+    /// [`Store::import`] or [`Store::import_all_users`], by `scope`.
+    pub fn import_in<T>(&self, scope: Scope<'_>, f: impl FnOnce(&mut Importer<'_>) -> Result<T>) -> Result<T> {
+        scope.validate()?;
+        self.write(|c| f(&mut Importer { conn: c, scope, projects: 0, avatars: 0 }))
+    }
+
+    /// Streams every project, then every avatar of `user_id`, from one
+    /// consistent snapshot, in creation order.
+    pub fn export(&self, user_id: &str, f: impl FnMut(Record) -> Result<()>) -> Result<()> {
+        self.export_in(Scope::User(user_id), f)
+    }
+
+    /// Like [`Store::export`] for every user: whole-database transfer, for operators.
+    pub fn export_all_users(&self, f: impl FnMut(Record) -> Result<()>) -> Result<()> {
+        self.export_in(Scope::AllUsers, f)
+    }
+
+    /// [`Store::export`] or [`Store::export_all_users`], by `scope`.
+    pub fn export_in(&self, scope: Scope<'_>, mut f: impl FnMut(Record) -> Result<()>) -> Result<()> {
+        scope.validate()?;
+        let (filter, user) = match scope {
+            Scope::User(u) => ("WHERE userId = ?1", Some(u)),
+            Scope::AllUsers => ("WHERE ?1 IS NULL", None),
+        };
         self.read(|c| {
             let tx = c.unchecked_transaction()?;
-            let filter = if user_id.is_some() { "WHERE userId = ?1" } else { "WHERE ?1 IS NULL" };
             {
                 let mut stmt = tx.prepare(&format!(
                     "SELECT id, userId, name, description, createdAt, updatedAt FROM projects {filter} \
                      ORDER BY createdAt, id"
                 ))?;
-                let mut rows = stmt.query([user_id])?;
+                let mut rows = stmt.query([user])?;
                 while let Some(r) = rows.next()? {
                     f(Record::Project(repo::project_from_row(r)?))?;
                 }
@@ -664,7 +738,7 @@ impl Store {
                     "SELECT {} FROM avatars {filter} ORDER BY createdAt, id",
                     repo::AVATAR_COLUMNS
                 ))?;
-                let mut rows = stmt.query([user_id])?;
+                let mut rows = stmt.query([user])?;
                 while let Some(r) = rows.next()? {
                     f(Record::Avatar(repo::avatar_from_row(r)?))?;
                 }
@@ -674,13 +748,24 @@ impl Store {
         })
     }
 
-    /// Number of projects and avatars (of `user_id`, or of all users).
-    pub fn count(&self, user_id: Option<&str>) -> Result<(u64, u64)> {
+    /// Numbers of projects and avatars of `user_id`.
+    pub fn count(&self, user_id: &str) -> Result<(u64, u64)> {
+        self.count_in(Scope::User(user_id))
+    }
+
+    /// Numbers of projects and avatars of every user together, for operators.
+    pub fn count_all_users(&self) -> Result<(u64, u64)> {
+        self.count_in(Scope::AllUsers)
+    }
+
+    /// [`Store::count`] or [`Store::count_all_users`], by `scope`.
+    pub fn count_in(&self, scope: Scope<'_>) -> Result<(u64, u64)> {
+        scope.validate()?;
         self.read(|c| {
             let n = |table: &str| -> Result<u64> {
                 Ok(c.query_row(
                     &format!("SELECT count(*) FROM {table} WHERE ?1 IS NULL OR userId = ?1"),
-                    [user_id],
+                    [scope.user_id()],
                     |r| r.get::<_, i64>(0),
                 )? as u64)
             };
@@ -700,6 +785,35 @@ fn reader_pool(manager: SqliteConnectionManager, options: &OpenOptions) -> Resul
         .build(manager)?)
 }
 
+/// Whose records an import, export or count covers.
+///
+/// There is no default: a front end says which, so that whole-database
+/// transfer (every user's records) is never what a forgotten argument gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope<'a> {
+    /// The records of one user: the caller's.
+    User(&'a str),
+    /// The records of every user: whole-database transfer, for operators.
+    AllUsers,
+}
+
+impl Scope<'_> {
+    /// The user of [`Scope::User`]; `None` for [`Scope::AllUsers`].
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            Scope::User(u) => Some(u),
+            Scope::AllUsers => None,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        match self {
+            Scope::User(u) => crate::model::validate_user_id(u),
+            Scope::AllUsers => Ok(()),
+        }
+    }
+}
+
 /// One exported record.
 // Records stream one at a time, so the size difference costs nothing, while
 // boxing would cost an allocation per record.
@@ -713,34 +827,93 @@ pub enum Record {
     Avatar(Avatar),
 }
 
+impl Record {
+    /// The record's id.
+    pub fn id(&self) -> &Uuid {
+        match self {
+            Record::Project(p) => &p.id,
+            Record::Avatar(a) => &a.id,
+        }
+    }
+
+    /// The record's owner.
+    pub fn user_id(&self) -> &str {
+        match self {
+            Record::Project(p) => &p.user_id,
+            Record::Avatar(a) => &a.user_id,
+        }
+    }
+
+    /// Everything [`Importer::record`] checks without the database: that
+    /// the record belongs to the scope's user (first, so another user's
+    /// record is refused as such whatever else is wrong with it), then every
+    /// field. Lets a front end check a whole input before it takes the write
+    /// lock.
+    ///
+    /// ```
+    /// use avatar_store::{Record, Scope};
+    /// let line = r#"{"type":"project","id":"01942f6a-5e00-7000-8000-000000000001","userId":"alice",
+    ///     "name":"P","description":null,"createdAt":"2026-01-05T09:00:00.000Z","updatedAt":"2026-01-05T09:00:00.000Z"}"#;
+    /// let r: Record = serde_json::from_str(line).unwrap();
+    /// r.validate(Scope::User("alice")).unwrap();
+    /// r.validate(Scope::AllUsers).unwrap();
+    /// assert_eq!(r.validate(Scope::User("bob")).unwrap_err().field(), Some("userId"));
+    /// ```
+    pub fn validate(&self, scope: Scope<'_>) -> Result<()> {
+        if let Scope::User(u) = scope {
+            if self.user_id() != u {
+                let short = |s: &str| s.chars().take(40).collect::<String>();
+                return Err(Error::Validation {
+                    field: "userId".into(),
+                    message: format!(
+                        "the record belongs to user {:?}; this import is for user {:?} only",
+                        short(self.user_id()),
+                        short(u)
+                    ),
+                });
+            }
+        }
+        match self {
+            Record::Project(p) => {
+                p.validate()?;
+                crate::model::validate_timestamp("createdAt", &p.created_at)?;
+                crate::model::validate_timestamp("updatedAt", &p.updated_at)
+            }
+            Record::Avatar(a) => a.validate_imported(),
+        }
+    }
+}
+
 /// Writes records inside [`Store::import`]'s transaction.
 pub struct Importer<'c> {
     conn: &'c Connection,
+    scope: Scope<'c>,
     projects: u64,
     avatars: u64,
 }
 
 impl Importer<'_> {
-    /// Inserts or updates one record by id, after validating it.
+    /// Inserts or updates one record by id, after [`Record::validate`].
+    /// Never changes the owner of a stored record, and never puts an avatar
+    /// in a project of another user.
     pub fn record(&mut self, r: &Record) -> Result<()> {
+        r.validate(self.scope)?;
         match r {
             Record::Project(p) => {
-                crate::model::validate_timestamp("createdAt", &p.created_at)?;
-                crate::model::validate_timestamp("updatedAt", &p.updated_at)?;
                 repo::upsert_project(self.conn, p)?;
                 self.projects += 1;
             }
             Record::Avatar(a) => {
-                crate::model::validate_timestamp("createdAt", &a.created_at)?;
-                crate::model::validate_timestamp("updatedAt", &a.updated_at)?;
-                if let Some(t) = &a.last_used_at {
-                    crate::model::validate_timestamp("lastUsedAt", t)?;
-                }
-                repo::upsert_avatar(self.conn, a)?;
+                repo::upsert_avatar(self.conn, a, self.scope.user_id().is_some())?;
                 self.avatars += 1;
             }
         }
         Ok(())
+    }
+
+    /// Whose records this import takes.
+    pub fn scope(&self) -> Scope<'_> {
+        self.scope
     }
 
     /// Projects and avatars written so far.

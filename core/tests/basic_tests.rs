@@ -74,7 +74,7 @@ fn another_users_records_are_not_found_for_every_operation() {
     // Nothing changed for the owner.
     assert_eq!(s.get_project("owner", &p.id).unwrap(), p);
     assert_eq!(s.get_avatar("owner", &a.id).unwrap(), a);
-    assert_eq!(s.count(None).unwrap(), (1, 1));
+    assert_eq!(s.count_all_users().unwrap(), (1, 1));
 }
 
 #[test]
@@ -123,7 +123,7 @@ fn every_invalid_field_is_named_and_nothing_is_written() {
     );
     let err = s.create_project("u1", &NewProject { name: "x".into(), description: Some(long(2000)) }).unwrap_err();
     assert_eq!(err.field(), Some("description"));
-    assert_eq!(s.count(None).unwrap(), (1, 1), "only the valid avatar was written");
+    assert_eq!(s.count_all_users().unwrap(), (1, 1), "only the valid avatar was written");
 }
 
 #[test]
@@ -146,11 +146,11 @@ fn batch_creation_is_all_or_nothing() {
     let other = project(&s, "u2", "Q");
     let err = s.create_avatars("u1", &[full_avatar(p.id, "a"), full_avatar(other.id, "b")]).unwrap_err();
     assert_eq!(err.code(), "NOT_FOUND");
-    assert_eq!(s.count(Some("u1")).unwrap(), (1, 0));
+    assert_eq!(s.count("u1").unwrap(), (1, 0));
     let made =
         s.create_avatars("u1", &(0..100).map(|i| full_avatar(p.id, &format!("a{i}"))).collect::<Vec<_>>()).unwrap();
     assert_eq!(made.len(), 100);
-    assert_eq!(s.count(Some("u1")).unwrap(), (1, 100));
+    assert_eq!(s.count("u1").unwrap(), (1, 100));
 }
 
 #[test]
@@ -265,7 +265,7 @@ fn export_then_import_is_idempotent_and_guards_owners() {
     let a = s.create_avatar("u1", &full_avatar(p.id, "A")).unwrap();
     s.record_usage("u1", &a.id).unwrap();
     let mut records = Vec::new();
-    s.export(Some("u1"), |r| {
+    s.export("u1", |r| {
         records.push(r);
         Ok(())
     })
@@ -273,9 +273,9 @@ fn export_then_import_is_idempotent_and_guards_owners() {
     assert_eq!(records.len(), 2);
     let t = store();
     for _ in 0..2 {
-        t.import(|im| records.iter().try_for_each(|r| im.record(r))).unwrap();
+        t.import("u1", |im| records.iter().try_for_each(|r| im.record(r))).unwrap();
     }
-    assert_eq!(t.count(None).unwrap(), (1, 1));
+    assert_eq!(t.count_all_users().unwrap(), (1, 1));
     assert_eq!(t.get_avatar("u1", &a.id).unwrap(), s.get_avatar("u1", &a.id).unwrap());
     // The same ids under another owner are refused, and nothing of the batch stays.
     let stolen: Vec<_> = records
@@ -291,9 +291,9 @@ fn export_then_import_is_idempotent_and_guards_owners() {
             }
         })
         .collect();
-    let err = t.import(|im| stolen.iter().try_for_each(|r| im.record(r))).unwrap_err();
+    let err = t.import("u2", |im| stolen.iter().try_for_each(|r| im.record(r))).unwrap_err();
     assert_eq!(err.code(), "CONFLICT");
-    assert_eq!(t.count(Some("u2")).unwrap(), (0, 0));
+    assert_eq!(t.count("u2").unwrap(), (0, 0));
 }
 
 #[test]
@@ -323,7 +323,7 @@ fn the_write_ahead_log_stays_bounded_and_goes_on_close() {
     drop(s);
     assert!(!wal.exists(), "the last connection to close removes the log");
     let s = Store::open(&path).unwrap();
-    assert_eq!(s.count(Some("u1")).unwrap(), (1, 4_000));
+    assert_eq!(s.count("u1").unwrap(), (1, 4_000));
     let used = s.list_avatars(
         "u1",
         &AvatarQuery { sort: AvatarSort::UsageCount, order: SortOrder::Desc, limit: Some(1), ..Default::default() },

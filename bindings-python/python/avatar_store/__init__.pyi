@@ -267,9 +267,23 @@ class Store:
     def update_avatar(self, user_id: str, avatar_id: IdLike, **changes: Unpack[AvatarChanges]) -> Avatar: ...
     def delete_avatar(self, user_id: str, avatar_id: IdLike) -> None: ...
     def record_usage(self, user_id: str, avatar_id: IdLike) -> Avatar: ...
-    def count(self, user_id: Optional[str] = None) -> Tuple[int, int]: ...
-    def export(self, user_id: Optional[str] = None) -> List[Dict[str, Any]]: ...
-    def import_records(self, records: Iterable[Mapping[str, Any]]) -> Tuple[int, int]: ...
+    def count(self, user_id: str) -> Tuple[int, int]:
+        """`(projects, avatars)` of `user_id`."""
+    def count_all_users(self) -> Tuple[int, int]:
+        """`(projects, avatars)` of every user together: for operators only."""
+    def export(self, user_id: str) -> List[Dict[str, Any]]:
+        """Every project, then every avatar of `user_id`, as JSON-ready dicts tagged with `"type"`."""
+    def export_all_users(self) -> List[Dict[str, Any]]:
+        """Like `export()` for every user: whole-database transfer, for operators only."""
+    def import_records(self, user_id: str, records: Iterable[Mapping[str, Any]]) -> Tuple[int, int]:
+        """Writes records of `user_id` in one transaction (all or none), upserting by id.
+
+        A record of another user, or an avatar in a project that is not
+        `user_id`'s, raises `ValidationError` naming `records[i]`; nothing is
+        written.
+        """
+    def import_records_all_users(self, records: Iterable[Mapping[str, Any]]) -> Tuple[int, int]:
+        """Like `import_records()` for records of any user: whole-database transfer, for operators only."""
 
 def embedded_migrations() -> List[Dict[str, Any]]: ...
 def latest_version() -> int: ...

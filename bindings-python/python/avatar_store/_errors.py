@@ -61,10 +61,15 @@ class AvatarStoreError(Exception):
     """Base class of every error avatar-store raises.
 
     ``code`` is the stable, machine-readable code of the core library
-    (``"NOT_FOUND"``, ``"VALIDATION"``, ...); the message is for people.
+    (``"NOT_FOUND"``, ``"VALIDATION"``, ...); the message is for people, and
+    ``detail`` holds the full text for operators.
     """
 
     code: str = "ERROR"
+    #: The core's full text, for operators' logs: it may name files and
+    #: quote SQLite. ``str()`` is the same, except for ``InternalError``,
+    #: whose ``str()`` is a summary safe to show end users.
+    detail: str = ""
 
 
 class NotFoundError(AvatarStoreError, LookupError):
@@ -134,6 +139,10 @@ class StoreIOError(AvatarStoreError):
 
 
 class InternalError(AvatarStoreError):
-    """A bug or an unexpected SQLite failure (a Rust panic included)."""
+    """A bug or an unexpected SQLite failure (a Rust panic included).
+
+    ``str()`` says only that an internal error happened; what SQLite or the
+    panic said is in ``detail``.
+    """
 
     code = "INTERNAL"
