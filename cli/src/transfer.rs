@@ -162,8 +162,10 @@ pub fn export(db: &Path, scope: Scope<'_>, output: Option<&Path>, force: bool, j
     if let Some(out) = output {
         check_output(db, out, force)?;
     }
-    // Exporting never changes the file: an old or drifted schema is reported, not migrated.
-    let store = Store::options().migrate(false).backup(false).open(db).map_err(|e| {
+    // Exporting never changes the file: an old or drifted schema is reported,
+    // not migrated, and the read-only mode leaves a rollback-journal file in
+    // that mode and no -wal or -shm file behind.
+    let store = Store::options().read_only(true).open(db).map_err(|e| {
         let hint = match &e {
             avatar_store::Error::NewerSchema { .. } => Some(
                 "this file was written by a newer avatar-store; export it with that version or a later one \
