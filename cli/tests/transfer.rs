@@ -686,7 +686,12 @@ fn a_read_only_database_is_an_io_error_naming_it_not_a_line() {
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_avatar-store"));
+    // A copy of the binary beside the data: the checkout may sit in a folder
+    // (a home directory, say) that the unprivileged user cannot enter.
+    let exe = dir.path().join("avatar-store");
+    std::fs::copy(env!("CARGO_BIN_EXE_avatar-store"), &exe).unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut cmd = std::process::Command::new(&exe);
     cmd.env_remove("AVATAR_STORE_DB").arg("--db").arg(&db).args(["import", "--user", "alice"]).arg(&file);
     if as_unprivileged(&mut cmd).is_none() {
         eprintln!("skipped: running as root without setpriv");
