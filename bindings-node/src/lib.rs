@@ -191,6 +191,59 @@ impl Store {
         block(&env, self.count_work(None))
     }
 
+    /// Writes the export of `userId` in the export format (versioned JSON
+    /// Lines: header, records from one snapshot, end line) to a new file at
+    /// `path`; a file already there is a `CONFLICT`, never replaced.
+    #[napi(catch_unwind, ts_args_type = "userId: string, path: string", ts_return_type = "Promise<Counts>")]
+    pub fn export_to(&self, user_id: Unknown, path: Unknown) -> AsyncTask<Job> {
+        spawn(self.export_to_work(Some(user_id), path))
+    }
+
+    /// Synchronous `exportTo(userId, path)`.
+    #[napi(catch_unwind, ts_args_type = "userId: string, path: string", ts_return_type = "Counts")]
+    pub fn export_to_sync(&self, env: Env, user_id: Unknown, path: Unknown) -> napi::Result<Out> {
+        block(&env, self.export_to_work(Some(user_id), path))
+    }
+
+    /// Like `exportTo` for every user: whole-database transfer, for operators.
+    #[napi(catch_unwind, ts_args_type = "path: string", ts_return_type = "Promise<Counts>")]
+    pub fn export_all_users_to(&self, path: Unknown) -> AsyncTask<Job> {
+        spawn(self.export_to_work(None, path))
+    }
+
+    /// Synchronous `exportAllUsersTo(path)`.
+    #[napi(catch_unwind, ts_args_type = "path: string", ts_return_type = "Counts")]
+    pub fn export_all_users_to_sync(&self, env: Env, path: Unknown) -> napi::Result<Out> {
+        block(&env, self.export_to_work(None, path))
+    }
+
+    /// Imports a file in the export format for `userId`: every line is
+    /// checked before anything is written, then all records are written in
+    /// one transaction. A bad line rejects with `line` (and `field` for
+    /// `VALIDATION`) set, and nothing is written.
+    #[napi(catch_unwind, ts_args_type = "userId: string, path: string", ts_return_type = "Promise<Counts>")]
+    pub fn import_from(&self, user_id: Unknown, path: Unknown) -> AsyncTask<Job> {
+        spawn(self.import_from_work(Some(user_id), path))
+    }
+
+    /// Synchronous `importFrom(userId, path)`.
+    #[napi(catch_unwind, ts_args_type = "userId: string, path: string", ts_return_type = "Counts")]
+    pub fn import_from_sync(&self, env: Env, user_id: Unknown, path: Unknown) -> napi::Result<Out> {
+        block(&env, self.import_from_work(Some(user_id), path))
+    }
+
+    /// Like `importFrom` for records of any user: whole-database transfer, for operators.
+    #[napi(catch_unwind, ts_args_type = "path: string", ts_return_type = "Promise<Counts>")]
+    pub fn import_all_users_from(&self, path: Unknown) -> AsyncTask<Job> {
+        spawn(self.import_from_work(None, path))
+    }
+
+    /// Synchronous `importAllUsersFrom(path)`.
+    #[napi(catch_unwind, ts_args_type = "path: string", ts_return_type = "Counts")]
+    pub fn import_all_users_from_sync(&self, env: Env, path: Unknown) -> napi::Result<Out> {
+        block(&env, self.import_from_work(None, path))
+    }
+
     // ---------------------------------------------------------- projects
 
     /// Creates a project owned by `userId`.
@@ -419,6 +472,28 @@ impl Store {
                 None => s.count_all_users(),
             }
             .map(|(p, a)| Out::Counts(p, a))
+        }))
+    }
+
+    /// `None`: every user (`exportAllUsersTo`).
+    fn export_to_work(&self, user_id: Option<Unknown>, path: Unknown) -> Prepared {
+        let s = self.core()?;
+        let user = user_id.map(|v| read::string("userId", v)).transpose()?;
+        let path = PathBuf::from(read::string("path", path)?);
+        Ok(Box::new(move || {
+            let scope = user.as_deref().map_or(avatar_store::Scope::AllUsers, avatar_store::Scope::User);
+            avatar_store::transfer::export_to_path(&s, scope, &path).map(|(p, a)| Out::Counts(p, a))
+        }))
+    }
+
+    /// `None`: every user (`importAllUsersFrom`).
+    fn import_from_work(&self, user_id: Option<Unknown>, path: Unknown) -> Prepared {
+        let s = self.core()?;
+        let user = user_id.map(|v| read::string("userId", v)).transpose()?;
+        let path = PathBuf::from(read::string("path", path)?);
+        Ok(Box::new(move || {
+            let scope = user.as_deref().map_or(avatar_store::Scope::AllUsers, avatar_store::Scope::User);
+            avatar_store::transfer::import_from_path(&s, scope, &path).map(|(p, a)| Out::Counts(p, a))
         }))
     }
 
