@@ -297,12 +297,38 @@ export interface AvatarPage {
 // --------------------------------------------------------- generated below
 
 /**
+ * The lines of an export (`Store.exportLines`), each ending in `\n`: an
+ * async iterable. Leaving a `for await` loop early closes it.
+ */
+export interface ExportCursor {
+  [Symbol.asyncIterator](): AsyncIterator<string>
+}
+
+/**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
  * flavor napi-rs can build is listed, because `NAPI_RS_NATIVE_LIBRARY_PATH`
  * can point the loader at a WASI artifact this package does not build itself.
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
+
+/**
+ * The lines of one export (header, records, end line), fetched in chunks.
+ * Iterate it with `for await`; `close()` (or leaving the loop early) frees
+ * its reader connection and snapshot.
+ */
+export declare class ExportCursor {
+  /**
+   * The next lines of the export (up to 256 records' worth), each ending
+   * in `
+  `, or `null` after the end line.
+   */
+  next(): Promise<string | null>
+  /** Synchronous `next()`. */
+  nextSync(): string | null
+  /** Stops the export and frees its reader connection. Idempotent. */
+  close(): void
+}
 
 /**
  * A handle on one avatar-store database.
@@ -375,6 +401,17 @@ export declare class Store {
   exportAllUsersTo(path: string): Promise<Counts>
   /** Synchronous `exportAllUsersTo(path)`. */
   exportAllUsersToSync(path: string): Counts
+  /**
+   * The export of `userId` in the export format, as an async iterator
+   * of its lines (header, records from one snapshot, end line), each
+   * ending in `
+  `: `for await (const line of store.exportLines(userId))`,
+   * or `stream.Readable.from(store.exportLines(userId))` to pipe it.
+   * Leaving the loop early frees its reader connection.
+   */
+  exportLines(userId: string): ExportCursor
+  /** Like `exportLines` for every user: whole-database transfer, for operators. */
+  exportAllUsersLines(): ExportCursor
   /**
    * Imports a file in the export format for `userId`: every line is
    * checked before anything is written, then all records are written in

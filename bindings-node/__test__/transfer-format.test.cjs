@@ -61,3 +61,32 @@ test('exportTo writes the format, never over an existing file; importFrom reads 
   await assert.rejects(copy.importFrom(USER, path.join(dir, 'absent.jsonl')), { code: 'IO' })
   assert.throws(() => copy.importFromSync(USER), { code: 'ERR_INVALID_ARG_TYPE' })
 })
+
+test('exportLines is an async iterator of the file, line by line, that frees its reader when left early', async (t) => {
+  const dir = tempDir(t)
+  const store = new Store(path.join(dir, 'a.db'), { readers: 1 })
+  t.after(() => store.close())
+  store.importFromSync(USER, path.join(FIXTURES, 'valid.jsonl'))
+  const p = store.createProjectSync(USER, { name: 'many' })
+  store.createAvatarsSync(USER, Array.from({ length: 700 }, (_, i) => ({ projectId: p.id, name: `a${i}` })))
+
+  const lines = []
+  for await (const line of store.exportLines(USER)) lines.push(line)
+  assert.equal(lines.length, 1 + 3 + 703 + 1)
+  assert.ok(lines.every((l) => l.endsWith('\n') && l.indexOf('\n') === l.length - 1))
+  assert.equal(JSON.parse(lines[0]).userId, USER)
+  assert.deepEqual(JSON.parse(lines.at(-1)), { type: 'end', projects: 3, avatars: 703 })
+  // The same text exportTo writes, header aside.
+  const out = path.join(dir, 'out.jsonl')
+  await store.exportTo(USER, out)
+  assert.deepEqual(lines.slice(1).join(''), fs.readFileSync(out, 'utf8').split('\n').slice(1).join('\n'))
+
+  // Left after one line, with the pool's only reader in use: it is given back.
+  for await (const line of store.exportAllUsersLines()) {
+    assert.equal(JSON.parse(line).userId, null)
+    break
+  }
+  assert.deepEqual(await store.count(USER), { projects: 3, avatars: 703 })
+  assert.throws(() => store.exportLines(''), { code: 'VALIDATION', field: 'userId' })
+  assert.throws(() => store.exportLines(), { code: 'ERR_INVALID_ARG_TYPE' })
+})

@@ -295,3 +295,11 @@ export interface AvatarPage {
 }
 
 // --------------------------------------------------------- generated below
+
+/**
+ * The lines of an export (`Store.exportLines`), each ending in `\n`: an
+ * async iterable. Leaving a `for await` loop early closes it.
+ */
+export interface ExportCursor {
+  [Symbol.asyncIterator](): AsyncIterator<string>
+}

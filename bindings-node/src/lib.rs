@@ -7,6 +7,7 @@
 //! thread pool, `nameSync()` runs on the calling thread ([`job`]).
 
 mod codec;
+mod export;
 mod fail;
 mod job;
 mod read;
@@ -215,6 +216,22 @@ impl Store {
     #[napi(catch_unwind, ts_args_type = "path: string", ts_return_type = "Counts")]
     pub fn export_all_users_to_sync(&self, env: Env, path: Unknown) -> napi::Result<Out> {
         block(&env, self.export_to_work(None, path))
+    }
+
+    /// The export of `userId` in the export format, as an async iterator
+    /// of its lines (header, records from one snapshot, end line), each
+    /// ending in `\n`: `for await (const line of store.exportLines(userId))`,
+    /// or `stream.Readable.from(store.exportLines(userId))` to pipe it.
+    /// Leaving the loop early frees its reader connection.
+    #[napi(catch_unwind, ts_args_type = "userId: string")]
+    pub fn export_lines(&self, env: Env, user_id: Unknown) -> napi::Result<export::ExportCursor> {
+        self.export_lines_inner(&env, Some(user_id))
+    }
+
+    /// Like `exportLines` for every user: whole-database transfer, for operators.
+    #[napi(catch_unwind)]
+    pub fn export_all_users_lines(&self, env: Env) -> napi::Result<export::ExportCursor> {
+        self.export_lines_inner(&env, None)
     }
 
     /// Imports a file in the export format for `userId`: every line is
@@ -473,6 +490,14 @@ impl Store {
             }
             .map(|(p, a)| Out::Counts(p, a))
         }))
+    }
+
+    fn export_lines_inner(&self, env: &Env, user_id: Option<Unknown>) -> napi::Result<export::ExportCursor> {
+        let prepared = (|| {
+            let user = user_id.map(|v| read::string("userId", v)).transpose()?;
+            export::cursor(self.core()?, user)
+        })();
+        prepared.map_err(|f| fail::into_napi(env, f))
     }
 
     /// `None`: every user (`exportAllUsersTo`).

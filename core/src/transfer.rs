@@ -155,6 +155,11 @@ impl<W: Write> Writer<W> {
         (self.projects, self.avatars)
     }
 
+    /// The output, for example to take what a `Vec<u8>` holds so far.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     /// Writes the end line, flushes, and gives back the counts and `out`.
     pub fn finish(mut self) -> Result<((u64, u64), W)> {
         write_line(&mut self.out, &End { projects: self.projects, avatars: self.avatars })?;
