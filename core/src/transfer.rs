@@ -33,7 +33,7 @@ use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, Write};
 use std::path::Path;
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use serde::{Deserialize, Serialize};
@@ -203,11 +203,8 @@ impl ExportIter {
                     tx.send(Ok(r)).map_err(|_| Error::Internal("export abandoned".into()))
                 });
                 if let Err(e) = sent {
-                    // Full or gone, the consumer does not need it then.
-                    let _ = match tx.try_send(Err(e)) {
-                        Err(TrySendError::Full(item)) => tx.send(item).map_err(|_| ()),
-                        other => other.map_err(|_| ()),
-                    };
+                    // After the records already queued; fails only if the consumer is gone.
+                    let _ = tx.send(Err(e));
                 }
             })
             .map_err(|e| Error::Internal(format!("cannot start the export thread: {e}")))?;
