@@ -578,7 +578,10 @@ fn inspect(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyAny>> {
 }
 
 /// Replaces the database at `db` with the backup at `backup_file`
-/// (verified first); an existing `db` is replaced only with `force=True`.
+/// (verified first); an existing `db` is replaced only with `force=True`,
+/// under one lock, keeping a copy of it (or, when it is not a database,
+/// moving it aside). Paths in the result are text, lossily decoded when the
+/// file name is not UTF-8.
 #[pyfunction]
 #[pyo3(signature = (backup_file, db, *, force = false))]
 fn restore(py: Python<'_>, backup_file: PathBuf, db: PathBuf, force: bool) -> PyResult<Bound<'_, PyAny>> {

@@ -21,7 +21,7 @@ pub const EXIT_CODES: &[(u8, &str, &str)] = &[
     (USAGE, "", "usage error: bad arguments, no database given"),
     (3, "VALIDATION", "invalid field value or import file (with its line)"),
     (4, "NOT_FOUND", "a record was not found"),
-    (5, "CONFLICT", "restore target exists, id of another user"),
+    (5, "CONFLICT", "target exists (restore, export -o), not a demo db, id of another user"),
     (6, "SCHEMA_DRIFT", "the schema differs from the expected one"),
     (7, "MIGRATION", "a migration failed, or one was edited"),
     (8, "NEWER_SCHEMA", "written by a newer avatar-store; untouched"),

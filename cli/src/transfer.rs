@@ -101,8 +101,10 @@ pub fn export(db: &Path, scope: Scope<'_>, output: Option<&Path>, force: bool, j
     if let Some(out) = output {
         check_output(db, out, force)?;
     }
-    // Exporting never changes the file: an old or drifted schema is reported, not migrated.
-    let store = Store::options().migrate(false).backup(false).open(db).map_err(|e| {
+    // Exporting never changes the file: an old or drifted schema is reported,
+    // not migrated, and the read-only mode leaves a rollback-journal file in
+    // that mode and no -wal or -shm file behind.
+    let store = Store::options().read_only(true).open(db).map_err(|e| {
         let hint = match &e {
             avatar_store::Error::NewerSchema { .. } => Some(
                 "this file was written by a newer avatar-store; export it with that version or a later one \
@@ -121,7 +123,6 @@ pub fn export(db: &Path, scope: Scope<'_>, output: Option<&Path>, force: bool, j
         }
     })?;
     let (projects_total, avatars_total) = store.count_in(scope)?;
-    let records = store.export_iter_in(scope)?;
 
     // Into a temporary file renamed at the end, so FILE is complete or absent.
     let mut temp = match output {
@@ -142,10 +143,12 @@ pub fn export(db: &Path, scope: Scope<'_>, output: Option<&Path>, force: bool, j
 
     let header = Header::new(&store, scope)?;
     let mut w = Writer::new(BufWriter::with_capacity(256 * 1024, sink), &header).map_err(on_output)?;
-    for record in records {
-        w.record(&record?).map_err(on_output)?;
+    // Streamed on the read-only store's one connection, from one snapshot.
+    store.export_in(scope, |record| {
+        w.record(&record).map_err(on_output)?;
         pb.inc(1);
-    }
+        Ok(())
+    })?;
     let ((projects, avatars), _) = w.finish().map_err(on_output)?;
     pb.finish_and_clear();
     if let (Some(t), Some(path)) = (temp, output) {

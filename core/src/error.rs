@@ -61,7 +61,7 @@ pub enum Error {
     #[error("database is busy: {0}")]
     Busy(String),
     /// A file could not be read or written.
-    #[error("I/O error on {path}: {message}")]
+    #[error("I/O error{}: {message}", if path.is_empty() { String::new() } else { format!(" on {path}") })]
     Io {
         /// The file concerned.
         path: String,
@@ -196,6 +196,28 @@ impl Error {
     pub(crate) fn io(path: &std::path::Path, e: impl std::fmt::Display) -> Self {
         Error::Io { path: path.display().to_string(), message: e.to_string() }
     }
+
+    /// A SQLite failure on the database file at `path`: waiting too long for
+    /// another connection's lock is [`Error::Busy`], anything else an I/O
+    /// error naming the file.
+    pub(crate) fn file(path: &std::path::Path, e: rusqlite::Error) -> Self {
+        if is_lock_error(&e) { Error::Busy(format!("{}: {e}", path.display())) } else { Error::io(path, e) }
+    }
+
+    /// Names `path` in an I/O error that SQLite reported without one (the
+    /// conversion from rusqlite's errors cannot know the file).
+    pub(crate) fn at_path(self, path: &std::path::Path) -> Self {
+        match self {
+            Error::Io { path: p, message } if p.is_empty() => Error::io(path, message),
+            e => e,
+        }
+    }
+}
+
+/// True for SQLite's "database is busy" and "database is locked".
+pub(crate) fn is_lock_error(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode as C;
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if matches!(f.code, C::DatabaseBusy | C::DatabaseLocked))
 }
 
 impl From<rusqlite::Error> for Error {

@@ -144,8 +144,9 @@ pub(crate) fn status(conn: &Connection) -> Result<MigrationStatus> {
 }
 
 /// Reads the migration status of the database file at `path` without
-/// changing it (read-only, no migration, no compatibility check), so that a
-/// newer or edited database can be inspected too.
+/// changing it (no migration, no compatibility check, no switch to WAL, and
+/// no -wal or -shm file left beside it), so that a newer or edited database
+/// can be inspected too.
 ///
 /// ```
 /// # let dir = tempfile::tempdir().unwrap();
@@ -156,12 +157,7 @@ pub(crate) fn status(conn: &Connection) -> Result<MigrationStatus> {
 /// assert!(st.pending.is_empty() && !st.newer_than_build);
 /// ```
 pub fn inspect(path: &Path) -> Result<MigrationStatus> {
-    if !path.exists() {
-        return Err(Error::io(path, "no such file"));
-    }
-    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| Error::io(path, e))?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let conn = crate::store::open_looking(path, std::time::Duration::from_secs(5))?;
     status_of_file(&conn, path)
 }
 
@@ -210,6 +206,7 @@ pub struct MigrationOutcome {
     /// Versions this call applied (empty when another process got there first).
     pub applied: Vec<i32>,
     /// The backup taken before migrating, if any.
+    #[serde(serialize_with = "crate::backup::lossy_path")]
     pub backup: Option<PathBuf>,
 }
 
@@ -241,7 +238,7 @@ pub(crate) fn migrate(conn: &mut Connection, db_path: Option<&Path>, backup: boo
     if let (Some(path), true) = (db_path, backup) {
         if !is_empty(&tx)? {
             let dest = backup::sibling_path(path, &format!("pre-migrate-v{from}"));
-            backup::copy_to(&tx, &dest)?;
+            backup::copy_to(&tx, Some(path), &dest)?;
             backup_path = Some(dest);
         }
     }

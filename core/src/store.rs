@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
@@ -41,11 +41,19 @@ pub struct OpenOptions {
     verify: bool,
     busy_timeout: Duration,
     readers: u32,
+    read_only: bool,
 }
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { migrate: true, backup: true, verify: true, busy_timeout: Duration::from_secs(5), readers: 4 }
+        OpenOptions {
+            migrate: true,
+            backup: true,
+            verify: true,
+            busy_timeout: Duration::from_secs(5),
+            readers: 4,
+            read_only: false,
+        }
     }
 }
 
@@ -88,16 +96,41 @@ impl OpenOptions {
         self
     }
 
-    /// Opens (creating if needed) the database file at `path`.
+    /// Open an existing file only to read it, changing nothing on disk
+    /// (default false): no migration (with [`OpenOptions::verify`] on, pending
+    /// migrations fail the open as drift), no switch to WAL mode, no
+    /// checkpoints, no -wal or -shm file left behind, and every write fails
+    /// with [`Error::Io`] naming the file. A missing file is an
+    /// [`Error::Io`] rather than created. Reads run one at a time on a
+    /// single connection. For commands that promise to change nothing
+    /// (status, backup, export, dry runs).
+    ///
+    /// ```
+    /// # fn main() -> avatar_store::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("app.db");
+    /// # drop(avatar_store::Store::open(&path)?);
+    /// let store = avatar_store::Store::options().read_only(true).open(&path)?;
+    /// assert!(store.check_schema()?.is_ok());
+    /// let refused = store.create_project("u1", &avatar_store::NewProject { name: "P".into(), ..Default::default() });
+    /// assert_eq!(refused.unwrap_err().code(), "IO");
+    /// # Ok(()) }
+    /// ```
+    pub fn read_only(mut self, on: bool) -> Self {
+        self.read_only = on;
+        self
+    }
+
+    /// Opens (creating if needed, unless read-only) the database file at `path`.
     pub fn open(self, path: impl AsRef<Path>) -> Result<Store> {
         self.validate()?;
         Store::open_with(Some(path.as_ref()), self)
     }
 
-    /// Opens a private in-memory database (always migrated).
+    /// Opens a private in-memory database (always migrated, never read-only).
     pub fn open_in_memory(self) -> Result<Store> {
         self.validate()?;
-        Store::open_with(None, self.migrate(true))
+        Store::open_with(None, self.migrate(true).read_only(false))
     }
 
     fn validate(&self) -> Result<()> {
@@ -168,6 +201,54 @@ fn configure(conn: &Connection, busy: Duration) -> rusqlite::Result<()> {
     conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
 }
 
+/// Flags of a connection that only looks at an existing file.
+///
+/// Read-write, not SQLITE_OPEN_READ_ONLY: a read-only connection creates the
+/// -wal and -shm files beside a WAL-mode database and cannot remove them,
+/// while the last read-write connection to close does. `PRAGMA query_only`
+/// (see [`configure_looking`]) is what keeps it from writing. Without
+/// SQLITE_OPEN_CREATE, a missing file is an error, not a new database.
+const LOOKING: OpenFlags = OpenFlags::SQLITE_OPEN_READ_WRITE.union(OpenFlags::SQLITE_OPEN_NO_MUTEX);
+
+fn configure_looking(conn: &Connection, busy: Duration) -> rusqlite::Result<()> {
+    conn.busy_timeout(busy)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    conn.pragma_update(None, "query_only", true)
+}
+
+/// Opens the existing file at `path` to read it without changing anything
+/// on disk, and without leaving -wal or -shm files behind.
+pub(crate) fn open_looking(path: &Path, busy: Duration) -> Result<Connection> {
+    if std::fs::metadata(path).is_err() {
+        return Err(Error::io(path, "no such file"));
+    }
+    let conn = Connection::open_with_flags(path, LOOKING).map_err(|e| Error::file(path, e))?;
+    configure_looking(&conn, busy).map_err(|e| Error::file(path, e))?;
+    Ok(conn)
+}
+
+/// Runs `f` again while it fails with [`Error::Busy`], until `deadline`.
+///
+/// SQLite gives up on some locks at once instead of calling the busy
+/// handler: switching a rollback-journal file to WAL while another process
+/// does the same answers "database is locked" immediately.
+pub(crate) fn retry_busy<T>(deadline: Instant, mut f: impl FnMut() -> Result<T>) -> Result<T> {
+    loop {
+        match f() {
+            Err(Error::Busy(_)) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
+            r => return r,
+        }
+    }
+}
+
+/// Switches the database at `path` to WAL mode (nothing to do when it is
+/// already), retrying while other connections hold the locks it needs.
+pub(crate) fn enable_wal(conn: &Connection, path: &Path, deadline: Instant) -> Result<()> {
+    retry_busy(deadline, || {
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(())).map_err(|e| Error::file(path, e))
+    })
+}
+
 impl Store {
     /// Opens (creating if needed) the database file at `path` with default
     /// options: migrate (after a backup), then verify the schema.
@@ -203,28 +284,40 @@ impl Store {
     }
 
     fn open_with(path: Option<&Path>, options: OpenOptions) -> Result<Store> {
-        let io = |e: rusqlite::Error| match path {
-            Some(p) => Error::io(p, e),
-            None => Error::from(e),
-        };
-        let mut conn = match path {
-            Some(p) => Connection::open(p).map_err(io)?,
-            None => Connection::open_in_memory()?,
-        };
-        conn.busy_timeout(options.busy_timeout)?;
+        match path {
+            Some(p) if options.read_only => Store::open_read_only(p, options).map_err(|e| e.at_path(p)),
+            Some(p) => Store::open_file(p, options).map_err(|e| e.at_path(p)),
+            None => Store::open_memory(options),
+        }
+    }
+
+    fn open_memory(options: OpenOptions) -> Result<Store> {
+        let mut conn = Connection::open_in_memory()?;
+        configure(&conn, options.busy_timeout)?;
+        let migration = migrate::migrate(&mut conn, None, false)?;
+        if options.verify {
+            schema::verify(&conn)?;
+        }
+        Ok(Store { path: None, checkpointer: None, readers: None, writer: Mutex::new(conn), options, migration })
+    }
+
+    fn open_file(path: &Path, options: OpenOptions) -> Result<Store> {
+        let busy = options.busy_timeout;
+        let deadline = Instant::now() + busy;
+        let mut conn = Connection::open(path).map_err(|e| Error::file(path, e))?;
+        conn.busy_timeout(busy)?;
         // Refuse a newer or edited database before anything is written to
         // it; even switching to WAL would change the file.
-        let status = match path {
-            Some(p) => migrate::status_of_file(&conn, p)?,
-            None => migrate::status(&conn)?,
-        };
+        let status = retry_busy(deadline, || migrate::status_of_file(&conn, path))?;
         migrate::check_compatible(&status)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(io)?;
-        configure(&conn, options.busy_timeout)?;
+        enable_wal(&conn, path, deadline)?;
+        configure(&conn, busy)?;
 
         // The status just read already says whether anything is pending.
         let migration = if options.migrate && !status.pending.is_empty() {
-            migrate::migrate(&mut conn, path, options.backup)?
+            // A lock error here comes before the backup and the first write
+            // (migrate takes the write lock first), so trying again is safe.
+            retry_busy(deadline, || migrate::migrate(&mut conn, Some(path), options.backup))?
         } else {
             let v = status.current_version;
             MigrationOutcome { from_version: v, to_version: v, ..Default::default() }
@@ -233,26 +326,13 @@ impl Store {
             schema::verify(&conn)?;
         }
 
-        let readers = match path {
-            None => None,
-            Some(p) => {
-                let busy = options.busy_timeout;
-                let manager = SqliteConnectionManager::file(p)
-                    .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-                    .with_init(move |c| configure(c, busy));
-                let pool = r2d2::Pool::builder()
-                    .thread_pool(maintenance_pool())
-                    .max_size(options.readers)
-                    .min_idle(Some(0))
-                    .test_on_check_out(false)
-                    .connection_timeout(busy.max(Duration::from_millis(100)))
-                    .build(manager)?;
-                Some(pool)
-            }
-        };
-        let checkpointer = path.map(|p| Checkpointer::start(p, &conn, maintenance_pool()));
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .with_init(move |c| configure(c, busy));
+        let readers = Some(reader_pool(manager, &options)?);
+        let checkpointer = Some(Checkpointer::start(path, &conn, maintenance_pool()));
         Ok(Store {
-            path: path.map(Path::to_path_buf),
+            path: Some(path.to_path_buf()),
             checkpointer,
             readers,
             writer: Mutex::new(conn),
@@ -261,28 +341,64 @@ impl Store {
         })
     }
 
+    /// A read-only store has one connection, of [`open_looking`]'s kind, and
+    /// no reader pool: a pooled connection can outlive the store briefly on
+    /// the pool's thread (at a process exit, for good), and the last
+    /// connection to close is the one that removes the -wal and -shm files a
+    /// WAL-mode database needs while it is read. Reads run one at a time.
+    fn open_read_only(path: &Path, options: OpenOptions) -> Result<Store> {
+        let busy = options.busy_timeout;
+        let conn = open_looking(path, busy)?;
+        let status = retry_busy(Instant::now() + busy, || migrate::status_of_file(&conn, path))?;
+        migrate::check_compatible(&status)?;
+        if options.verify {
+            schema::verify(&conn)?;
+        }
+        let v = status.current_version;
+        let migration = MigrationOutcome { from_version: v, to_version: v, ..Default::default() };
+        Ok(Store {
+            path: Some(path.to_path_buf()),
+            checkpointer: None,
+            readers: None,
+            writer: Mutex::new(conn),
+            options,
+            migration,
+        })
+    }
+
+    /// Names the database file in an I/O error SQLite reported without it.
+    fn named<T>(&self, r: Result<T>) -> Result<T> {
+        match &self.path {
+            Some(p) => r.map_err(|e| e.at_path(p)),
+            None => r,
+        }
+    }
+
     fn writer(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave a transaction open
         // (rusqlite rolls back on drop), so a poisoned lock is still usable.
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs `f` on a read connection: a pooled reader for files, the writer in memory.
+    /// Runs `f` on a read connection: a pooled reader for files, the writer
+    /// in memory and in a read-only store.
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        match &self.readers {
-            Some(pool) => f(&*pool.get()?),
+        self.named(match &self.readers {
+            Some(pool) => pool.get().map_err(Error::from).and_then(|c| f(&c)),
             None => f(&self.writer()),
-        }
+        })
     }
 
     /// Runs `f` inside one IMMEDIATE transaction; commits on `Ok`, rolls back on `Err`.
     fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        self.after_commit(&conn);
-        Ok(out)
+        self.named((|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })())
+        .inspect(|_| self.after_commit(&conn))
     }
 
     /// Runs `f`, a single statement that commits by itself, on the writer.
@@ -290,7 +406,7 @@ impl Store {
         let conn = self.writer();
         let out = f(&conn);
         self.after_commit(&conn);
-        out
+        self.named(out)
     }
 
     fn after_commit(&self, writer: &Connection) {
@@ -311,13 +427,13 @@ impl Store {
 
     /// Applied and pending migrations of this database against this build.
     pub fn migration_status(&self) -> Result<MigrationStatus> {
-        migrate::status(&self.writer())
+        self.named(migrate::status(&self.writer()))
     }
 
     /// Applies pending migrations now (after a backup, if enabled at open);
     /// useful for stores opened with `migrate(false)`.
     pub fn migrate(&self) -> Result<MigrationOutcome> {
-        migrate::migrate(&mut self.writer(), self.path.as_deref(), self.options.backup)
+        self.named(migrate::migrate(&mut self.writer(), self.path.as_deref(), self.options.backup))
     }
 
     /// Compares the live schema with the one this build expects.
@@ -330,7 +446,7 @@ impl Store {
     /// println!("{}", report.to_json()); // for machines
     /// ```
     pub fn check_schema(&self) -> Result<SchemaReport> {
-        schema::check(&self.writer())
+        self.named(schema::check(&self.writer()))
     }
 
     /// Repairs additive drift (missing tables, missing nullable or defaulted
@@ -338,6 +454,10 @@ impl Store {
     /// database; reports, without touching them, differences that could lose
     /// data. Refused while migrations are pending: migrate first.
     pub fn repair(&self) -> Result<RepairOutcome> {
+        self.named(self.repair_now())
+    }
+
+    fn repair_now(&self) -> Result<RepairOutcome> {
         let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let before = schema::check(&tx)?;
@@ -352,7 +472,7 @@ impl Store {
         if !statements.is_empty() {
             if let (Some(path), true) = (&self.path, self.options.backup) {
                 let dest = backup::sibling_path(path, &format!("pre-repair-v{}", before.current_version));
-                backup::copy_to(&tx, &dest)?;
+                backup::copy_to(&tx, Some(path), &dest)?;
                 backup_path = Some(dest);
             }
             for s in &statements {
@@ -367,14 +487,16 @@ impl Store {
         Ok(RepairOutcome { applied: statements, not_repaired, backup: backup_path, after })
     }
 
-    /// Writes a consistent copy of the database to `dest` (which must not
-    /// exist) while the store stays usable.
+    /// Writes a consistent copy of the database to `dest` while the store
+    /// stays usable. `dest` must not exist (a symbolic link there is refused
+    /// too); the copy gets the database file's permissions (owner-only in
+    /// memory) and appears only once complete.
     pub fn backup(&self, dest: impl AsRef<Path>) -> Result<()> {
         let dest = dest.as_ref();
-        match &self.readers {
-            Some(pool) => backup::copy_to(&*pool.get()?, dest),
-            None => backup::copy_to(&self.writer(), dest),
-        }
+        self.named(match &self.readers {
+            Some(pool) => pool.get().map_err(Error::from).and_then(|c| backup::copy_to(&c, self.path(), dest)),
+            None => backup::copy_to(&self.writer(), self.path(), dest),
+        })
     }
 
     // ------------------------------------------------------------ projects
@@ -627,10 +749,10 @@ impl Store {
         match &self.readers {
             // Checked out here, so a busy pool fails the call, not the first record.
             Some(pool) => ExportIter::spawn(pool.get()?, scope.user_id().map(str::to_owned)),
-            // The writer connection cannot be lent to a thread, nor held by
-            // an iterator without blocking every write meanwhile (a write by
-            // the consumer itself would deadlock): copy the records, which an
-            // in-memory database holds in memory anyway.
+            // The one connection of an in-memory or read-only store cannot be
+            // lent to a thread, nor held by an iterator without blocking
+            // every other call meanwhile (a call by the consumer itself would
+            // deadlock): copy the records.
             None => {
                 let mut records = Vec::new();
                 self.export_in(scope, |r| {
@@ -657,6 +779,17 @@ impl Store {
         scope.validate()?;
         self.read(|c| repo::count(c, scope.user_id()))
     }
+}
+
+/// The reader pool of a file store, on the maintenance thread every store shares.
+fn reader_pool(manager: SqliteConnectionManager, options: &OpenOptions) -> Result<r2d2::Pool<SqliteConnectionManager>> {
+    Ok(r2d2::Pool::builder()
+        .thread_pool(maintenance_pool())
+        .max_size(options.readers)
+        .min_idle(Some(0))
+        .test_on_check_out(false)
+        .connection_timeout(options.busy_timeout.max(Duration::from_millis(100)))
+        .build(manager)?)
 }
 
 /// Whose records an import, export or count covers.

@@ -176,7 +176,10 @@ impl<W: Write> Writer<W> {
 /// at most a few hundred records ahead of the consumer; dropping the
 /// iterator stops it and gives the connection back. While it lives, the
 /// write-ahead log cannot be checkpointed past its snapshot: consume it
-/// promptly. An in-memory database is copied when the iterator is made.
+/// promptly. A store without a reader pool (in memory, or opened
+/// read-only) has no connection to lend: its records are copied when the
+/// iterator is made, so export a large read-only store with
+/// [`Store::export_in`] or [`export_to`], which stream.
 pub struct ExportIter {
     source: Source,
 }
@@ -282,11 +285,20 @@ impl std::fmt::Debug for ExportIter {
 /// assert_eq!((e.code(), e.line(), e.field()), ("VALIDATION", Some(1), Some("userId")));
 /// ```
 pub fn export_to(store: &Store, scope: Scope<'_>, out: impl Write) -> Result<(u64, u64)> {
-    let records = store.export_iter_in(scope)?;
     let mut w = Writer::new(BufWriter::with_capacity(BUFFER, out), &Header::new(store, scope)?)?;
-    for r in records {
-        w.record(&r?)?;
+    // An error of `out` is kept aside: passed through the store, it would
+    // be taken for the database's and named after its file.
+    let mut failed = None;
+    let exported = store.export_in(scope, |r| {
+        w.record(&r).map_err(|e| {
+            failed = Some(e);
+            Error::Internal("the export's output failed".into())
+        })
+    });
+    if let Some(e) = failed {
+        return Err(e);
     }
+    exported?;
     Ok(w.finish()?.0)
 }
 

@@ -103,3 +103,35 @@ fn the_export_iterator_reads_one_snapshot() {
     assert_eq!(1 + it.count(), 1000);
     assert_eq!(store.export_all_users_iter().unwrap().count(), 2001);
 }
+
+/// A failing output is the output's I/O error, not blamed on the database.
+#[test]
+fn an_output_error_does_not_name_the_database() {
+    struct Full;
+    impl std::io::Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("no space left on the output"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("a.db")).unwrap();
+    let p =
+        store.create_project("alice", &avatar_store::NewProject { name: "P".into(), ..Default::default() }).unwrap();
+    // Past the writer's buffer, so the failure comes while records are read.
+    let avatars: Vec<_> = (0..200)
+        .map(|i| avatar_store::NewAvatar {
+            project_id: p.id,
+            name: format!("a{i}"),
+            generation_prompt: Some("x".repeat(2000)),
+            ..Default::default()
+        })
+        .collect();
+    store.create_avatars("alice", &avatars).unwrap();
+    let e = transfer::export_to(&store, Scope::User("alice"), Full).unwrap_err();
+    assert_eq!(e.code(), "IO", "{e}");
+    assert!(e.to_string().contains("no space left on the output"), "{e}");
+    assert!(!e.to_string().contains("a.db"), "the database is blamed: {e}");
+}
