@@ -748,7 +748,10 @@ impl Store {
         scope.validate()?;
         match &self.readers {
             // Checked out here, so a busy pool fails the call, not the first record.
-            Some(pool) => ExportIter::spawn(pool.get()?, scope.user_id().map(str::to_owned)),
+            Some(pool) => {
+                let conn = self.named(pool.get().map_err(Error::from))?;
+                ExportIter::spawn(conn, scope.user_id().map(str::to_owned))
+            }
             // The one connection of an in-memory or read-only store cannot be
             // lent to a thread, nor held by an iterator without blocking
             // every other call meanwhile (a call by the consumer itself would
