@@ -4,13 +4,14 @@
 
 mod convert;
 mod errors;
+mod transfer;
 mod types;
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use avatar_store::{AvatarQuery, AvatarSort, NewProject, ProjectQuery, Record, Scope, SortOrder, Uuid};
+use avatar_store::{AvatarQuery, AvatarSort, NewProject, ProjectQuery, Record, SortOrder, Uuid};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
@@ -22,6 +23,7 @@ use crate::convert::{
     sort_arg, source_type_arg, style_arg, user_id_arg,
 };
 use crate::errors::{run, schema_report, store_error, validation};
+use crate::transfer::scope_of;
 use crate::types::{
     PyAvatar, PyMigrationOutcome, PyPage, PyProject, PyProjectWithAvatars, PyRepairOutcome, to_py_json,
 };
@@ -432,18 +434,57 @@ impl PyStore {
     }
 
     /// Every project, then every avatar of `user_id`, as JSON-ready dicts
-    /// tagged with `"type"`, from one consistent snapshot.
-    fn export<'py>(
+    /// tagged with `"type"`, read lazily from one snapshot: an
+    /// `ExportIterator` (`list()` it for a list).
+    fn export(
         &self,
-        py: Python<'py>,
+        py: Python<'_>,
         #[pyo3(from_py_with = user_id_arg)] user_id: String,
-    ) -> PyResult<Bound<'py, PyList>> {
-        self.export_in(py, Some(user_id))
+    ) -> PyResult<transfer::PyExportIter> {
+        transfer::PyExportIter::new(py, self.store()?, Some(user_id))
     }
 
     /// Like `export()` for every user: whole-database transfer, for operators.
-    fn export_all_users<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        self.export_in(py, None)
+    fn export_all_users(&self, py: Python<'_>) -> PyResult<transfer::PyExportIter> {
+        transfer::PyExportIter::new(py, self.store()?, None)
+    }
+
+    /// Writes the export of `user_id` in the export format (header, records,
+    /// end line) to `dest`: a path, which must not exist (`ConflictError`;
+    /// the file appears complete or not at all), or a file object open for
+    /// writing, binary or text. Returns `(projects, avatars)` written.
+    fn export_to(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = user_id_arg)] user_id: String,
+        dest: &Bound<'_, PyAny>,
+    ) -> PyResult<(u64, u64)> {
+        transfer::export_to(py, self.store()?, Some(user_id), dest)
+    }
+
+    /// Like `export_to()` for every user: whole-database transfer, for operators.
+    fn export_all_users_to(&self, py: Python<'_>, dest: &Bound<'_, PyAny>) -> PyResult<(u64, u64)> {
+        transfer::export_to(py, self.store()?, None, dest)
+    }
+
+    /// Imports a file in the export format from `src` (a path, or a file
+    /// object open for reading, binary or text) for `user_id`: every line is
+    /// checked before anything is written, then all records are written in
+    /// one transaction. A bad line raises with `.line` set (and `.field`
+    /// for a `ValidationError`); nothing is written. Returns
+    /// `(projects, avatars)` written.
+    fn import_from(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = user_id_arg)] user_id: String,
+        src: &Bound<'_, PyAny>,
+    ) -> PyResult<(u64, u64)> {
+        transfer::import_from(py, self.store()?, Some(user_id), src)
+    }
+
+    /// Like `import_from()` for records of any user: whole-database transfer, for operators.
+    fn import_all_users_from(&self, py: Python<'_>, src: &Bound<'_, PyAny>) -> PyResult<(u64, u64)> {
+        transfer::import_from(py, self.store()?, None, src)
     }
 
     /// Writes exported records of `user_id` back in one transaction (all or
@@ -467,13 +508,6 @@ impl PyStore {
     }
 }
 
-fn scope_of(user_id: &Option<String>) -> Scope<'_> {
-    match user_id {
-        Some(u) => Scope::User(u),
-        None => Scope::AllUsers,
-    }
-}
-
 /// A core error about `records[i]`, saying so (the field, if any, stays the record's).
 fn at_record(i: usize, e: avatar_store::Error) -> avatar_store::Error {
     use avatar_store::Error as E;
@@ -485,23 +519,6 @@ fn at_record(i: usize, e: avatar_store::Error) -> avatar_store::Error {
 }
 
 impl PyStore {
-    fn export_in<'py>(&self, py: Python<'py>, user_id: Option<String>) -> PyResult<Bound<'py, PyList>> {
-        let store = self.store()?;
-        let records = run(py, move || {
-            let mut out = Vec::new();
-            store.export_in(scope_of(&user_id), |r| {
-                out.push(r);
-                Ok(())
-            })?;
-            Ok(out)
-        })?;
-        let list = PyList::empty(py);
-        for r in &records {
-            list.append(to_py_json(py, r)?)?;
-        }
-        Ok(list)
-    }
-
     fn import_in(&self, py: Python<'_>, user_id: Option<String>, records: &Bound<'_, PyAny>) -> PyResult<(u64, u64)> {
         if let Some(u) = &user_id {
             avatar_store::validate_user_id(u).map_err(|e| store_error(py, e))?;
@@ -595,6 +612,7 @@ fn _avatar_store(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyPage>()?;
     m.add_class::<PyMigrationOutcome>()?;
     m.add_class::<PyRepairOutcome>()?;
+    m.add_class::<transfer::PyExportIter>()?;
     m.add_function(wrap_pyfunction!(embedded_migrations, m)?)?;
     m.add_function(wrap_pyfunction!(latest_version, m)?)?;
     m.add_function(wrap_pyfunction!(inspect, m)?)?;

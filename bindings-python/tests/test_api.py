@@ -259,9 +259,9 @@ def test_restore_to_a_path_that_is_not_utf8(store: Store, tmp_path: Path) -> Non
 
 def test_export_and_import_round_trip(store: Store, project: avatar_store.Project, tmp_path: Path) -> None:
     store.create_avatars(USER, [full_avatar_fields(project.id, f"a{i}") for i in range(3)])
-    records = store.export(USER)
+    records = list(store.export(USER))
     assert [r["type"] for r in records] == ["project", "avatar", "avatar", "avatar"]
-    assert store.export_all_users() == records and store.export(OTHER) == []
+    assert list(store.export_all_users()) == records and list(store.export(OTHER)) == []
     records = json.loads(json.dumps(records))
 
     with Store(tmp_path / "other.db") as other:

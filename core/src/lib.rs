@@ -39,6 +39,7 @@ mod model;
 mod repo;
 mod schema;
 mod store;
+pub mod transfer;
 
 pub use backup::{RestoreOutcome, restore};
 pub use error::{Error, Result};
@@ -57,4 +58,5 @@ pub use repo::{
 };
 pub use schema::{ColumnSpec, Difference, IndexSpec, MissingColumn, RepairOutcome, SchemaReport};
 pub use store::{Importer, MAX_BUSY_TIMEOUT, OpenOptions, Record, Scope, Store};
+pub use transfer::ExportIter;
 pub use uuid::Uuid;

@@ -642,3 +642,44 @@ fn decode_cursor(cursor: &str, tag: &str) -> Result<(String, String)> {
 fn bad_cursor() -> Error {
     Error::validation("cursor", "not a cursor returned by this listing")
 }
+
+// -------------------------------------------------------------- transfer
+
+/// Hands `f` every project, then every avatar, of `user` (of every user with
+/// `None`), in creation order, inside one read transaction: one snapshot
+/// however long `f` takes. `f` returning an error stops the export.
+pub(crate) fn export(
+    conn: &Connection,
+    user: Option<&str>,
+    mut f: impl FnMut(crate::store::Record) -> Result<()>,
+) -> Result<()> {
+    use crate::store::Record;
+    // `?1 IS NULL` keeps one statement text per table for both scopes; with
+    // a user, SQLite still walks the (userId, createdAt, id) index.
+    let filter = if user.is_some() { "WHERE userId = ?1" } else { "WHERE ?1 IS NULL" };
+    let tx = conn.unchecked_transaction()?;
+    {
+        let mut stmt =
+            tx.prepare(&format!("SELECT {PROJECT_COLUMNS} FROM projects {filter} ORDER BY createdAt, id"))?;
+        let mut rows = stmt.query([user])?;
+        while let Some(r) = rows.next()? {
+            f(Record::Project(project_from_row(r)?))?;
+        }
+        let mut stmt = tx.prepare(&format!("SELECT {AVATAR_COLUMNS} FROM avatars {filter} ORDER BY createdAt, id"))?;
+        let mut rows = stmt.query([user])?;
+        while let Some(r) = rows.next()? {
+            f(Record::Avatar(avatar_from_row(r)?))?;
+        }
+    }
+    tx.finish()?;
+    Ok(())
+}
+
+/// Numbers of projects and avatars of `user` (of every user with `None`).
+pub(crate) fn count(conn: &Connection, user: Option<&str>) -> Result<(u64, u64)> {
+    let n = |table: &str| -> Result<u64> {
+        let sql = format!("SELECT count(*) FROM {table} WHERE ?1 IS NULL OR userId = ?1");
+        Ok(conn.query_row(&sql, [user], |r| r.get::<_, i64>(0))? as u64)
+    };
+    Ok((n("projects")?, n("avatars")?))
+}

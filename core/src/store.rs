@@ -16,6 +16,7 @@ use crate::migrate::{self, MigrationOutcome, MigrationStatus};
 use crate::model::{Avatar, AvatarPatch, NewAvatar, NewProject, Project, ProjectPatch, ProjectWithAvatars};
 use crate::repo::{self, AvatarQuery, Page, ProjectQuery};
 use crate::schema::{self, RepairOutcome, SchemaReport};
+use crate::transfer::ExportIter;
 
 /// Longest accepted busy timeout: SQLite counts it in milliseconds in a
 /// 32-bit signed integer.
@@ -717,35 +718,53 @@ impl Store {
     }
 
     /// [`Store::export`] or [`Store::export_all_users`], by `scope`.
-    pub fn export_in(&self, scope: Scope<'_>, mut f: impl FnMut(Record) -> Result<()>) -> Result<()> {
+    pub fn export_in(&self, scope: Scope<'_>, f: impl FnMut(Record) -> Result<()>) -> Result<()> {
         scope.validate()?;
-        let (filter, user) = match scope {
-            Scope::User(u) => ("WHERE userId = ?1", Some(u)),
-            Scope::AllUsers => ("WHERE ?1 IS NULL", None),
-        };
-        self.read(|c| {
-            let tx = c.unchecked_transaction()?;
-            {
-                let mut stmt = tx.prepare(&format!(
-                    "SELECT id, userId, name, description, createdAt, updatedAt FROM projects {filter} \
-                     ORDER BY createdAt, id"
-                ))?;
-                let mut rows = stmt.query([user])?;
-                while let Some(r) = rows.next()? {
-                    f(Record::Project(repo::project_from_row(r)?))?;
-                }
-                let mut stmt = tx.prepare(&format!(
-                    "SELECT {} FROM avatars {filter} ORDER BY createdAt, id",
-                    repo::AVATAR_COLUMNS
-                ))?;
-                let mut rows = stmt.query([user])?;
-                while let Some(r) = rows.next()? {
-                    f(Record::Avatar(repo::avatar_from_row(r)?))?;
-                }
+        self.read(|c| repo::export(c, scope.user_id(), f))
+    }
+
+    /// The records [`Store::export`] hands over, as an iterator that owns
+    /// its read snapshot (see [`ExportIter`] for what holding it costs).
+    /// [`crate::transfer`] writes them in the export format.
+    ///
+    /// ```
+    /// use avatar_store::{NewProject, Record, Store};
+    /// let store = Store::open_in_memory().unwrap();
+    /// store.create_project("alice", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
+    /// let records: Vec<Record> = store.export_iter("alice").unwrap().collect::<Result<_, _>>().unwrap();
+    /// assert_eq!(records.len(), 1);
+    /// ```
+    pub fn export_iter(&self, user_id: &str) -> Result<ExportIter> {
+        self.export_iter_in(Scope::User(user_id))
+    }
+
+    /// Like [`Store::export_iter`] for every user: whole-database transfer, for operators.
+    pub fn export_all_users_iter(&self) -> Result<ExportIter> {
+        self.export_iter_in(Scope::AllUsers)
+    }
+
+    /// [`Store::export_iter`] or [`Store::export_all_users_iter`], by `scope`.
+    pub fn export_iter_in(&self, scope: Scope<'_>) -> Result<ExportIter> {
+        scope.validate()?;
+        match &self.readers {
+            // Checked out here, so a busy pool fails the call, not the first record.
+            Some(pool) => {
+                let conn = self.named(pool.get().map_err(Error::from))?;
+                ExportIter::spawn(conn, scope.user_id().map(str::to_owned))
             }
-            tx.finish()?;
-            Ok(())
-        })
+            // The one connection of an in-memory or read-only store cannot be
+            // lent to a thread, nor held by an iterator without blocking
+            // every other call meanwhile (a call by the consumer itself would
+            // deadlock): copy the records.
+            None => {
+                let mut records = Vec::new();
+                self.export_in(scope, |r| {
+                    records.push(r);
+                    Ok(())
+                })?;
+                Ok(ExportIter::buffered(records))
+            }
+        }
     }
 
     /// Numbers of projects and avatars of `user_id`.
@@ -761,16 +780,7 @@ impl Store {
     /// [`Store::count`] or [`Store::count_all_users`], by `scope`.
     pub fn count_in(&self, scope: Scope<'_>) -> Result<(u64, u64)> {
         scope.validate()?;
-        self.read(|c| {
-            let n = |table: &str| -> Result<u64> {
-                Ok(c.query_row(
-                    &format!("SELECT count(*) FROM {table} WHERE ?1 IS NULL OR userId = ?1"),
-                    [scope.user_id()],
-                    |r| r.get::<_, i64>(0),
-                )? as u64)
-            };
-            Ok((n("projects")?, n("avatars")?))
-        })
+        self.read(|c| repo::count(c, scope.user_id()))
     }
 }
 
