@@ -55,7 +55,8 @@ fn open_work(path: Unknown, options: Option<Unknown>) -> Prepared {
     let path = read::string("path", path)?;
     let options = read::open_options(options)?;
     Ok(Box::new(move || {
-        let store = if path == ":memory:" { options.open_in_memory()? } else { options.open(&path)? };
+        let store = if path == ":memory:" { options.open_in_memory() } else { options.open(&path) };
+        let store = store.map_err(read::open_error)?;
         Ok(Out::Opened(Arc::new(store)))
     }))
 }
@@ -682,13 +683,16 @@ pub fn restore_sync(env: Env, backup_file: Unknown, db: Unknown, options: Option
 
 /// Panics inside the guarded region on the calling thread, so the tests can
 /// prove that a panic becomes an `INTERNAL` error and the process survives.
-/// Not part of the package's API: `index.js` does not export it.
+/// Not part of the package's API: `index.js` does not export it, and only
+/// builds with the `test-hooks` feature (test.sh) have it.
+#[cfg(feature = "test-hooks")]
 #[napi(js_name = "__panicForTests", skip_typescript)]
 pub fn panic_for_tests(env: Env) -> napi::Result<Out> {
     block(&env, Ok(Box::new(|| panic!("deliberate panic for the tests"))))
 }
 
 /// Like `__panicForTests`, on the libuv thread pool: the Promise rejects.
+#[cfg(feature = "test-hooks")]
 #[napi(js_name = "__panicForTestsAsync", skip_typescript)]
 pub fn panic_for_tests_async() -> AsyncTask<Job> {
     spawn(Ok(Box::new(|| panic!("deliberate panic for the tests"))))

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use avatar_store::{AvatarQuery, AvatarSort, NewProject, ProjectQuery, Record, SortOrder, Uuid};
+use avatar_store::{AvatarQuery, NewProject, ProjectQuery, Record, Uuid};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
@@ -56,25 +56,6 @@ impl PyStore {
 fn busy_timeout_of(py: Python<'_>, seconds: f64) -> PyResult<Duration> {
     Duration::try_from_secs_f64(seconds)
         .map_err(|_| validation(py, "busyTimeout", format!("must be a non-negative number of seconds, got {seconds}")))
-}
-
-fn sort_of(py: Python<'_>, sort: &str) -> PyResult<AvatarSort> {
-    match sort {
-        "created_at" => Ok(AvatarSort::CreatedAt),
-        "usage_count" => Ok(AvatarSort::UsageCount),
-        "last_used_at" => Ok(AvatarSort::LastUsedAt),
-        other => {
-            Err(validation(py, "sort", format!("must be 'created_at', 'usage_count' or 'last_used_at', got {other:?}")))
-        }
-    }
-}
-
-fn order_of(py: Python<'_>, order: &str) -> PyResult<SortOrder> {
-    match order {
-        "asc" => Ok(SortOrder::Asc),
-        "desc" => Ok(SortOrder::Desc),
-        other => Err(validation(py, "order", format!("must be 'asc' or 'desc', got {other:?}"))),
-    }
 }
 
 #[pymethods]
@@ -371,8 +352,9 @@ impl PyStore {
             style,
             source_type,
             name_contains,
-            sort: sort_of(py, sort)?,
-            order: order_of(py, order)?,
+            // Already checked by sort_arg and order_arg, or the defaults.
+            sort: sort.parse().map_err(|e| store_error(py, e))?,
+            order: order.parse().map_err(|e| store_error(py, e))?,
             limit,
             cursor,
         };
@@ -589,7 +571,9 @@ fn restore(py: Python<'_>, backup_file: PathBuf, db: PathBuf, force: bool) -> Py
     to_py_json(py, &outcome)
 }
 
-/// For the tests: a panic inside a store call becomes `InternalError`.
+/// For the tests: a panic inside a store call becomes `InternalError`. Only
+/// in builds with the `test-hooks` feature (test.sh), never in a release.
+#[cfg(feature = "test-hooks")]
 #[pyfunction]
 fn _panic_in_core_call(py: Python<'_>) -> PyResult<()> {
     run(py, || -> avatar_store::Result<()> { panic!("deliberate panic for the tests") })
@@ -597,6 +581,7 @@ fn _panic_in_core_call(py: Python<'_>) -> PyResult<()> {
 
 /// For the tests: a panic outside any store call becomes pyo3's
 /// `PanicException` (a `BaseException`), and the interpreter lives on.
+#[cfg(feature = "test-hooks")]
 #[pyfunction]
 fn _panic_outside_core_call() {
     panic!("deliberate panic for the tests");
@@ -617,8 +602,11 @@ fn _avatar_store(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(latest_version, m)?)?;
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
     m.add_function(wrap_pyfunction!(restore, m)?)?;
-    m.add_function(wrap_pyfunction!(_panic_in_core_call, m)?)?;
-    m.add_function(wrap_pyfunction!(_panic_outside_core_call, m)?)?;
+    #[cfg(feature = "test-hooks")]
+    {
+        m.add_function(wrap_pyfunction!(_panic_in_core_call, m)?)?;
+        m.add_function(wrap_pyfunction!(_panic_outside_core_call, m)?)?;
+    }
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("SOURCE_TYPES", PyTuple::new(py, avatar_store::SOURCE_TYPES)?)?;
     m.add("MAX_PAGE_SIZE", avatar_store::MAX_PAGE_SIZE)?;

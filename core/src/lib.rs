@@ -55,6 +55,7 @@ pub use model::{
 };
 pub use repo::{
     AvatarQuery, AvatarSort, DEFAULT_PAGE_SIZE, MAX_NAME_CONTAINS_LEN, MAX_PAGE_SIZE, Page, ProjectQuery, SortOrder,
+    check_limit,
 };
 pub use schema::{ColumnSpec, Difference, IndexSpec, MissingColumn, RepairOutcome, SchemaReport};
 pub use store::{Importer, MAX_BUSY_TIMEOUT, OpenOptions, Record, Scope, Store};

@@ -316,3 +316,26 @@ mod test {
         assert!(matches!(err, Error::NewerSchema { found: 99, .. }), "{err}");
     }
 }
+
+#[cfg(test)]
+mod checksum_pin {
+    /// Every database records refinery's checksum of each migration it
+    /// applied, and opening one whose recorded checksum differs from this
+    /// build's is refused as an edited migration. A refinery release that
+    /// hashed differently would make every existing database look edited, so
+    /// refinery and refinery-core are pinned to exact versions in
+    /// core/Cargo.toml and this checksum, recorded by the databases already in
+    /// use, must not change. Should this fail after a refinery upgrade, keep
+    /// the old version (or convert the recorded checksums in a migration of
+    /// the history table); should it fail after an edit of V1's file, undo
+    /// the edit: an applied migration is never edited.
+    #[test]
+    fn v1_has_the_checksum_existing_databases_recorded() {
+        let v1 = &super::embedded_migrations()[0];
+        assert_eq!((v1.version, v1.name.as_str()), (1, "create_projects_and_avatars"));
+        assert_eq!(
+            v1.checksum, "11691259729420383802",
+            "V1's checksum changed: refinery upgraded, or V1's file was edited"
+        );
+    }
+}

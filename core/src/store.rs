@@ -2,7 +2,7 @@
 //! operation runs on.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use r2d2_sqlite::SqliteConnectionManager;
@@ -10,7 +10,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use uuid::Uuid;
 
 use crate::backup;
-use crate::checkpoint::Checkpointer;
+use crate::checkpoint::{self, Checkpointer};
 use crate::error::{Error, Result};
 use crate::migrate::{self, MigrationOutcome, MigrationStatus};
 use crate::model::{Avatar, AvatarPatch, NewAvatar, NewProject, Project, ProjectPatch, ProjectWithAvatars};
@@ -159,16 +159,128 @@ impl OpenOptions {
 /// one at a time.
 pub struct Store {
     path: Option<PathBuf>,
-    // Fields drop in order: the checkpoint thread and the readers go first so
-    // that the writer is normally the last connection, which removes the -wal
-    // and -shm files on close (a read-only connection cannot). r2d2 may still
-    // hold a reader briefly on its maintenance thread, so this is tidiness,
-    // not a guarantee.
+    // Closing a file store closes the checkpoint connection and every reader
+    // before the writer (see `Drop`), so the writer is the last connection
+    // of this process to the file, and SQLite removes the -wal and -shm files
+    // when it closes (a read-only reader could not). Another process still
+    // holding the file open keeps them, as it must.
     checkpointer: Option<Checkpointer>,
-    readers: Option<r2d2::Pool<SqliteConnectionManager>>,
+    readers: Option<r2d2::Pool<Counted>>,
+    live: Option<Arc<Live>>,
     writer: Mutex<Connection>,
     options: OpenOptions,
     migration: MigrationOutcome,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Waits for a running checkpoint, then closes its connection.
+        self.checkpointer.take();
+        // Closes the idle readers, unless r2d2's thread is opening one right
+        // now for this pool: that one closes when its job ends, which
+        // `close_and_wait` waits for (bounded by the busy timeout).
+        self.readers.take();
+        if let Some(live) = &self.live {
+            live.close_and_wait(self.options.busy_timeout.max(Duration::from_secs(1)));
+        }
+        // The writer closes last, as a field.
+    }
+}
+
+/// The reader connections of one store that are open or being opened.
+#[derive(Default)]
+struct Live {
+    state: Mutex<LiveState>,
+    gone: Condvar,
+}
+
+#[derive(Default)]
+struct LiveState {
+    open: usize,
+    closing: bool,
+}
+
+impl Live {
+    fn lock(&self) -> MutexGuard<'_, LiveState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts one more reader, unless the store is closing.
+    fn enter(self: &Arc<Self>) -> Option<LiveToken> {
+        let mut st = self.lock();
+        if st.closing {
+            return None;
+        }
+        st.open += 1;
+        Some(LiveToken(Arc::clone(self)))
+    }
+
+    /// Refuses new readers, then waits (at most `limit`) for the last one to close.
+    fn close_and_wait(&self, limit: Duration) {
+        let mut st = self.lock();
+        st.closing = true;
+        let deadline = Instant::now() + limit;
+        while st.open > 0 {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else { return };
+            st = self.gone.wait_timeout(st, left).unwrap_or_else(PoisonError::into_inner).0;
+        }
+    }
+}
+
+/// One reader counted in [`Live`] until dropped.
+struct LiveToken(Arc<Live>);
+
+impl Drop for LiveToken {
+    fn drop(&mut self) {
+        let mut st = self.0.lock();
+        st.open -= 1;
+        if st.open == 0 {
+            self.0.gone.notify_all();
+        }
+    }
+}
+
+/// A pooled reader. Fields drop in order: the connection closes before the
+/// token says so.
+pub(crate) struct Reader {
+    conn: Connection,
+    _live: LiveToken,
+}
+
+impl std::ops::Deref for Reader {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// r2d2_sqlite's manager, counting the connections it opens in [`Live`].
+pub(crate) struct Counted {
+    manager: SqliteConnectionManager,
+    live: Arc<Live>,
+}
+
+impl r2d2::ManageConnection for Counted {
+    type Connection = Reader;
+    type Error = rusqlite::Error;
+
+    fn connect(&self) -> rusqlite::Result<Reader> {
+        let token = self.live.enter().ok_or_else(|| {
+            rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISUSE),
+                Some("the store is closing".into()),
+            )
+        })?;
+        Ok(Reader { conn: self.manager.connect()?, _live: token })
+    }
+
+    fn is_valid(&self, c: &mut Reader) -> rusqlite::Result<()> {
+        self.manager.is_valid(&mut c.conn)
+    }
+
+    fn has_broken(&self, c: &mut Reader) -> bool {
+        self.manager.has_broken(&mut c.conn)
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -178,14 +290,13 @@ impl std::fmt::Debug for Store {
 }
 
 /// r2d2 gives each pool its own maintenance threads unless told otherwise;
-/// one shared thread serves every store (its reader pool and its background
-/// checkpoints), so opening many stores (or one store many times) does not
-/// pile up threads.
-fn maintenance_pool() -> std::sync::Arc<scheduled_thread_pool::ScheduledThreadPool> {
-    static POOL: std::sync::OnceLock<std::sync::Arc<scheduled_thread_pool::ScheduledThreadPool>> =
-        std::sync::OnceLock::new();
+/// one shared thread opens the readers of every store, so opening many
+/// stores (or one store many times) does not pile up threads. Checkpoints
+/// have a thread of their own ([`crate::checkpoint::thread`]).
+fn maintenance_pool() -> Arc<scheduled_thread_pool::ScheduledThreadPool> {
+    static POOL: std::sync::OnceLock<Arc<scheduled_thread_pool::ScheduledThreadPool>> = std::sync::OnceLock::new();
     POOL.get_or_init(|| {
-        std::sync::Arc::new(
+        Arc::new(
             scheduled_thread_pool::ScheduledThreadPool::builder()
                 .num_threads(1)
                 .thread_name_pattern("avatar-store-pool-{}")
@@ -298,7 +409,15 @@ impl Store {
         if options.verify {
             schema::verify(&conn)?;
         }
-        Ok(Store { path: None, checkpointer: None, readers: None, writer: Mutex::new(conn), options, migration })
+        Ok(Store {
+            path: None,
+            checkpointer: None,
+            readers: None,
+            live: None,
+            writer: Mutex::new(conn),
+            options,
+            migration,
+        })
     }
 
     fn open_file(path: &Path, options: OpenOptions) -> Result<Store> {
@@ -329,12 +448,14 @@ impl Store {
         let manager = SqliteConnectionManager::file(path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .with_init(move |c| configure(c, busy));
-        let readers = Some(reader_pool(manager, &options)?);
-        let checkpointer = Some(Checkpointer::start(path, &conn, maintenance_pool()));
+        let live = Arc::new(Live::default());
+        let readers = Some(reader_pool(Counted { manager, live: Arc::clone(&live) }, &options)?);
+        let checkpointer = Some(Checkpointer::start(path, &conn, checkpoint::thread())?);
         Ok(Store {
             path: Some(path.to_path_buf()),
             checkpointer,
             readers,
+            live: Some(live),
             writer: Mutex::new(conn),
             options,
             migration,
@@ -360,6 +481,7 @@ impl Store {
             path: Some(path.to_path_buf()),
             checkpointer: None,
             readers: None,
+            live: None,
             writer: Mutex::new(conn),
             options,
             migration,
@@ -785,7 +907,7 @@ impl Store {
 }
 
 /// The reader pool of a file store, on the maintenance thread every store shares.
-fn reader_pool(manager: SqliteConnectionManager, options: &OpenOptions) -> Result<r2d2::Pool<SqliteConnectionManager>> {
+fn reader_pool(manager: Counted, options: &OpenOptions) -> Result<r2d2::Pool<Counted>> {
     Ok(r2d2::Pool::builder()
         .thread_pool(maintenance_pool())
         .max_size(options.readers)
@@ -935,6 +1057,45 @@ impl Importer<'_> {
 #[cfg(test)]
 mod test {
     use super::*;
+
+    /// Opening a reader must not wait behind a checkpoint: r2d2 opens pooled
+    /// connections on its maintenance thread, which checkpoints once shared.
+    #[test]
+    fn a_busy_checkpoint_thread_holds_no_reader_up() {
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let (started, running) = std::sync::mpsc::channel::<()>();
+        // Stands for a long checkpoint of some other store of the process.
+        crate::checkpoint::thread().execute(move || {
+            started.send(()).unwrap();
+            let _ = wait.recv();
+        });
+        running.recv().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        // A reader that cannot be opened within the busy timeout is BUSY.
+        let store = Store::options().busy_timeout(Duration::from_millis(300)).open(dir.path().join("t.db"));
+        let counted = store.and_then(|s| s.count("u1"));
+        drop(release);
+        assert_eq!(counted.unwrap(), (0, 0));
+    }
+
+    /// The writer closes last, so the -wal and -shm files go with the store,
+    /// however many readers it had open.
+    #[test]
+    fn closing_a_store_with_open_readers_removes_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let store = Arc::new(Store::options().readers(4).open(&path).unwrap());
+        store.create_project("u1", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                let store = Arc::clone(&store);
+                s.spawn(move || (0..50).for_each(|_| assert_eq!(store.count("u1").unwrap(), (1, 0))));
+            }
+        });
+        drop(Arc::into_inner(store).unwrap());
+        assert!(!dir.path().join("r.db-wal").exists());
+        assert!(!dir.path().join("r.db-shm").exists());
+    }
 
     #[test]
     fn store_is_send_and_sync() {

@@ -193,10 +193,7 @@ enum Source {
 const READ_AHEAD: usize = 256;
 
 impl ExportIter {
-    pub(crate) fn spawn(
-        conn: r2d2::PooledConnection<r2d2_sqlite::SqliteConnectionManager>,
-        user: Option<String>,
-    ) -> Result<Self> {
+    pub(crate) fn spawn(conn: r2d2::PooledConnection<crate::store::Counted>, user: Option<String>) -> Result<Self> {
         let (tx, rx): (SyncSender<Result<Record>>, _) = sync_channel(READ_AHEAD);
         let thread = std::thread::Builder::new()
             .name("avatar-store-export".into())
