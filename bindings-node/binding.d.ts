@@ -196,8 +196,14 @@ export interface AvatarStoreError extends Error {
   code: ErrorCode | 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_STORE_CLOSED'
   /** Core errors: the full text, with paths and SQLite's words, for operators' logs. */
   detail?: string
-  /** VALIDATION: the offending field, in the data model's camelCase. */
+  /**
+   * VALIDATION: the offending field, in the data model's camelCase; for a
+   * line of an export file that is not the format, the part at fault:
+   * `format`, `version`, `userId`, `type`, `end` or `line`.
+   */
   field?: string
+  /** `importFrom`: the line of the file (from 1, the header) the error is about. */
+  line?: number
   /** SCHEMA_DRIFT: every missing or different table, column and index. */
   report?: SchemaReport
   /** NOT_FOUND: `'project'` or `'avatar'`, and the id looked up. */
@@ -291,12 +297,38 @@ export interface AvatarPage {
 // --------------------------------------------------------- generated below
 
 /**
+ * The lines of an export (`Store.exportLines`), each ending in `\n`: an
+ * async iterable. Leaving a `for await` loop early closes it.
+ */
+export interface ExportCursor {
+  [Symbol.asyncIterator](): AsyncIterator<string>
+}
+
+/**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
  * flavor napi-rs can build is listed, because `NAPI_RS_NATIVE_LIBRARY_PATH`
  * can point the loader at a WASI artifact this package does not build itself.
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
+
+/**
+ * The lines of one export (header, records, end line), fetched in chunks.
+ * Iterate it with `for await`; `close()` (or leaving the loop early) frees
+ * its reader connection and snapshot.
+ */
+export declare class ExportCursor {
+  /**
+   * The next lines of the export (up to 256 records' worth), each ending
+   * in `
+  `, or `null` after the end line.
+   */
+  next(): Promise<string | null>
+  /** Synchronous `next()`. */
+  nextSync(): string | null
+  /** Stops the export and frees its reader connection. Idempotent. */
+  close(): void
+}
 
 /**
  * A handle on one avatar-store database.
@@ -357,6 +389,42 @@ export declare class Store {
   countAllUsers(): Promise<Counts>
   /** Synchronous `countAllUsers()`. */
   countAllUsersSync(): Counts
+  /**
+   * Writes the export of `userId` in the export format (versioned JSON
+   * Lines: header, records from one snapshot, end line) to a new file at
+   * `path`; a file already there is a `CONFLICT`, never replaced.
+   */
+  exportTo(userId: string, path: string): Promise<Counts>
+  /** Synchronous `exportTo(userId, path)`. */
+  exportToSync(userId: string, path: string): Counts
+  /** Like `exportTo` for every user: whole-database transfer, for operators. */
+  exportAllUsersTo(path: string): Promise<Counts>
+  /** Synchronous `exportAllUsersTo(path)`. */
+  exportAllUsersToSync(path: string): Counts
+  /**
+   * The export of `userId` in the export format, as an async iterator
+   * of its lines (header, records from one snapshot, end line), each
+   * ending in `
+  `: `for await (const line of store.exportLines(userId))`,
+   * or `stream.Readable.from(store.exportLines(userId))` to pipe it.
+   * Leaving the loop early frees its reader connection.
+   */
+  exportLines(userId: string): ExportCursor
+  /** Like `exportLines` for every user: whole-database transfer, for operators. */
+  exportAllUsersLines(): ExportCursor
+  /**
+   * Imports a file in the export format for `userId`: every line is
+   * checked before anything is written, then all records are written in
+   * one transaction. A bad line rejects with `line` (and `field` for
+   * `VALIDATION`) set, and nothing is written.
+   */
+  importFrom(userId: string, path: string): Promise<Counts>
+  /** Synchronous `importFrom(userId, path)`. */
+  importFromSync(userId: string, path: string): Counts
+  /** Like `importFrom` for records of any user: whole-database transfer, for operators. */
+  importAllUsersFrom(path: string): Promise<Counts>
+  /** Synchronous `importAllUsersFrom(path)`. */
+  importAllUsersFromSync(path: string): Counts
   /** Creates a project owned by `userId`. */
   createProject(userId: string, project: NewProject): Promise<Project>
   /** Synchronous `createProject(userId, project)`. */

@@ -31,6 +31,7 @@ export type {
   Avatar,
   AvatarPage,
   Counts,
+  ExportCursor,
   EmbeddedMigration,
   SchemaReport,
   MissingColumn,

@@ -11,8 +11,10 @@ npm ci --ignore-scripts --no-audit --no-fund
 # The HTTP example depends on this package by path (a symlink, no download).
 (cd ../examples/node-http && npm ci --ignore-scripts --no-audit --no-fund)
 
-echo "-- napi build --release"
-npm run build
+echo "-- napi build --release --features test-hooks"
+# test-hooks adds the functions that panic on purpose for errors.test.cjs;
+# a published build (`npm run build`) leaves them out.
+npm run build -- --features test-hooks
 
 # The generated loader and declarations are committed; a build that changes
 # them means they were not regenerated after a change to the Rust sources.

@@ -1,4 +1,4 @@
-// W1-W6 of shared/BENCHMARKS.md through avatar-store (its synchronous
+// W1-W6 of benches/README.md through avatar-store (its synchronous
 // methods) and through better-sqlite3 with hand-written SQL on the same
 // schema (the embedded migrations) and pragmas, in one process and one run.
 //

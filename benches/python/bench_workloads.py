@@ -1,4 +1,4 @@
-"""Workloads W1-W6 (see BENCHMARKS.md) through the `avatar_store` package and
+"""Workloads W1-W6 (see benches/README.md) through the `avatar_store` package and
 through hand-written SQL on the standard library's `sqlite3`, in the same
 process and the same run, on the same schema (the repository's migrations/
 files) and pragmas (WAL, synchronous=NORMAL, foreign keys, busy timeout).

@@ -196,3 +196,23 @@ test('out-of-range options, filters and counters answer VALIDATION or a TypeErro
   sql(file, [`UPDATE avatars SET usageCount = 9223372036854775807 WHERE id = '${worn.id}'`])
   await assert.rejects(store.recordUsage(U, worn.id), (e) => e.code === 'CONFLICT' && /highest usage count/.test(e.message))
 })
+
+test('sort, order, limit and open options: the core checks them and its message reaches Node', async (t) => {
+  const store = new Store(':memory:')
+  t.after(() => store.close())
+  assert.throws(() => store.listAvatarsSync(U, { sort: 'name' }), (e) => {
+    assert.equal(e.code, 'VALIDATION')
+    assert.equal(e.field, 'sort')
+    assert.equal(e.message, 'invalid sort: must be one of createdAt, usageCount, lastUsedAt (or created_at, usage_count, last_used_at), got "name"')
+    return true
+  })
+  await assert.rejects(store.listAvatars(U, { order: 'up' }), (e) => e.field === 'order' && e.message === 'invalid order: must be asc or desc, got "up"')
+  for (const n of [0, -5, 1001, 2 ** 40]) {
+    assert.throws(() => store.listProjectsSync(U, { limit: n }), (e) => e.code === 'VALIDATION' && e.field === 'limit' && e.message === `invalid limit: must be between 1 and 1000, got ${n}`)
+  }
+  assert.deepEqual(store.listAvatarsSync(U, { sort: 'last_used_at', order: 'desc' }).items, [])
+  const dir = tempDir(t)
+  assert.throws(() => new Store(path.join(dir, 'r.db'), { readers: 0 }), (e) => e.code === 'VALIDATION' && e.field === 'readers')
+  await assert.rejects(Store.open(path.join(dir, 'b.db'), { busyTimeoutMs: 2 ** 31 }), (e) => e.code === 'VALIDATION' && e.field === 'busyTimeoutMs' && /at most 2147483647 ms/.test(e.message))
+  assert.equal(fs.existsSync(path.join(dir, 'r.db')), false)
+})

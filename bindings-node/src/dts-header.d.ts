@@ -196,8 +196,14 @@ export interface AvatarStoreError extends Error {
   code: ErrorCode | 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_STORE_CLOSED'
   /** Core errors: the full text, with paths and SQLite's words, for operators' logs. */
   detail?: string
-  /** VALIDATION: the offending field, in the data model's camelCase. */
+  /**
+   * VALIDATION: the offending field, in the data model's camelCase; for a
+   * line of an export file that is not the format, the part at fault:
+   * `format`, `version`, `userId`, `type`, `end` or `line`.
+   */
   field?: string
+  /** `importFrom`: the line of the file (from 1, the header) the error is about. */
+  line?: number
   /** SCHEMA_DRIFT: every missing or different table, column and index. */
   report?: SchemaReport
   /** NOT_FOUND: `'project'` or `'avatar'`, and the id looked up. */
@@ -289,3 +295,11 @@ export interface AvatarPage {
 }
 
 // --------------------------------------------------------- generated below
+
+/**
+ * The lines of an export (`Store.exportLines`), each ending in `\n`: an
+ * async iterable. Leaving a `for await` loop early closes it.
+ */
+export interface ExportCursor {
+  [Symbol.asyncIterator](): AsyncIterator<string>
+}

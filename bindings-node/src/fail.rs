@@ -95,10 +95,14 @@ fn build<'env>(env: &'env Env, f: Failure) -> napi::Result<Object<'env>> {
             if let Some(field) = e.field() {
                 obj.set("field", field)?;
             }
+            if let Some(line) = e.line() {
+                obj.set("line", line as f64)?;
+            }
             if let Some(report) = e.schema_report() {
                 obj.set("report", env.to_js_value(report)?)?;
             }
-            match &e {
+            // The details of an error at a line of an export file are its inner error's.
+            match e.without_line() {
                 avatar_store::Error::NotFound { entity, id } => {
                     obj.set("entity", *entity)?;
                     obj.set("id", id.as_str())?;

@@ -7,6 +7,7 @@
 //! thread pool, `nameSync()` runs on the calling thread ([`job`]).
 
 mod codec;
+mod export;
 mod fail;
 mod job;
 mod read;
@@ -54,7 +55,8 @@ fn open_work(path: Unknown, options: Option<Unknown>) -> Prepared {
     let path = read::string("path", path)?;
     let options = read::open_options(options)?;
     Ok(Box::new(move || {
-        let store = if path == ":memory:" { options.open_in_memory()? } else { options.open(&path)? };
+        let store = if path == ":memory:" { options.open_in_memory() } else { options.open(&path) };
+        let store = store.map_err(read::open_error)?;
         Ok(Out::Opened(Arc::new(store)))
     }))
 }
@@ -189,6 +191,75 @@ impl Store {
     #[napi(catch_unwind, ts_return_type = "Counts")]
     pub fn count_all_users_sync(&self, env: Env) -> napi::Result<Out> {
         block(&env, self.count_work(None))
+    }
+
+    /// Writes the export of `userId` in the export format (versioned JSON
+    /// Lines: header, records from one snapshot, end line) to a new file at
+    /// `path`; a file already there is a `CONFLICT`, never replaced.
+    #[napi(catch_unwind, ts_args_type = "userId: string, path: string", ts_return_type = "Promise<Counts>")]
+    pub fn export_to(&self, user_id: Unknown, path: Unknown) -> AsyncTask<Job> {
+        spawn(self.export_to_work(Some(user_id), path))
+    }
+
+    /// Synchronous `exportTo(userId, path)`.
+    #[napi(catch_unwind, ts_args_type = "userId: string, path: string", ts_return_type = "Counts")]
+    pub fn export_to_sync(&self, env: Env, user_id: Unknown, path: Unknown) -> napi::Result<Out> {
+        block(&env, self.export_to_work(Some(user_id), path))
+    }
+
+    /// Like `exportTo` for every user: whole-database transfer, for operators.
+    #[napi(catch_unwind, ts_args_type = "path: string", ts_return_type = "Promise<Counts>")]
+    pub fn export_all_users_to(&self, path: Unknown) -> AsyncTask<Job> {
+        spawn(self.export_to_work(None, path))
+    }
+
+    /// Synchronous `exportAllUsersTo(path)`.
+    #[napi(catch_unwind, ts_args_type = "path: string", ts_return_type = "Counts")]
+    pub fn export_all_users_to_sync(&self, env: Env, path: Unknown) -> napi::Result<Out> {
+        block(&env, self.export_to_work(None, path))
+    }
+
+    /// The export of `userId` in the export format, as an async iterator
+    /// of its lines (header, records from one snapshot, end line), each
+    /// ending in `\n`: `for await (const line of store.exportLines(userId))`,
+    /// or `stream.Readable.from(store.exportLines(userId))` to pipe it.
+    /// Leaving the loop early frees its reader connection.
+    #[napi(catch_unwind, ts_args_type = "userId: string")]
+    pub fn export_lines(&self, env: Env, user_id: Unknown) -> napi::Result<export::ExportCursor> {
+        self.export_lines_inner(&env, Some(user_id))
+    }
+
+    /// Like `exportLines` for every user: whole-database transfer, for operators.
+    #[napi(catch_unwind)]
+    pub fn export_all_users_lines(&self, env: Env) -> napi::Result<export::ExportCursor> {
+        self.export_lines_inner(&env, None)
+    }
+
+    /// Imports a file in the export format for `userId`: every line is
+    /// checked before anything is written, then all records are written in
+    /// one transaction. A bad line rejects with `line` (and `field` for
+    /// `VALIDATION`) set, and nothing is written.
+    #[napi(catch_unwind, ts_args_type = "userId: string, path: string", ts_return_type = "Promise<Counts>")]
+    pub fn import_from(&self, user_id: Unknown, path: Unknown) -> AsyncTask<Job> {
+        spawn(self.import_from_work(Some(user_id), path))
+    }
+
+    /// Synchronous `importFrom(userId, path)`.
+    #[napi(catch_unwind, ts_args_type = "userId: string, path: string", ts_return_type = "Counts")]
+    pub fn import_from_sync(&self, env: Env, user_id: Unknown, path: Unknown) -> napi::Result<Out> {
+        block(&env, self.import_from_work(Some(user_id), path))
+    }
+
+    /// Like `importFrom` for records of any user: whole-database transfer, for operators.
+    #[napi(catch_unwind, ts_args_type = "path: string", ts_return_type = "Promise<Counts>")]
+    pub fn import_all_users_from(&self, path: Unknown) -> AsyncTask<Job> {
+        spawn(self.import_from_work(None, path))
+    }
+
+    /// Synchronous `importAllUsersFrom(path)`.
+    #[napi(catch_unwind, ts_args_type = "path: string", ts_return_type = "Counts")]
+    pub fn import_all_users_from_sync(&self, env: Env, path: Unknown) -> napi::Result<Out> {
+        block(&env, self.import_from_work(None, path))
     }
 
     // ---------------------------------------------------------- projects
@@ -422,6 +493,36 @@ impl Store {
         }))
     }
 
+    fn export_lines_inner(&self, env: &Env, user_id: Option<Unknown>) -> napi::Result<export::ExportCursor> {
+        let prepared = (|| {
+            let user = user_id.map(|v| read::string("userId", v)).transpose()?;
+            export::cursor(self.core()?, user)
+        })();
+        prepared.map_err(|f| fail::into_napi(env, f))
+    }
+
+    /// `None`: every user (`exportAllUsersTo`).
+    fn export_to_work(&self, user_id: Option<Unknown>, path: Unknown) -> Prepared {
+        let s = self.core()?;
+        let user = user_id.map(|v| read::string("userId", v)).transpose()?;
+        let path = PathBuf::from(read::string("path", path)?);
+        Ok(Box::new(move || {
+            let scope = user.as_deref().map_or(avatar_store::Scope::AllUsers, avatar_store::Scope::User);
+            avatar_store::transfer::export_to_path(&s, scope, &path).map(|(p, a)| Out::Counts(p, a))
+        }))
+    }
+
+    /// `None`: every user (`importAllUsersFrom`).
+    fn import_from_work(&self, user_id: Option<Unknown>, path: Unknown) -> Prepared {
+        let s = self.core()?;
+        let user = user_id.map(|v| read::string("userId", v)).transpose()?;
+        let path = PathBuf::from(read::string("path", path)?);
+        Ok(Box::new(move || {
+            let scope = user.as_deref().map_or(avatar_store::Scope::AllUsers, avatar_store::Scope::User);
+            avatar_store::transfer::import_from_path(&s, scope, &path).map(|(p, a)| Out::Counts(p, a))
+        }))
+    }
+
     fn create_project_work(&self, user_id: Unknown, project: Unknown) -> Prepared {
         let s = self.core()?;
         let user = read::string("userId", user_id)?;
@@ -582,13 +683,16 @@ pub fn restore_sync(env: Env, backup_file: Unknown, db: Unknown, options: Option
 
 /// Panics inside the guarded region on the calling thread, so the tests can
 /// prove that a panic becomes an `INTERNAL` error and the process survives.
-/// Not part of the package's API: `index.js` does not export it.
+/// Not part of the package's API: `index.js` does not export it, and only
+/// builds with the `test-hooks` feature (test.sh) have it.
+#[cfg(feature = "test-hooks")]
 #[napi(js_name = "__panicForTests", skip_typescript)]
 pub fn panic_for_tests(env: Env) -> napi::Result<Out> {
     block(&env, Ok(Box::new(|| panic!("deliberate panic for the tests"))))
 }
 
 /// Like `__panicForTests`, on the libuv thread pool: the Promise rejects.
+#[cfg(feature = "test-hooks")]
 #[napi(js_name = "__panicForTestsAsync", skip_typescript)]
 pub fn panic_for_tests_async() -> AsyncTask<Job> {
     spawn(Ok(Box::new(|| panic!("deliberate panic for the tests"))))

@@ -199,18 +199,11 @@ impl<'a> Props<'a> {
         }
     }
 
-    /// A page size: the core checks the range, this only makes it fit a `u32`.
+    /// A page size, checked by the core.
     pub fn limit(&self) -> R<Option<u32>> {
         match self.int("limit", false)? {
             None => Ok(None),
-            Some(n) => match u32::try_from(n) {
-                Ok(n) => Ok(Some(n)),
-                Err(_) => Err(avatar_store::Error::Validation {
-                    field: "limit".into(),
-                    message: format!("must be between 1 and {}, got {n}", avatar_store::MAX_PAGE_SIZE),
-                }
-                .into()),
-            },
+            Some(n) => Ok(Some(avatar_store::check_limit(n.into())?)),
         }
     }
 
@@ -219,6 +212,17 @@ impl<'a> Props<'a> {
             Some(s) => Ok(Some(avatar_store::parse_id(key, &s)?)),
             None => Ok(None),
         }
+    }
+}
+
+/// An error of opening a store, naming the option as a Node caller spells
+/// it: the core's `busyTimeout` is `busyTimeoutMs` here.
+pub fn open_error(e: avatar_store::Error) -> avatar_store::Error {
+    match e {
+        avatar_store::Error::Validation { field, message } if field == "busyTimeout" => {
+            avatar_store::Error::Validation { field: "busyTimeoutMs".into(), message }
+        }
+        e => e,
     }
 }
 
@@ -237,17 +241,8 @@ pub fn open_options(v: Option<Unknown>) -> R<OpenOptions> {
         o = o.verify(b);
     }
     if let Some(ms) = p.int("busyTimeoutMs", false)? {
+        // The core checks the upper bound at open (see `open_error`).
         let ms = u64::try_from(ms).map_err(|_| wrong_value("options.busyTimeoutMs", "must not be negative"))?;
-        // The core refuses it too, naming its own `busyTimeout`; named here
-        // as the option the caller set.
-        let max = avatar_store::MAX_BUSY_TIMEOUT.as_millis();
-        if u128::from(ms) > max {
-            return Err(avatar_store::Error::Validation {
-                field: "busyTimeoutMs".into(),
-                message: format!("must be at most {max} (about 24.8 days), got {ms}"),
-            }
-            .into());
-        }
         o = o.busy_timeout(Duration::from_millis(ms));
     }
     if let Some(n) = p.int("readers", false)? {
@@ -382,29 +377,8 @@ pub fn avatar_patch(v: Unknown) -> R<AvatarPatch> {
 pub fn avatar_query(v: Option<Unknown>) -> R<AvatarQuery> {
     let Some(v) = optional(v)? else { return Ok(AvatarQuery::default()) };
     let p = Props::new("query", v, &QUERY_FIELDS)?;
-    let sort = match p.string("sort")?.as_deref() {
-        None | Some("createdAt") => AvatarSort::CreatedAt,
-        Some("usageCount") => AvatarSort::UsageCount,
-        Some("lastUsedAt") => AvatarSort::LastUsedAt,
-        Some(other) => {
-            return Err(avatar_store::Error::Validation {
-                field: "sort".into(),
-                message: format!("must be one of createdAt, usageCount, lastUsedAt, got {other:?}"),
-            }
-            .into());
-        }
-    };
-    let order = match p.string("order")?.as_deref() {
-        None | Some("asc") => SortOrder::Asc,
-        Some("desc") => SortOrder::Desc,
-        Some(other) => {
-            return Err(avatar_store::Error::Validation {
-                field: "order".into(),
-                message: format!("must be asc or desc, got {other:?}"),
-            }
-            .into());
-        }
-    };
+    let sort = p.string("sort")?.map(|s| s.parse::<AvatarSort>()).transpose()?.unwrap_or_default();
+    let order = p.string("order")?.map(|s| s.parse::<SortOrder>()).transpose()?.unwrap_or_default();
     let mut q = AvatarQuery {
         project_id: p.id("projectId")?,
         name_contains: p.string("nameContains")?,

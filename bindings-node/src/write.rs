@@ -57,6 +57,8 @@ pub enum Out {
     Status(MigrationStatus),
     Restore(avatar_store::RestoreOutcome),
     Opened(std::sync::Arc<avatar_store::Store>),
+    /// A chunk of an export's lines; `None` after the last.
+    Text(Option<String>),
 }
 
 impl Out {
@@ -109,6 +111,7 @@ impl ToNapiValue for Out {
                 Out::Status(s) => serialized(env, &s),
                 Out::Restore(r) => serialized(env, &r),
                 Out::Opened(store) => crate::Store::to_napi_value(env, crate::Store::wrap(store)),
+                Out::Text(text) => Option::<String>::to_napi_value(env, text),
                 // encoded() turned every record into Json.
                 _ => Err(napi::Error::from_reason("avatar-store: a result was not encoded")),
             }

@@ -3,7 +3,8 @@
 //! the right type that core would refuse go on to core, which names the field.
 
 use avatar_store::{
-    AVATAR_FIELDS, AvatarPatch, Create, FieldDescriptor, FieldKind, FieldValue, NewAvatar, ProjectPatch, Uuid,
+    AVATAR_FIELDS, AvatarPatch, AvatarSort, Create, FieldDescriptor, FieldKind, FieldValue, NewAvatar, ProjectPatch,
+    SortOrder, Uuid,
 };
 use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
@@ -144,36 +145,29 @@ pub(crate) fn name_arg(ob: &Bound<'_, PyAny>) -> PyResult<String> {
     Ok(expect_str(ob, "argument 'name'", "name", false)?.unwrap_or_default())
 }
 
-/// One of `choices`, as the `'static` text the signature's default has.
-fn choice(ob: &Bound<'_, PyAny>, arg: &str, choices: &[&'static str]) -> PyResult<&'static str> {
-    let given = expect_str(ob, &format!("argument '{arg}'"), arg, false)?.unwrap_or_default();
-    choices.iter().copied().find(|c| *c == given).ok_or_else(|| {
-        let quoted: Vec<String> = choices.iter().map(|c| format!("'{c}'")).collect();
-        validation(ob.py(), arg, format!("must be one of {}, got {given:?}", quoted.join(", ")))
-    })
-}
-
+/// A sort key (`created_at`, ...), parsed by the core, which names `sort`.
+/// Returned as the core's own `'static` spelling, the type the signature's
+/// default (a literal, so the text signature shows it) has.
 pub(crate) fn sort_arg(ob: &Bound<'_, PyAny>) -> PyResult<&'static str> {
-    choice(ob, "sort", &["created_at", "usage_count", "last_used_at"])
+    let given = expect_str(ob, "argument 'sort'", "sort", false)?.unwrap_or_default();
+    given.parse::<AvatarSort>().map(AvatarSort::snake_case).map_err(|e| crate::errors::store_error(ob.py(), e))
 }
 
+/// `asc` or `desc`, parsed by the core, which names `order`.
 pub(crate) fn order_arg(ob: &Bound<'_, PyAny>) -> PyResult<&'static str> {
-    choice(ob, "order", &["asc", "desc"])
+    let given = expect_str(ob, "argument 'order'", "order", false)?.unwrap_or_default();
+    given.parse::<SortOrder>().map(SortOrder::as_str).map_err(|e| crate::errors::store_error(ob.py(), e))
 }
 
-/// A page size: an `int` (not a `bool`) or `None`; any int outside 1 to
-/// `MAX_PAGE_SIZE`, however large, is the `ValidationError` core gives.
+/// A page size: an `int` (not a `bool`) or `None`, checked by the core. An
+/// int past 128 bits is shown as the largest 128-bit one in the message.
 pub(crate) fn limit_arg(ob: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
     if ob.is_none() {
         return Ok(None);
     }
     let n = exact_int(ob, "argument 'limit'", "int or None")?;
-    match n.extract::<u32>() {
-        Ok(n) => Ok(Some(n)),
-        Err(_) => {
-            Err(validation(ob.py(), "limit", format!("must be between 1 and {}, got {n}", avatar_store::MAX_PAGE_SIZE)))
-        }
-    }
+    let n = n.extract::<i128>().unwrap_or_else(|_| if n.gt(0).unwrap_or(true) { i128::MAX } else { i128::MIN });
+    avatar_store::check_limit(n).map(Some).map_err(|e| crate::errors::store_error(ob.py(), e))
 }
 
 /// The reader pool size: an `int` (not a `bool`) from 1 up.

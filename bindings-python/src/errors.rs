@@ -79,7 +79,9 @@ fn build(py: Python<'_>, e: &avatar_store::Error) -> PyResult<PyErr> {
     let exc = module.getattr(class)?.call1((message,))?;
     exc.setattr("code", e.code())?;
     exc.setattr("detail", detail)?;
-    match e {
+    exc.setattr("line", e.line())?;
+    // The details of an error at a line of an export file are its inner error's.
+    match e.without_line() {
         E::NotFound { entity, id } => {
             exc.setattr("entity", *entity)?;
             exc.setattr("id", id)?;

@@ -4,13 +4,14 @@
 
 mod convert;
 mod errors;
+mod transfer;
 mod types;
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use avatar_store::{AvatarQuery, AvatarSort, NewProject, ProjectQuery, Record, Scope, SortOrder, Uuid};
+use avatar_store::{AvatarQuery, NewProject, ProjectQuery, Record, Uuid};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
@@ -22,6 +23,7 @@ use crate::convert::{
     sort_arg, source_type_arg, style_arg, user_id_arg,
 };
 use crate::errors::{run, schema_report, store_error, validation};
+use crate::transfer::scope_of;
 use crate::types::{
     PyAvatar, PyMigrationOutcome, PyPage, PyProject, PyProjectWithAvatars, PyRepairOutcome, to_py_json,
 };
@@ -54,25 +56,6 @@ impl PyStore {
 fn busy_timeout_of(py: Python<'_>, seconds: f64) -> PyResult<Duration> {
     Duration::try_from_secs_f64(seconds)
         .map_err(|_| validation(py, "busyTimeout", format!("must be a non-negative number of seconds, got {seconds}")))
-}
-
-fn sort_of(py: Python<'_>, sort: &str) -> PyResult<AvatarSort> {
-    match sort {
-        "created_at" => Ok(AvatarSort::CreatedAt),
-        "usage_count" => Ok(AvatarSort::UsageCount),
-        "last_used_at" => Ok(AvatarSort::LastUsedAt),
-        other => {
-            Err(validation(py, "sort", format!("must be 'created_at', 'usage_count' or 'last_used_at', got {other:?}")))
-        }
-    }
-}
-
-fn order_of(py: Python<'_>, order: &str) -> PyResult<SortOrder> {
-    match order {
-        "asc" => Ok(SortOrder::Asc),
-        "desc" => Ok(SortOrder::Desc),
-        other => Err(validation(py, "order", format!("must be 'asc' or 'desc', got {other:?}"))),
-    }
 }
 
 #[pymethods]
@@ -369,8 +352,9 @@ impl PyStore {
             style,
             source_type,
             name_contains,
-            sort: sort_of(py, sort)?,
-            order: order_of(py, order)?,
+            // Already checked by sort_arg and order_arg, or the defaults.
+            sort: sort.parse().map_err(|e| store_error(py, e))?,
+            order: order.parse().map_err(|e| store_error(py, e))?,
             limit,
             cursor,
         };
@@ -432,18 +416,57 @@ impl PyStore {
     }
 
     /// Every project, then every avatar of `user_id`, as JSON-ready dicts
-    /// tagged with `"type"`, from one consistent snapshot.
-    fn export<'py>(
+    /// tagged with `"type"`, read lazily from one snapshot: an
+    /// `ExportIterator` (`list()` it for a list).
+    fn export(
         &self,
-        py: Python<'py>,
+        py: Python<'_>,
         #[pyo3(from_py_with = user_id_arg)] user_id: String,
-    ) -> PyResult<Bound<'py, PyList>> {
-        self.export_in(py, Some(user_id))
+    ) -> PyResult<transfer::PyExportIter> {
+        transfer::PyExportIter::new(py, self.store()?, Some(user_id))
     }
 
     /// Like `export()` for every user: whole-database transfer, for operators.
-    fn export_all_users<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        self.export_in(py, None)
+    fn export_all_users(&self, py: Python<'_>) -> PyResult<transfer::PyExportIter> {
+        transfer::PyExportIter::new(py, self.store()?, None)
+    }
+
+    /// Writes the export of `user_id` in the export format (header, records,
+    /// end line) to `dest`: a path, which must not exist (`ConflictError`;
+    /// the file appears complete or not at all), or a file object open for
+    /// writing, binary or text. Returns `(projects, avatars)` written.
+    fn export_to(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = user_id_arg)] user_id: String,
+        dest: &Bound<'_, PyAny>,
+    ) -> PyResult<(u64, u64)> {
+        transfer::export_to(py, self.store()?, Some(user_id), dest)
+    }
+
+    /// Like `export_to()` for every user: whole-database transfer, for operators.
+    fn export_all_users_to(&self, py: Python<'_>, dest: &Bound<'_, PyAny>) -> PyResult<(u64, u64)> {
+        transfer::export_to(py, self.store()?, None, dest)
+    }
+
+    /// Imports a file in the export format from `src` (a path, or a file
+    /// object open for reading, binary or text) for `user_id`: every line is
+    /// checked before anything is written, then all records are written in
+    /// one transaction. A bad line raises with `.line` set (and `.field`
+    /// for a `ValidationError`); nothing is written. Returns
+    /// `(projects, avatars)` written.
+    fn import_from(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = user_id_arg)] user_id: String,
+        src: &Bound<'_, PyAny>,
+    ) -> PyResult<(u64, u64)> {
+        transfer::import_from(py, self.store()?, Some(user_id), src)
+    }
+
+    /// Like `import_from()` for records of any user: whole-database transfer, for operators.
+    fn import_all_users_from(&self, py: Python<'_>, src: &Bound<'_, PyAny>) -> PyResult<(u64, u64)> {
+        transfer::import_from(py, self.store()?, None, src)
     }
 
     /// Writes exported records of `user_id` back in one transaction (all or
@@ -467,13 +490,6 @@ impl PyStore {
     }
 }
 
-fn scope_of(user_id: &Option<String>) -> Scope<'_> {
-    match user_id {
-        Some(u) => Scope::User(u),
-        None => Scope::AllUsers,
-    }
-}
-
 /// A core error about `records[i]`, saying so (the field, if any, stays the record's).
 fn at_record(i: usize, e: avatar_store::Error) -> avatar_store::Error {
     use avatar_store::Error as E;
@@ -485,23 +501,6 @@ fn at_record(i: usize, e: avatar_store::Error) -> avatar_store::Error {
 }
 
 impl PyStore {
-    fn export_in<'py>(&self, py: Python<'py>, user_id: Option<String>) -> PyResult<Bound<'py, PyList>> {
-        let store = self.store()?;
-        let records = run(py, move || {
-            let mut out = Vec::new();
-            store.export_in(scope_of(&user_id), |r| {
-                out.push(r);
-                Ok(())
-            })?;
-            Ok(out)
-        })?;
-        let list = PyList::empty(py);
-        for r in &records {
-            list.append(to_py_json(py, r)?)?;
-        }
-        Ok(list)
-    }
-
     fn import_in(&self, py: Python<'_>, user_id: Option<String>, records: &Bound<'_, PyAny>) -> PyResult<(u64, u64)> {
         if let Some(u) = &user_id {
             avatar_store::validate_user_id(u).map_err(|e| store_error(py, e))?;
@@ -561,7 +560,10 @@ fn inspect(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyAny>> {
 }
 
 /// Replaces the database at `db` with the backup at `backup_file`
-/// (verified first); an existing `db` is replaced only with `force=True`.
+/// (verified first); an existing `db` is replaced only with `force=True`,
+/// under one lock, keeping a copy of it (or, when it is not a database,
+/// moving it aside). Paths in the result are text, lossily decoded when the
+/// file name is not UTF-8.
 #[pyfunction]
 #[pyo3(signature = (backup_file, db, *, force = false))]
 fn restore(py: Python<'_>, backup_file: PathBuf, db: PathBuf, force: bool) -> PyResult<Bound<'_, PyAny>> {
@@ -569,7 +571,9 @@ fn restore(py: Python<'_>, backup_file: PathBuf, db: PathBuf, force: bool) -> Py
     to_py_json(py, &outcome)
 }
 
-/// For the tests: a panic inside a store call becomes `InternalError`.
+/// For the tests: a panic inside a store call becomes `InternalError`. Only
+/// in builds with the `test-hooks` feature (test.sh), never in a release.
+#[cfg(feature = "test-hooks")]
 #[pyfunction]
 fn _panic_in_core_call(py: Python<'_>) -> PyResult<()> {
     run(py, || -> avatar_store::Result<()> { panic!("deliberate panic for the tests") })
@@ -577,6 +581,7 @@ fn _panic_in_core_call(py: Python<'_>) -> PyResult<()> {
 
 /// For the tests: a panic outside any store call becomes pyo3's
 /// `PanicException` (a `BaseException`), and the interpreter lives on.
+#[cfg(feature = "test-hooks")]
 #[pyfunction]
 fn _panic_outside_core_call() {
     panic!("deliberate panic for the tests");
@@ -605,14 +610,18 @@ fn _avatar_store(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyPage>()?;
     m.add_class::<PyMigrationOutcome>()?;
     m.add_class::<PyRepairOutcome>()?;
+    m.add_class::<transfer::PyExportIter>()?;
     m.add_function(wrap_pyfunction!(embedded_migrations, m)?)?;
     m.add_function(wrap_pyfunction!(latest_version, m)?)?;
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
     m.add_function(wrap_pyfunction!(restore, m)?)?;
     m.add_function(wrap_pyfunction!(_avatar_fields, m)?)?;
     m.add_function(wrap_pyfunction!(_project_fields, m)?)?;
-    m.add_function(wrap_pyfunction!(_panic_in_core_call, m)?)?;
-    m.add_function(wrap_pyfunction!(_panic_outside_core_call, m)?)?;
+    #[cfg(feature = "test-hooks")]
+    {
+        m.add_function(wrap_pyfunction!(_panic_in_core_call, m)?)?;
+        m.add_function(wrap_pyfunction!(_panic_outside_core_call, m)?)?;
+    }
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("SOURCE_TYPES", PyTuple::new(py, avatar_store::SOURCE_TYPES)?)?;
     m.add("MAX_PAGE_SIZE", avatar_store::MAX_PAGE_SIZE)?;

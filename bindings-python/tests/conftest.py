@@ -59,7 +59,7 @@ def project(store: avatar_store.Store) -> avatar_store.Project:
 
 def snapshot(store: avatar_store.Store) -> List[Dict[str, Any]]:
     """Everything in the database, to prove a refused call changed nothing."""
-    return store.export_all_users()
+    return list(store.export_all_users())
 
 
 def type_error_names(err: BaseException, argument: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import time
 import uuid
 from pathlib import Path
@@ -242,11 +243,25 @@ def test_backup_and_restore(store: Store, project: avatar_store.Project, tmp_pat
         assert [a.name for a in restored.list_avatars(USER)] == ["Nova"]
 
 
+@pytest.mark.skipif(os.name != "posix", reason="only POSIX file names can be bytes that are not UTF-8")
+def test_restore_to_a_path_that_is_not_utf8(store: Store, tmp_path: Path) -> None:
+    dest = tmp_path / "copy.db"
+    store.backup(dest)
+    # os.fsdecode keeps the byte 0xff as a lone surrogate, the way Python
+    # hands out such names from os.listdir.
+    target = str(tmp_path / os.fsdecode(b"\xff.db"))
+    assert avatar_store.restore(dest, target)["replacedCopy"] is None
+    outcome = avatar_store.restore(dest, target, force=True)
+    assert outcome["version"] == 5
+    assert "\ufffd.db.replaced-" in outcome["replacedCopy"]  # reported lossily
+    assert sorted(n for n in os.listdir(tmp_path) if n.startswith(os.fsdecode(b"\xff")))[0] == os.fsdecode(b"\xff.db")
+
+
 def test_export_and_import_round_trip(store: Store, project: avatar_store.Project, tmp_path: Path) -> None:
     store.create_avatars(USER, [full_avatar_fields(project.id, f"a{i}") for i in range(3)])
-    records = store.export(USER)
+    records = list(store.export(USER))
     assert [r["type"] for r in records] == ["project", "avatar", "avatar", "avatar"]
-    assert store.export_all_users() == records and store.export(OTHER) == []
+    assert list(store.export_all_users()) == records and list(store.export(OTHER)) == []
     records = json.loads(json.dumps(records))
 
     with Store(tmp_path / "other.db") as other:

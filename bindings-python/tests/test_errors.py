@@ -357,3 +357,25 @@ def test_record_usage_at_the_highest_count_is_a_conflict(
 def test_limits_are_inclusive_and_count_characters(store: Store, project: avatar_store.Project) -> None:
     a = store.create_avatar(USER, project_id=project.id, name="é" * 200, persona_age=150, persona_name="🦊" * 200)
     assert len(store.get_avatar(USER, a.id).name) == 200
+
+
+def test_sort_order_and_limit_messages_are_the_cores(store: Store) -> None:
+    # The same words as the Node binding and the Rust API: the core parses
+    # sort and order and checks the page size (README, "Decisions").
+    with pytest.raises(avatar_store.ValidationError) as e:
+        store.list_avatars(USER, sort="name")  # type: ignore[arg-type]
+    assert e.value.field == "sort"
+    assert str(e.value) == (
+        "invalid sort: must be one of createdAt, usageCount, lastUsedAt "
+        '(or created_at, usage_count, last_used_at), got "name"'
+    )
+    with pytest.raises(avatar_store.ValidationError) as e:
+        store.list_avatars(USER, order="up")  # type: ignore[arg-type]
+    assert (e.value.field, str(e.value)) == ("order", 'invalid order: must be asc or desc, got "up"')
+    for n in (0, -5, 1001, 2**40):
+        with pytest.raises(avatar_store.ValidationError) as e:
+            store.list_projects(USER, limit=n)
+        assert (e.value.field, str(e.value)) == ("limit", f"invalid limit: must be between 1 and 1000, got {n}")
+    # Either spelling of a sort key: the core takes both.
+    assert store.list_avatars(USER, sort="usageCount").items == []  # type: ignore[arg-type]
+    assert store.list_avatars(USER, sort="last_used_at", order="desc").items == []

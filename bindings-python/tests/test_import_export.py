@@ -43,7 +43,7 @@ def relabelled(records: List[Dict[str, Any]], user: str) -> List[Dict[str, Any]]
 def test_another_users_records_are_refused_and_theirs_stay_byte_for_byte(db_path: Path) -> None:
     with Store(db_path) as store:
         seed(store)
-        victims = store.export(USER)
+        victims = list(store.export(USER))
         before = snapshot(store)
     file_before = settled_sha256(db_path)
 
@@ -66,7 +66,7 @@ def test_another_users_records_are_refused_and_theirs_stay_byte_for_byte(db_path
         assert e.value.field == "projectId" and "records[0]" in str(e.value)
 
         # The attacker's own records first, one of the victim's last: nothing of it is written.
-        own = store.export(OTHER)
+        own = list(store.export(OTHER))
         fresh = {**own[0], "id": str(uuid.uuid4())}
         with pytest.raises(avatar_store.ValidationError) as e:
             store.import_records(OTHER, [fresh, victims[2]])
@@ -79,11 +79,11 @@ def test_another_users_records_are_refused_and_theirs_stay_byte_for_byte(db_path
 
 def test_an_import_for_one_user_takes_that_users_records(store: Store, tmp_path: Path) -> None:
     seed(store)
-    victims = store.export(USER)
+    victims = list(store.export(USER))
     with Store(tmp_path / "copy.db") as copy:
         assert copy.import_records(USER, victims) == (2, 4)
         assert copy.import_records(USER, iter(victims)) == (2, 4)  # any iterable; upserts by id
-        assert copy.export(USER) == victims
+        assert list(copy.export(USER)) == victims
         assert copy.count(USER) == (2, 4) and copy.count(OTHER) == (0, 0)
 
 
@@ -91,11 +91,11 @@ def test_every_user_is_an_explicit_call(store: Store, tmp_path: Path) -> None:
     seed(store)
     assert store.count(USER) == (2, 4) and store.count(OTHER) == (1, 0)
     assert store.count_all_users() == (3, 4)
-    everything = store.export_all_users()
+    everything = list(store.export_all_users())
     assert len(everything) == 7 and {r["userId"] for r in everything} == {USER, OTHER}
     with Store(tmp_path / "copy.db") as copy:
         assert copy.import_records_all_users(everything) == (3, 4)
-        assert copy.export_all_users() == everything
+        assert list(copy.export_all_users()) == everything
 
 
 @pytest.mark.parametrize("user", ["", "   ", "a\0b"])

@@ -1,6 +1,6 @@
 //! The CLI's errors and the exit codes they map to. Storage errors come from
-//! the core unchanged; the CLI only adds where they happened (a line of an
-//! import file, a hint for the operator).
+//! the core unchanged (an import file's line included: the core's
+//! `Error::AtLine`); the CLI only adds a hint for the operator.
 
 use std::fmt;
 
@@ -21,7 +21,7 @@ pub const EXIT_CODES: &[(u8, &str, &str)] = &[
     (USAGE, "", "usage error: bad arguments, no database given"),
     (3, "VALIDATION", "invalid field value or import file (with its line)"),
     (4, "NOT_FOUND", "a record was not found"),
-    (5, "CONFLICT", "restore target exists, id of another user"),
+    (5, "CONFLICT", "target exists (restore, export -o), not a demo db, id of another user"),
     (6, "SCHEMA_DRIFT", "the schema differs from the expected one"),
     (7, "MIGRATION", "a migration failed, or one was edited"),
     (8, "NEWER_SCHEMA", "written by a newer avatar-store; untouched"),
@@ -46,26 +46,20 @@ pub fn exit_codes_help() -> String {
 /// A failed command.
 #[derive(Debug)]
 pub enum CliError {
-    /// An error of the core, optionally at a line of an input file.
-    Store { error: avatar_store::Error, line: Option<u64>, hint: Option<String> },
-    /// An import file that cannot be read as the export format: exit 3.
-    Input { line: u64, field: Option<String>, message: String },
+    /// An error of the core.
+    Store { error: avatar_store::Error, hint: Option<String> },
     /// No database path was given (exit 2).
     NoDatabase,
 }
 
 impl CliError {
-    pub fn input(line: u64, message: impl Into<String>) -> Self {
-        CliError::Input { line, field: None, message: message.into() }
-    }
-
     pub fn io(path: &std::path::Path, message: impl fmt::Display) -> Self {
         avatar_store::Error::Io { path: path.display().to_string(), message: message.to_string() }.into()
     }
 
     pub fn with_hint(self, hint: impl Into<String>) -> Self {
         match self {
-            CliError::Store { error, line, .. } => CliError::Store { error, line, hint: Some(hint.into()) },
+            CliError::Store { error, .. } => CliError::Store { error, hint: Some(hint.into()) },
             e => e,
         }
     }
@@ -74,7 +68,6 @@ impl CliError {
     pub fn code(&self) -> &'static str {
         match self {
             CliError::Store { error, .. } => error.code(),
-            CliError::Input { .. } => "VALIDATION",
             CliError::NoDatabase => "USAGE",
         }
     }
@@ -102,8 +95,8 @@ impl CliError {
     pub fn to_json(&self) -> serde_json::Value {
         let mut e = json!({ "code": self.code(), "exitCode": self.exit_code(), "message": self.to_string() });
         match self {
-            CliError::Store { error, line, .. } => {
-                if let Some(l) = line {
+            CliError::Store { error, .. } => {
+                if let Some(l) = error.line() {
                     e["line"] = json!(l);
                 }
                 if let Some(f) = error.field() {
@@ -111,12 +104,6 @@ impl CliError {
                 }
                 if let Some(r) = error.schema_report() {
                     e["report"] = serde_json::to_value(r).unwrap_or_default();
-                }
-            }
-            CliError::Input { line, field, .. } => {
-                e["line"] = json!(line);
-                if let Some(f) = field {
-                    e["field"] = json!(f);
                 }
             }
             CliError::NoDatabase => {}
@@ -139,12 +126,7 @@ impl CliError {
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CliError::Store { error, line: Some(l), .. } => write!(f, "line {l}: {error}"),
-            CliError::Store { error, line: None, .. } => write!(f, "{error}"),
-            CliError::Input { line, field: Some(field), message } => {
-                write!(f, "line {line}: invalid {field}: {message}")
-            }
-            CliError::Input { line, field: None, message } => write!(f, "line {line}: {message}"),
+            CliError::Store { error, .. } => write!(f, "{error}"),
             CliError::NoDatabase => write!(f, "no database given"),
         }
     }
@@ -152,7 +134,7 @@ impl fmt::Display for CliError {
 
 impl From<avatar_store::Error> for CliError {
     fn from(error: avatar_store::Error) -> Self {
-        CliError::Store { error, line: None, hint: None }
+        CliError::Store { error, hint: None }
     }
 }
 
@@ -173,7 +155,9 @@ mod test {
 
     #[test]
     fn validation_errors_carry_line_and_field_in_json() {
-        let e = CliError::Input { line: 7, field: Some("personaAge".into()), message: "too old".into() };
+        let e = CliError::from(
+            avatar_store::Error::Validation { field: "personaAge".into(), message: "too old".into() }.at_line(7),
+        );
         let j = e.to_json();
         assert_eq!(j["error"]["line"], 7);
         assert_eq!(j["error"]["field"], "personaAge");

@@ -52,14 +52,15 @@ enum Command {
     /// (run `doctor --fix`), 7 when a migration fails (the file is left as it
     /// was), 8 when the file was written by a newer avatar-store.
     Migrate {
-        /// Only list the migrations that would run; change nothing.
+        /// Only list the migrations that would run; the file is only read, never changed.
         #[arg(long)]
         dry_run: bool,
     },
     /// Show the schema version, applied and pending migrations with their checksums.
     ///
-    /// Reads the file without changing it, also when it was written by a newer
-    /// avatar-store. Exits 0 when the file could be read (10 when not).
+    /// Reads the file without changing it (no switch to WAL mode, no -wal or -shm
+    /// file left beside it), also when it was written by a newer avatar-store.
+    /// Exits 0 when the file could be read (10 when not).
     Status,
     /// Compare the live schema with the expected one; exit 1 if anything drifted.
     ///
@@ -76,8 +77,10 @@ enum Command {
     },
     /// Write a consistent copy of the database to DEST while others keep using it.
     ///
-    /// DEST must not exist. Uses SQLite's online backup, so it can run while
-    /// another process writes.
+    /// DEST must not exist (a symbolic link there is refused too). Uses SQLite's
+    /// online backup, so it can run while another process writes, and reads the
+    /// database without changing it. The copy gets the database file's
+    /// permissions and appears at DEST only once complete.
     Backup {
         /// Where to write the backup.
         dest: PathBuf,
@@ -86,7 +89,11 @@ enum Command {
     ///
     /// The backup must pass SQLite's integrity check and hold a migration
     /// history this build can open. An existing database is replaced only with
-    /// --force, and a copy of it is kept next to it first (exit 5 without it).
+    /// --force (exit 5 without it), in one step under one lock while other
+    /// processes may keep using it: each of their commits is either in the copy
+    /// kept next to it (FILE.replaced-<time>.bak) or waits and lands in the
+    /// restored database. A file that is not a SQLite database at all is moved
+    /// aside as FILE.damaged-<time>.bak instead.
     Restore {
         /// The backup file to restore.
         backup: PathBuf,
@@ -138,6 +145,9 @@ enum Command {
     ///
     /// Uses --db / AVATAR_STORE_DB, or ./avatar-store-demo.db when neither is
     /// given. Safe to run again: records are upserted by id, nothing is duplicated.
+    /// Writes only into a new (missing or empty) file or a demo database, one
+    /// whose every project and avatar belongs to the demo user; any other
+    /// database is refused untouched (exit 5).
     Demo,
 }
 

@@ -26,6 +26,19 @@ fn open_as_is(db: &Path) -> Result<Store, CliError> {
     Ok(Store::options().migrate(false).verify(false).open(db)?)
 }
 
+/// Like [`open_as_is`], and changing nothing on disk either: no switch to
+/// WAL mode, no -wal or -shm file left behind. For the commands that
+/// promise to change nothing.
+pub fn open_to_read(db: &Path) -> Result<Store, CliError> {
+    Ok(Store::options().read_only(true).verify(false).open(db)?)
+}
+
+/// A path for JSON output: as text, lossily when it is not UTF-8 (which
+/// Unix allows), since `serde_json` refuses such a path.
+pub fn path_json(p: &Path) -> serde_json::Value {
+    serde_json::Value::String(p.to_string_lossy().into_owned())
+}
+
 fn versions(v: impl IntoIterator<Item = i32>) -> String {
     let v: Vec<String> = v.into_iter().map(|v| format!("V{v}")).collect();
     if v.is_empty() { "none".into() } else { v.join(", ") }
@@ -50,7 +63,7 @@ fn drift_summary(r: &SchemaReport) -> String {
 pub fn migrate(db: &Path, dry_run: bool) -> Result<Report, CliError> {
     if dry_run {
         let (current, pending) = if db.exists() {
-            let st = open_as_is(db)?.migration_status()?;
+            let st = open_to_read(db)?.migration_status()?;
             (st.current_version, st.pending)
         } else {
             (0, avatar_store::embedded_migrations())
@@ -64,7 +77,7 @@ pub fn migrate(db: &Path, dry_run: bool) -> Result<Report, CliError> {
                 let _ = writeln!(human, "  V{}__{}  checksum {}", m.version, m.name, m.checksum);
             }
         }
-        let json = json!({ "database": db, "dryRun": true, "currentVersion": current, "pending": pending });
+        let json = json!({ "database": path_json(db), "dryRun": true, "currentVersion": current, "pending": pending });
         return Ok(Report::ok(human, json));
     }
 
@@ -96,7 +109,9 @@ pub fn migrate(db: &Path, dry_run: bool) -> Result<Report, CliError> {
         );
         fail::PROBLEM
     };
-    let json = json!({ "database": db, "dryRun": false, "outcome": out, "schemaOk": report.is_ok(), "schema": report });
+    let json = json!({
+        "database": path_json(db), "dryRun": false, "outcome": out, "schemaOk": report.is_ok(), "schema": report
+    });
     Ok(Report { human, json, exit, to_stderr: false })
 }
 
@@ -130,7 +145,7 @@ pub fn status(db: &Path) -> Result<Report, CliError> {
     require_existing(db)?;
     let st = avatar_store::inspect(db)?;
     let mut json = serde_json::to_value(&st).unwrap_or_default();
-    json["database"] = json!(db);
+    json["database"] = path_json(db);
     Ok(Report::ok(status_text(db, &st), json))
 }
 
@@ -153,7 +168,7 @@ pub fn doctor(db: &Path, fix: bool) -> Result<Report, CliError> {
         };
         let mut json = serde_json::to_value(&before).unwrap_or_default();
         json["ok"] = json!(before.is_ok());
-        json["database"] = json!(db);
+        json["database"] = path_json(db);
         json["missingColumnNames"] = json!(before.missing_column_names());
         return Ok(Report { human, json, exit, to_stderr: false });
     }
@@ -186,18 +201,20 @@ pub fn doctor(db: &Path, fix: bool) -> Result<Report, CliError> {
     let ok = out.after.is_ok();
     let mut json = serde_json::to_value(&out).unwrap_or_default();
     json["ok"] = json!(ok);
-    json["database"] = json!(db);
+    json["database"] = path_json(db);
     Ok(Report { human, json, exit: if ok { fail::OK } else { fail::PROBLEM }, to_stderr: false })
 }
 
 pub fn backup(db: &Path, dest: &Path) -> Result<Report, CliError> {
     require_existing(db)?;
-    let store = open_as_is(db)?;
+    let store = open_to_read(db)?;
     let version = store.migration_status()?.current_version;
     store.backup(dest)?;
     let bytes = std::fs::metadata(dest).map(|m| m.len()).map_err(|e| CliError::io(dest, e))?;
     let human = format!("backed up {} (schema V{version}) to {} ({bytes} bytes)\n", db.display(), dest.display());
-    Ok(Report::ok(human, json!({ "database": db, "backup": dest, "schemaVersion": version, "bytes": bytes })))
+    let json =
+        json!({ "database": path_json(db), "backup": path_json(dest), "schemaVersion": version, "bytes": bytes });
+    Ok(Report::ok(human, json))
 }
 
 pub fn restore(backup: &Path, db: &Path, force: bool) -> Result<Report, CliError> {
@@ -214,5 +231,5 @@ pub fn restore(backup: &Path, db: &Path, force: bool) -> Result<Report, CliError
     if let Some(c) = &out.replaced_copy {
         let _ = writeln!(human, "the replaced database was kept at {}", c.display());
     }
-    Ok(Report::ok(human, json!({ "database": db, "backup": backup, "outcome": out })))
+    Ok(Report::ok(human, json!({ "database": path_json(db), "backup": path_json(backup), "outcome": out })))
 }

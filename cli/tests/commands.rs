@@ -422,3 +422,297 @@ fn demo_works_with_no_arguments_and_can_run_again() {
     let out = cli(&other).args(["demo", "--json"]).assert().success().get_output().clone();
     assert_eq!(stdout_json(&out), first);
 }
+
+/// Names in `dir`, sorted.
+fn listing(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
+
+fn project_ids(path: &std::path::Path) -> std::collections::BTreeSet<String> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn.prepare("SELECT id FROM projects").unwrap();
+    stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
+fn projects_of(path: &std::path::Path, user: &str) -> i64 {
+    let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    conn.query_row("SELECT count(*) FROM projects WHERE userId = ?1", [user], |r| r.get(0)).unwrap()
+}
+
+fn integrity(path: &std::path::Path) -> String {
+    rusqlite::Connection::open(path).unwrap().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap()
+}
+
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+const WRITER_DB: &str = "AVATAR_STORE_TEST_WRITER_DB";
+const WRITER_STOP: &str = "AVATAR_STORE_TEST_WRITER_STOP";
+
+/// Run by `restore_force_loses_no_commit_of_writers_meanwhile` in a child
+/// process: inserts projects until the stop file appears, then prints the id
+/// of each acknowledged insert.
+#[test]
+#[ignore = "runs only as a child process of restore_force_loses_no_commit_of_writers_meanwhile"]
+fn child_writes_projects() {
+    let path = std::env::var_os(WRITER_DB).expect("child needs its database");
+    let stop = std::path::PathBuf::from(std::env::var_os(WRITER_STOP).expect("child needs its stop file"));
+    let store = Store::open(&path).unwrap();
+    let mut acknowledged = Vec::new();
+    let mut i = 0;
+    while !stop.exists() {
+        if let Ok(p) = store.create_project("process", &NewProject { name: format!("p{i}"), description: None }) {
+            acknowledged.push(p.id);
+        }
+        i += 1;
+    }
+    // Printed at the end: the parent reads the pipe only then, and a full
+    // pipe would stop this writer mid-test.
+    for id in acknowledged {
+        println!("ID={id}");
+    }
+}
+
+#[test]
+fn restore_force_loses_no_commit_of_writers_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("live.db");
+    let backup = dir.path().join("backup.db");
+    let store = Store::open(&db).unwrap();
+    let marker =
+        store.create_project("admin", &NewProject { name: "in the backup".into(), description: None }).unwrap();
+    store.backup(&backup).unwrap();
+    drop(store);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let thread = {
+        let (db, stop) = (db.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let store = Store::open(&db).unwrap();
+            let mut acknowledged = Vec::new();
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(p) = store.create_project("thread", &NewProject { name: format!("t{i}"), description: None })
+                {
+                    acknowledged.push(p.id.to_string());
+                }
+                i += 1;
+            }
+            acknowledged
+        })
+    };
+    let stop_file = dir.path().join("stop");
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_writes_projects", "--ignored", "--nocapture", "--test-threads=1"])
+        .env(WRITER_DB, &db)
+        .env(WRITER_STOP, &stop_file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    let mut kept = Vec::new();
+    for _ in 0..3 {
+        wait_for("both writers", || projects_of(&db, "thread") > 20 && projects_of(&db, "process") > 20);
+        let out =
+            cli(&db).arg("restore").arg(&backup).args(["--force", "--json"]).assert().success().get_output().clone();
+        kept.push(std::path::PathBuf::from(stdout_json(&out)["outcome"]["replacedCopy"].as_str().unwrap()));
+    }
+    wait_for("both writers after the restore", || projects_of(&db, "thread") > 0 && projects_of(&db, "process") > 0);
+    stop.store(true, Ordering::Relaxed);
+    std::fs::write(&stop_file, b"").unwrap();
+    let mut acknowledged = thread.join().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "writer process failed: {}", text(&out.stderr));
+    acknowledged.extend(text(&out.stdout).lines().filter_map(|l| l.strip_prefix("ID=")).map(String::from));
+
+    let mut found = project_ids(&db);
+    assert!(found.contains(&marker.id.to_string()), "the backup's data is in the restored database");
+    assert_eq!(integrity(&db), "ok");
+    for k in &kept {
+        assert_eq!(integrity(k), "ok", "{k:?}");
+        found.extend(project_ids(k));
+    }
+    let lost: Vec<&String> = acknowledged.iter().filter(|id| !found.contains(*id)).collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged inserts are in neither a kept copy nor the database, among them {:?}",
+        lost.len(),
+        acknowledged.len(),
+        &lost[..lost.len().min(5)]
+    );
+}
+
+#[test]
+fn restore_force_replaces_a_file_that_is_not_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("app.db");
+    let backup = dir.path().join("good.bak");
+    seed(&dir.path().join("source.db"), 1, 2);
+    cli(&dir.path().join("source.db")).arg("backup").arg(&backup).assert().success();
+    let garbage = b"not a database any more, only bytes long enough to fill a header and then some".repeat(50);
+    std::fs::write(&db, &garbage).unwrap();
+    cli(&db).arg("status").assert().code(10);
+
+    let out = cli(&db).arg("restore").arg(&backup).args(["--force", "--json"]).assert().success().get_output().clone();
+    let aside = std::path::PathBuf::from(stdout_json(&out)["outcome"]["replacedCopy"].as_str().unwrap());
+    assert!(aside.file_name().unwrap().to_string_lossy().starts_with("app.db.damaged-"), "{aside:?}");
+    assert_eq!(std::fs::read(&aside).unwrap(), garbage);
+    cli(&db).arg("doctor").assert().success();
+    let avatars: i64 =
+        rusqlite::Connection::open(&db).unwrap().query_row("SELECT count(*) FROM avatars", [], |r| r.get(0)).unwrap();
+    assert_eq!(avatars, 2);
+}
+
+#[cfg(unix)]
+#[test]
+fn backups_are_as_private_as_the_database_and_never_follow_a_symlink() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("app.db");
+    seed(&db, 1, 1);
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let dest = dir.path().join("copy.db");
+    cli(&db).arg("backup").arg(&dest).assert().success();
+    let mode = std::fs::metadata(&dest).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "backup mode {mode:o}");
+
+    let target = dir.path().join("target.db");
+    let link = dir.path().join("link.db");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    cli(&db).arg("backup").arg(&link).assert().code(10).stderr(predicate::str::contains("already exists"));
+    assert!(!target.exists(), "the backup followed the symlink");
+}
+
+/// A database at the latest version in rollback-journal mode.
+fn rollback_journal_database(path: &std::path::Path) {
+    database_at_version(path, avatar_store::latest_version());
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(
+        "INSERT INTO projects VALUES ('01942f6a-5e00-7000-8000-0000000000aa', 'u1', 'P', NULL, \
+           '2025-10-01T00:00:00.000Z', '2025-10-01T00:00:00.000Z');",
+    )
+    .unwrap();
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "delete");
+}
+
+#[test]
+fn commands_that_only_read_leave_the_file_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("app.db");
+    rollback_journal_database(&db);
+    let before = std::fs::read(&db).unwrap();
+    let files = listing(dir.path());
+
+    cli(&db).arg("status").assert().success();
+    cli(&db).args(["migrate", "--dry-run"]).assert().success().stdout(predicate::str::contains("nothing to apply"));
+    let copy = dir.path().join("sub");
+    std::fs::create_dir(&copy).unwrap();
+    cli(&db).arg("backup").arg(copy.join("copy.db")).assert().success();
+    cli(&db).args(["export", "--user", "u1"]).assert().success().stdout(predicate::str::contains("\"P\""));
+    assert_eq!(std::fs::read(&db).unwrap(), before, "a command that only reads changed the file");
+    assert_eq!(listing(dir.path()), [&files[..], &["sub".to_string()]].concat());
+
+    // An old file: the dry run lists, and changes nothing either.
+    let old = dir.path().join("old.db");
+    database_at_version(&old, 2);
+    let old_before = std::fs::read(&old).unwrap();
+    cli(&old).args(["migrate", "--dry-run"]).assert().success().stdout(predicate::str::contains("would apply"));
+    cli(&old).arg("status").assert().success();
+    assert_eq!(std::fs::read(&old).unwrap(), old_before);
+}
+
+#[test]
+fn status_leaves_no_files_beside_a_wal_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("app.db");
+    cli(&db).arg("migrate").assert().success();
+    let newer = dir.path().join("newer.db");
+    cli(&newer).arg("migrate").assert().success();
+    rusqlite::Connection::open(&newer)
+        .unwrap()
+        .execute("INSERT INTO refinery_schema_history VALUES (6, 'from_the_future', '2027-01-01T00:00:00Z', '1')", [])
+        .unwrap();
+    let files = listing(dir.path());
+    assert_eq!(files, ["app.db", "newer.db"]);
+    cli(&db).arg("status").assert().success();
+    cli(&newer).arg("status").assert().success().stdout(predicate::str::contains("newer than this build: YES"));
+    cli(&db).args(["migrate", "--dry-run"]).assert().success();
+    cli(&db).arg("backup").arg(dir.path().join("copy.db")).assert().success();
+    assert_eq!(listing(dir.path()), ["app.db", "copy.db", "newer.db"]);
+}
+
+#[test]
+fn demo_refuses_a_database_it_did_not_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    // A production database that AVATAR_STORE_DB happens to name.
+    let prod = dir.path().join("prod.db");
+    seed(&prod, 1, 1);
+    let before = std::fs::read(&prod).unwrap();
+    bare()
+        .env("AVATAR_STORE_DB", &prod)
+        .arg("demo")
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("not a demo database").and(predicate::str::contains("other users")));
+    assert_eq!(std::fs::read(&prod).unwrap(), before, "demo changed a database it refused");
+    let out = bare().env("AVATAR_STORE_DB", &prod).args(["demo", "--json"]).assert().code(5).get_output().clone();
+    let e: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(e["error"]["code"], "CONFLICT");
+
+    // An empty avatar-store database is not new: it may be production's, just deployed.
+    let empty = dir.path().join("empty.db");
+    cli(&empty).arg("migrate").assert().success();
+    cli(&empty).arg("demo").assert().code(5).stderr(predicate::str::contains("no demo records"));
+    // Some other SQLite database.
+    let other = dir.path().join("other.db");
+    rusqlite::Connection::open(&other).unwrap().execute_batch("CREATE TABLE notes (x)").unwrap();
+    cli(&other).arg("demo").assert().code(5).stderr(predicate::str::contains("not an avatar-store database"));
+
+    // A new file, an empty one, and a demo database are fine.
+    let demo = dir.path().join("demo.db");
+    cli(&demo).arg("demo").assert().success();
+    cli(&demo).arg("demo").assert().success();
+    let zero = dir.path().join("zero.db");
+    std::fs::write(&zero, b"").unwrap();
+    cli(&zero).arg("demo").assert().success();
+}
+
+#[cfg(unix)]
+#[test]
+fn paths_that_are_not_utf8_are_reported_lossily() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let name = |b: &[u8]| dir.path().join(std::ffi::OsStr::from_bytes(b));
+    let db = name(b"\xff.db");
+    cli(&db).arg("migrate").assert().code(0);
+    cli(&db).args(["migrate", "--json"]).assert().code(0).stdout(predicate::str::contains("\u{fffd}.db"));
+    cli(&db).args(["migrate", "--dry-run", "--json"]).assert().code(0);
+    cli(&db).args(["status", "--json"]).assert().code(0);
+    cli(&db).args(["doctor", "--json"]).assert().code(0);
+    let copy = name(b"copy-\xfe.db");
+    cli(&db).arg("backup").arg(&copy).arg("--json").assert().code(0);
+    cli(&db).arg("restore").arg(&copy).args(["--force", "--json"]).assert().code(0);
+    cli(&db).arg("restore").arg(&copy).arg("--force").assert().code(0);
+    // An old file: the outcome carries the pre-migrate backup's path.
+    let old = name(b"old-\xff.db");
+    database_at_version(&old, 3);
+    let out = cli(&old).args(["migrate", "--json"]).assert().code(0).get_output().clone();
+    assert!(stdout_json(&out)["outcome"]["backup"].as_str().unwrap().contains(".pre-migrate-v3-"));
+    // doctor --fix with a backup in its outcome.
+    rusqlite::Connection::open(&old).unwrap().execute_batch("DROP INDEX idx_avatars_user_created").unwrap();
+    let out = cli(&old).args(["doctor", "--fix", "--json"]).assert().code(0).get_output().clone();
+    assert!(stdout_json(&out)["backup"].as_str().unwrap().contains(".pre-repair-v5-"));
+    let demo = name(b"demo-\xff.db");
+    cli(&demo).args(["demo", "--json"]).assert().code(0);
+}

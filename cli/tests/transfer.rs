@@ -686,7 +686,12 @@ fn a_read_only_database_is_an_io_error_naming_it_not_a_line() {
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_avatar-store"));
+    // A copy of the binary beside the data: the checkout may sit in a folder
+    // (a home directory, say) that the unprivileged user cannot enter.
+    let exe = dir.path().join("avatar-store");
+    std::fs::copy(env!("CARGO_BIN_EXE_avatar-store"), &exe).unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut cmd = std::process::Command::new(&exe);
     cmd.env_remove("AVATAR_STORE_DB").arg("--db").arg(&db).args(["import", "--user", "alice"]).arg(&file);
     if as_unprivileged(&mut cmd).is_none() {
         eprintln!("skipped: running as root without setpriv");
@@ -699,4 +704,34 @@ fn a_read_only_database_is_an_io_error_naming_it_not_a_line() {
     assert!(!err.contains("line "), "a line is blamed for the database's error: {err}");
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
     assert_eq!(dump(&db), rows);
+}
+
+/// The format test suite of the core (`core/tests/fixtures/transfer`), run
+/// through the command: the same counts, or the same code, line and field.
+#[test]
+fn the_format_fixtures_import_with_their_expected_outcome() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures/transfer");
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures.join("expected.json")).unwrap()).unwrap();
+    let user = expected["user"].as_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for case in expected["cases"].as_array().unwrap() {
+        let file = case["file"].as_str().unwrap();
+        let db = dir.path().join(format!("{file}.db"));
+        let out = cli(&db).args(["import", "--json", "--user", user]).arg(fixtures.join(file)).output().unwrap();
+        match case.get("code") {
+            None => {
+                assert_eq!(out.status.code(), Some(0), "{file}: {}", text(&out.stderr));
+                let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                assert_eq!((&j["projects"], &j["avatars"]), (&case["projects"], &case["avatars"]), "{file}");
+            }
+            Some(code) => {
+                let e: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+                let e = &e["error"];
+                assert_eq!((&e["code"], &e["line"], &e["field"]), (code, &case["line"], &case["field"]), "{file}: {e}");
+                assert_eq!(out.status.code(), Some(3), "{file}");
+                assert!(!db.exists(), "{file}: a failed import left a database behind");
+            }
+        }
+    }
 }

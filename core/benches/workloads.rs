@@ -1,4 +1,4 @@
-//! Workloads W1–W6 of BENCHMARKS.md, each timed for the store and for
+//! Workloads W1–W6 of benches/README.md, each timed for the store and for
 //! hand-written rusqlite SQL (cached prepared statements) on the same schema
 //! and pragmas in the same group, so one run shows the ratio; plus the cost of
 //! opening an up-to-date database (migration check and schema verification).

@@ -4,20 +4,19 @@
 //! threshold, so one write in a thousand pages copies the whole log back into
 //! the database file, and every page written is paid for twice by the writers.
 //! A file store instead hands that work to a background thread and a
-//! connection of its own, running PASSIVE checkpoints, which never block readers or the
-//! writer. Installing a WAL hook on the writer is what turns SQLite's own
-//! automatic checkpoint off (`sqlite3_wal_hook`, `sqlite3_wal_autocheckpoint`);
-//! the hook only notes the log's size.
+//! connection of its own, running PASSIVE checkpoints, which never block
+//! readers or the writer. `PRAGMA wal_autocheckpoint = 0` turns SQLite's own
+//! automatic checkpoint off; after each commit the writer reads the log's
+//! size with a NOOP checkpoint, which copies nothing and takes no lock.
 //!
 //! A checkpoint can only let the log start over once it has copied every
 //! frame, and under a steady stream of writes the thread is always a few
 //! commits behind; so past [`HARD_PAGES`] the writer checkpoints itself, which
 //! then has little left to copy, and the log stays bounded.
 
-use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use rusqlite::{Connection, OpenFlags};
 use scheduled_thread_pool::ScheduledThreadPool;
@@ -28,16 +27,26 @@ pub(crate) const SOFT_PAGES: i32 = 1000;
 /// Log size (pages) at which the writer checkpoints itself (16 MB at 4 KiB pages).
 pub(crate) const HARD_PAGES: i32 = 4 * SOFT_PAGES;
 
-thread_local! {
-    // The log size SQLite reported for the last commit on this thread. The
-    // hook runs inside the commit, on the committing thread, which reads it
-    // right after while it still holds the writer.
-    static LOG_PAGES: Cell<i32> = const { Cell::new(0) };
+/// The one thread that runs the background checkpoints of every store in
+/// the process. Not r2d2's maintenance thread: that one also opens pooled
+/// readers, so a long checkpoint of any store there would hold up
+/// `pool.get()` of every store behind it.
+pub(crate) fn thread() -> Arc<ScheduledThreadPool> {
+    static POOL: OnceLock<Arc<ScheduledThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        Arc::new(ScheduledThreadPool::builder().num_threads(1).thread_name_pattern("avatar-store-checkpoint").build())
+    })
+    .clone()
 }
 
-fn record_log_pages(_wal: &rusqlite::hooks::Wal, pages: i32) -> rusqlite::Result<()> {
-    LOG_PAGES.set(pages);
-    Ok(())
+/// Frames in the write-ahead log of `conn`'s database, read by a NOOP
+/// checkpoint (which neither copies nor locks): asked of the connection that
+/// just committed, not handed over by a hook, so no state outlives the
+/// commit it describes. 0 when it cannot be read.
+fn log_pages(conn: &Connection) -> i32 {
+    conn.prepare_cached("PRAGMA wal_checkpoint(NOOP)")
+        .and_then(|mut s| s.query_row([], |r| r.get::<_, i32>(1)))
+        .unwrap_or(0)
 }
 
 /// The checkpoint connection of one file store: opened by the first
@@ -55,28 +64,30 @@ struct Shared {
     queued: AtomicBool,
 }
 
-/// The checkpoints of one file store. They run on the maintenance thread the
-/// store's reader pools already share, so a store costs no thread of its own;
-/// dropping this waits for a running checkpoint and closes its connection.
+/// The checkpoints of one file store, on the process's checkpoint
+/// [`thread`]; dropping this waits for a running checkpoint and closes its
+/// connection.
 pub(crate) struct Checkpointer {
     shared: Arc<Shared>,
     pool: Arc<ScheduledThreadPool>,
 }
 
 impl Checkpointer {
-    /// Takes the writer's checkpoints over from SQLite: replacing the WAL
-    /// hook is what turns SQLite's automatic checkpoint off.
-    pub(crate) fn start(path: &Path, writer: &Connection, pool: Arc<ScheduledThreadPool>) -> Checkpointer {
-        writer.wal_hook(Some(record_log_pages));
-        LOG_PAGES.set(0);
+    /// Takes the writer's checkpoints over from SQLite.
+    pub(crate) fn start(
+        path: &Path,
+        writer: &Connection,
+        pool: Arc<ScheduledThreadPool>,
+    ) -> rusqlite::Result<Checkpointer> {
+        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
         let shared =
             Shared { path: path.to_path_buf(), link: Mutex::new(Link::Unopened), queued: AtomicBool::new(false) };
-        Checkpointer { shared: Arc::new(shared), pool }
+        Ok(Checkpointer { shared: Arc::new(shared), pool })
     }
 
     /// Called by the writer after each commit, still holding the writer.
     pub(crate) fn after_commit(&self, writer: &Connection) {
-        let pages = LOG_PAGES.replace(0);
+        let pages = log_pages(writer);
         if pages >= HARD_PAGES {
             // Errors are left alone as SQLite leaves those of its automatic
             // checkpoint: BUSY only means the thread is checkpointing now.
@@ -131,7 +142,7 @@ mod test {
         let writer = Connection::open(&path).unwrap();
         writer.pragma_update(None, "journal_mode", "WAL").unwrap();
         writer.execute_batch("CREATE TABLE t (x BLOB)").unwrap();
-        let ck = Checkpointer::start(&path, &writer, Arc::new(ScheduledThreadPool::new(1)));
+        let ck = Checkpointer::start(&path, &writer, Arc::new(ScheduledThreadPool::new(1))).unwrap();
         // Each commit writes about two pages; 12 000 commits make far more
         // than HARD_PAGES of log, which must start over rather than grow.
         for _ in 0..12_000 {
@@ -166,7 +177,7 @@ mod test {
         let writer = Connection::open(&path).unwrap();
         writer.pragma_update(None, "journal_mode", "WAL").unwrap();
         writer.execute_batch("CREATE TABLE t (x BLOB)").unwrap();
-        let ck = Checkpointer::start(&path, &writer, Arc::new(ScheduledThreadPool::new(1)));
+        let ck = Checkpointer::start(&path, &writer, Arc::new(ScheduledThreadPool::new(1))).unwrap();
         // About 1 400 pages of log, past SQLite's own threshold of 1 000:
         // with its checkpoint off nothing reaches the file yet.
         for _ in 0..700 {

@@ -61,7 +61,7 @@ pub enum Error {
     #[error("database is busy: {0}")]
     Busy(String),
     /// A file could not be read or written.
-    #[error("I/O error on {path}: {message}")]
+    #[error("I/O error{}: {message}", if path.is_empty() { String::new() } else { format!(" on {path}") })]
     Io {
         /// The file concerned.
         path: String,
@@ -73,6 +73,17 @@ pub enum Error {
     /// for operators; show end users [`Error::public_message`].
     #[error("internal error: {0}")]
     Internal(String),
+    /// An error about one line of an export file being read (see
+    /// [`crate::transfer`]): `error` says what went wrong and gives this
+    /// error its code and field, so a malformed line or a bad field is still
+    /// `VALIDATION` and an id of another user still `CONFLICT`. Never nested.
+    #[error("line {line}: {error}")]
+    AtLine {
+        /// The line of the file, counting from 1 (the header).
+        line: u64,
+        /// What is wrong with it.
+        error: Box<Error>,
+    },
 }
 
 impl Error {
@@ -95,6 +106,7 @@ impl Error {
             Error::Busy(_) => "BUSY",
             Error::Io { .. } => "IO",
             Error::Internal(_) => "INTERNAL",
+            Error::AtLine { error, .. } => error.code(),
         }
     }
 
@@ -122,14 +134,49 @@ impl Error {
             Error::Migration { .. } => "a database migration failed".into(),
             Error::Io { .. } => "a database file could not be read or written".into(),
             Error::Internal(_) => "internal error in avatar-store".into(),
+            Error::AtLine { line, error } => format!("line {line}: {}", error.public_message()),
         }
     }
 
-    /// The field a [`Error::Validation`] names, if this is one.
+    /// The field a [`Error::Validation`] names, if this is one (at a line
+    /// of an export file or not).
     pub fn field(&self) -> Option<&str> {
         match self {
             Error::Validation { field, .. } => Some(field),
+            Error::AtLine { error, .. } => error.field(),
             _ => None,
+        }
+    }
+
+    /// The line of an export file an [`Error::AtLine`] is about.
+    ///
+    /// ```
+    /// use avatar_store::Error;
+    /// let e = Error::Validation { field: "personaAge".into(), message: "too old".into() }.at_line(7);
+    /// assert_eq!((e.code(), e.line(), e.field()), ("VALIDATION", Some(7), Some("personaAge")));
+    /// assert_eq!(e.to_string(), "line 7: invalid personaAge: too old");
+    /// ```
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            Error::AtLine { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
+
+    /// This error without its line: the inner error of an [`Error::AtLine`],
+    /// else itself. For front ends that map the details of each kind.
+    pub fn without_line(&self) -> &Error {
+        match self {
+            Error::AtLine { error, .. } => error,
+            e => e,
+        }
+    }
+
+    /// This error at `line` of an export file (an error already at a line keeps its own).
+    pub fn at_line(self, line: u64) -> Error {
+        match self {
+            e @ Error::AtLine { .. } => e,
+            e => Error::AtLine { line, error: Box::new(e) },
         }
     }
 
@@ -137,6 +184,7 @@ impl Error {
     pub fn schema_report(&self) -> Option<&SchemaReport> {
         match self {
             Error::SchemaDrift(r) => Some(r),
+            Error::AtLine { error, .. } => error.schema_report(),
             _ => None,
         }
     }
@@ -148,6 +196,28 @@ impl Error {
     pub(crate) fn io(path: &std::path::Path, e: impl std::fmt::Display) -> Self {
         Error::Io { path: path.display().to_string(), message: e.to_string() }
     }
+
+    /// A SQLite failure on the database file at `path`: waiting too long for
+    /// another connection's lock is [`Error::Busy`], anything else an I/O
+    /// error naming the file.
+    pub(crate) fn file(path: &std::path::Path, e: rusqlite::Error) -> Self {
+        if is_lock_error(&e) { Error::Busy(format!("{}: {e}", path.display())) } else { Error::io(path, e) }
+    }
+
+    /// Names `path` in an I/O error that SQLite reported without one (the
+    /// conversion from rusqlite's errors cannot know the file).
+    pub(crate) fn at_path(self, path: &std::path::Path) -> Self {
+        match self {
+            Error::Io { path: p, message } if p.is_empty() => Error::io(path, message),
+            e => e,
+        }
+    }
+}
+
+/// True for SQLite's "database is busy" and "database is locked".
+pub(crate) fn is_lock_error(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode as C;
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if matches!(f.code, C::DatabaseBusy | C::DatabaseLocked))
 }
 
 impl From<rusqlite::Error> for Error {

@@ -40,6 +40,7 @@ mod model;
 mod repo;
 mod schema;
 mod store;
+pub mod transfer;
 
 pub use backup::{RestoreOutcome, restore};
 pub use error::{Error, Result};
@@ -58,7 +59,9 @@ pub use model::{
 };
 pub use repo::{
     AvatarQuery, AvatarSort, DEFAULT_PAGE_SIZE, MAX_NAME_CONTAINS_LEN, MAX_PAGE_SIZE, Page, ProjectQuery, SortOrder,
+    check_limit,
 };
 pub use schema::{ColumnSpec, Difference, IndexSpec, MissingColumn, RepairOutcome, SchemaReport};
 pub use store::{Importer, MAX_BUSY_TIMEOUT, OpenOptions, Record, Scope, Store};
+pub use transfer::ExportIter;
 pub use uuid::Uuid;

@@ -144,8 +144,9 @@ pub(crate) fn status(conn: &Connection) -> Result<MigrationStatus> {
 }
 
 /// Reads the migration status of the database file at `path` without
-/// changing it (read-only, no migration, no compatibility check), so that a
-/// newer or edited database can be inspected too.
+/// changing it (no migration, no compatibility check, no switch to WAL, and
+/// no -wal or -shm file left beside it), so that a newer or edited database
+/// can be inspected too.
 ///
 /// ```
 /// # let dir = tempfile::tempdir().unwrap();
@@ -156,12 +157,7 @@ pub(crate) fn status(conn: &Connection) -> Result<MigrationStatus> {
 /// assert!(st.pending.is_empty() && !st.newer_than_build);
 /// ```
 pub fn inspect(path: &Path) -> Result<MigrationStatus> {
-    if !path.exists() {
-        return Err(Error::io(path, "no such file"));
-    }
-    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| Error::io(path, e))?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let conn = crate::store::open_looking(path, std::time::Duration::from_secs(5))?;
     status_of_file(&conn, path)
 }
 
@@ -210,6 +206,7 @@ pub struct MigrationOutcome {
     /// Versions this call applied (empty when another process got there first).
     pub applied: Vec<i32>,
     /// The backup taken before migrating, if any.
+    #[serde(serialize_with = "crate::backup::lossy_path")]
     pub backup: Option<PathBuf>,
 }
 
@@ -241,7 +238,7 @@ pub(crate) fn migrate(conn: &mut Connection, db_path: Option<&Path>, backup: boo
     if let (Some(path), true) = (db_path, backup) {
         if !is_empty(&tx)? {
             let dest = backup::sibling_path(path, &format!("pre-migrate-v{from}"));
-            backup::copy_to(&tx, &dest)?;
+            backup::copy_to(&tx, Some(path), &dest)?;
             backup_path = Some(dest);
         }
     }
@@ -317,5 +314,28 @@ mod test {
         conn.execute(&format!("INSERT INTO {HISTORY_TABLE} VALUES (99, 'future', '', '0')"), []).unwrap();
         let err = migrate(&mut conn, None, true).unwrap_err();
         assert!(matches!(err, Error::NewerSchema { found: 99, .. }), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod checksum_pin {
+    /// Every database records refinery's checksum of each migration it
+    /// applied, and opening one whose recorded checksum differs from this
+    /// build's is refused as an edited migration. A refinery release that
+    /// hashed differently would make every existing database look edited, so
+    /// refinery and refinery-core are pinned to exact versions in
+    /// core/Cargo.toml and this checksum, recorded by the databases already in
+    /// use, must not change. Should this fail after a refinery upgrade, keep
+    /// the old version (or convert the recorded checksums in a migration of
+    /// the history table); should it fail after an edit of V1's file, undo
+    /// the edit: an applied migration is never edited.
+    #[test]
+    fn v1_has_the_checksum_existing_databases_recorded() {
+        let v1 = &super::embedded_migrations()[0];
+        assert_eq!((v1.version, v1.name.as_str()), (1, "create_projects_and_avatars"));
+        assert_eq!(
+            v1.checksum, "11691259729420383802",
+            "V1's checksum changed: refinery upgraded, or V1's file was edited"
+        );
     }
 }

@@ -222,23 +222,11 @@ pub(crate) fn url(field: &str, s: &str) -> Result<()> {
 /// Formats a time the way the database stores it: RFC 3339 UTC with
 /// milliseconds and a `Z`, always 24 characters, so text order is time order.
 pub fn format_timestamp(t: &DateTime<Utc>) -> String {
-    // Written out by hand: chrono's `format` parses its pattern on every call,
-    // and every write formats two or three of these.
-    if !(0..=9999).contains(&t.year()) {
-        return t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
-    }
-    // chrono keeps a leap second as nanoseconds past 10^9 and prints it as :60.
-    let leap = t.nanosecond() / 1_000_000_000;
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second() + leap,
-        t.nanosecond() % 1_000_000_000 / 1_000_000
-    )
+    // chrono's RFC 3339 writer: about 3x faster than `format!` of the parts
+    // and 5x faster than a `format` pattern, which is parsed on every call
+    // (a criterion micro-benchmark, issue 10). Years past 9999 get a sign,
+    // as `%Y` writes them; a leap second prints as :60.
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// Parses a stored timestamp. The fixed-width form is read by hand because it
@@ -313,6 +301,11 @@ mod test {
         assert_eq!(format_timestamp(&leap), leap.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
         let now = truncate_to_millis(Utc::now());
         assert_eq!(format_timestamp(&now), now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+        // Outside 0..=9999, what the `%Y` pattern writes too.
+        for year in [-1, 10_000] {
+            let t = Utc.with_ymd_and_hms(year, 1, 2, 3, 4, 5).unwrap();
+            assert_eq!(format_timestamp(&t), t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+        }
     }
 
     fn avatar() -> Avatar {

@@ -52,6 +52,105 @@ pub enum SortOrder {
     Desc,
 }
 
+impl AvatarSort {
+    /// Every sort key, in the order error messages list them.
+    pub const ALL: [AvatarSort; 3] = [AvatarSort::CreatedAt, AvatarSort::UsageCount, AvatarSort::LastUsedAt];
+
+    /// The field name (`createdAt`, ...): what [`std::fmt::Display`] writes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AvatarSort::CreatedAt => "createdAt",
+            AvatarSort::UsageCount => "usageCount",
+            AvatarSort::LastUsedAt => "lastUsedAt",
+        }
+    }
+
+    /// The snake_case spelling (`created_at`, ...) the Python binding uses.
+    pub fn snake_case(self) -> &'static str {
+        match self {
+            AvatarSort::CreatedAt => "created_at",
+            AvatarSort::UsageCount => "usage_count",
+            AvatarSort::LastUsedAt => "last_used_at",
+        }
+    }
+}
+
+impl std::fmt::Display for AvatarSort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Parses a sort key in either spelling the front ends use, the field name
+/// (`usageCount`, Node and JSON) or snake_case (`usage_count`, Python), so
+/// that both bindings share one rule and one message.
+///
+/// ```
+/// use avatar_store::AvatarSort;
+/// assert_eq!("usageCount".parse::<AvatarSort>().unwrap(), AvatarSort::UsageCount);
+/// assert_eq!("last_used_at".parse::<AvatarSort>().unwrap(), AvatarSort::LastUsedAt);
+/// let err = "name".parse::<AvatarSort>().unwrap_err();
+/// assert_eq!((err.code(), err.field()), ("VALIDATION", Some("sort")));
+/// ```
+impl std::str::FromStr for AvatarSort {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<AvatarSort> {
+        AvatarSort::ALL.into_iter().find(|k| k.as_str() == s || k.snake_case() == s).ok_or_else(|| {
+            let camel: Vec<_> = AvatarSort::ALL.iter().map(|k| k.as_str()).collect();
+            let snake: Vec<_> = AvatarSort::ALL.iter().map(|k| k.snake_case()).collect();
+            Error::validation(
+                "sort",
+                format!("must be one of {} (or {}), got {}", camel.join(", "), snake.join(", "), quoted(s)),
+            )
+        })
+    }
+}
+
+impl SortOrder {
+    /// `asc` or `desc`: what [`std::fmt::Display`] writes and [`std::str::FromStr`] reads.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortOrder::Asc => "asc",
+            SortOrder::Desc => "desc",
+        }
+    }
+}
+
+impl std::fmt::Display for SortOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Parses `asc` or `desc`.
+///
+/// ```
+/// use avatar_store::SortOrder;
+/// assert_eq!("desc".parse::<SortOrder>().unwrap(), SortOrder::Desc);
+/// assert_eq!("DESC".parse::<SortOrder>().unwrap_err().field(), Some("order"));
+/// ```
+impl std::str::FromStr for SortOrder {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<SortOrder> {
+        [SortOrder::Asc, SortOrder::Desc]
+            .into_iter()
+            .find(|o| o.as_str() == s)
+            .ok_or_else(|| Error::validation("order", format!("must be asc or desc, got {}", quoted(s))))
+    }
+}
+
+/// `s` quoted for an error message, cut to a length a message can carry.
+fn quoted(s: &str) -> String {
+    const SHOWN: usize = 40;
+    if s.chars().count() > SHOWN {
+        format!("{:?}...", s.chars().take(SHOWN).collect::<String>())
+    } else {
+        format!("{s:?}")
+    }
+}
+
 /// The struct of [`AvatarQuery`]: the table's filterable fields between the
 /// project filter and the name, sort and page options.
 macro_rules! query_struct {
@@ -204,8 +303,26 @@ fn edit_time(created: &DateTime<Utc>) -> DateTime<Utc> {
 fn page_limit(limit: Option<u32>) -> Result<u32> {
     match limit {
         None => Ok(DEFAULT_PAGE_SIZE),
-        Some(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
-        Some(n) => Err(Error::validation("limit", format!("must be between 1 and {MAX_PAGE_SIZE}, got {n}"))),
+        Some(n) => check_limit(n.into()),
+    }
+}
+
+/// Checks a page size given as whatever integer a front end reads (a
+/// JavaScript number, a Python int): 1 to [`MAX_PAGE_SIZE`], else
+/// [`Error::Validation`] naming `limit`. [`AvatarQuery::limit`] and
+/// [`ProjectQuery::limit`] are checked the same way, so a binding converts
+/// with this instead of writing the rule and its message again.
+///
+/// ```
+/// assert_eq!(avatar_store::check_limit(20).unwrap(), 20);
+/// let err = avatar_store::check_limit(-1).unwrap_err();
+/// assert_eq!(err.field(), Some("limit"));
+/// assert!(err.to_string().ends_with("must be between 1 and 1000, got -1"), "{err}");
+/// ```
+pub fn check_limit(n: i128) -> Result<u32> {
+    match u32::try_from(n) {
+        Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
+        _ => Err(Error::validation("limit", format!("must be between 1 and {MAX_PAGE_SIZE}, got {n}"))),
     }
 }
 
@@ -441,10 +558,8 @@ pub(crate) fn record_usage(conn: &Connection, user_id: &str, id: &Uuid) -> Resul
     validate_user_id(user_id)?;
     let now = format_timestamp(&truncate_to_millis(Utc::now()));
     // The increment happens in SQL, so it is atomic whatever else writes.
-    // Not UPDATE ... RETURNING: read with sqlite3_step until SQLITE_DONE it
-    // measured no faster than this UPDATE and SELECT in one transaction, and
-    // stopping before SQLITE_DONE (as better-sqlite3's `get()` does) skips
-    // SQLite's automatic checkpoint, so the WAL would grow without bound.
+    // Not UPDATE ... RETURNING: it measured no faster than this UPDATE and
+    // SELECT in one transaction.
     // At MAX_USAGE_COUNT the row is left alone, so the count never
     // overflows SQLite's integer (which fails the statement) or the range
     // every binding reads exactly.
@@ -562,4 +677,45 @@ fn decode_cursor(cursor: &str, tag: &str) -> Result<(String, String)> {
 
 fn bad_cursor() -> Error {
     Error::validation("cursor", "not a cursor returned by this listing")
+}
+
+// -------------------------------------------------------------- transfer
+
+/// Hands `f` every project, then every avatar, of `user` (of every user with
+/// `None`), in creation order, inside one read transaction: one snapshot
+/// however long `f` takes. `f` returning an error stops the export.
+pub(crate) fn export(
+    conn: &Connection,
+    user: Option<&str>,
+    mut f: impl FnMut(crate::store::Record) -> Result<()>,
+) -> Result<()> {
+    use crate::store::Record;
+    // `?1 IS NULL` keeps one statement text per table for both scopes; with
+    // a user, SQLite still walks the (userId, createdAt, id) index.
+    let filter = if user.is_some() { "WHERE userId = ?1" } else { "WHERE ?1 IS NULL" };
+    let tx = conn.unchecked_transaction()?;
+    {
+        let mut stmt =
+            tx.prepare(&format!("SELECT {PROJECT_COLUMNS} FROM projects {filter} ORDER BY createdAt, id"))?;
+        let mut rows = stmt.query([user])?;
+        while let Some(r) = rows.next()? {
+            f(Record::Project(project_from_row(r)?))?;
+        }
+        let mut stmt = tx.prepare(&format!("SELECT {AVATAR_COLUMNS} FROM avatars {filter} ORDER BY createdAt, id"))?;
+        let mut rows = stmt.query([user])?;
+        while let Some(r) = rows.next()? {
+            f(Record::Avatar(avatar_from_row(r)?))?;
+        }
+    }
+    tx.finish()?;
+    Ok(())
+}
+
+/// Numbers of projects and avatars of `user` (of every user with `None`).
+pub(crate) fn count(conn: &Connection, user: Option<&str>) -> Result<(u64, u64)> {
+    let n = |table: &str| -> Result<u64> {
+        let sql = format!("SELECT count(*) FROM {table} WHERE ?1 IS NULL OR userId = ?1");
+        Ok(conn.query_row(&sql, [user], |r| r.get::<_, i64>(0))? as u64)
+    };
+    Ok((n("projects")?, n("avatars")?))
 }

@@ -175,6 +175,7 @@ pub struct RepairOutcome {
     /// Differences left alone because fixing them could lose data.
     pub not_repaired: Vec<String>,
     /// The backup taken before repairing, for a file database that needed repair.
+    #[serde(serialize_with = "crate::backup::lossy_path")]
     pub backup: Option<PathBuf>,
     /// The schema after the repair.
     pub after: SchemaReport,

@@ -2,20 +2,21 @@
 //! operation runs on.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use uuid::Uuid;
 
 use crate::backup;
-use crate::checkpoint::Checkpointer;
+use crate::checkpoint::{self, Checkpointer};
 use crate::error::{Error, Result};
 use crate::migrate::{self, MigrationOutcome, MigrationStatus};
 use crate::model::{Avatar, AvatarPatch, NewAvatar, NewProject, Project, ProjectPatch, ProjectWithAvatars};
 use crate::repo::{self, AvatarQuery, Page, ProjectQuery};
 use crate::schema::{self, RepairOutcome, SchemaReport};
+use crate::transfer::ExportIter;
 
 /// Longest accepted busy timeout: SQLite counts it in milliseconds in a
 /// 32-bit signed integer.
@@ -40,11 +41,19 @@ pub struct OpenOptions {
     verify: bool,
     busy_timeout: Duration,
     readers: u32,
+    read_only: bool,
 }
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { migrate: true, backup: true, verify: true, busy_timeout: Duration::from_secs(5), readers: 4 }
+        OpenOptions {
+            migrate: true,
+            backup: true,
+            verify: true,
+            busy_timeout: Duration::from_secs(5),
+            readers: 4,
+            read_only: false,
+        }
     }
 }
 
@@ -87,16 +96,41 @@ impl OpenOptions {
         self
     }
 
-    /// Opens (creating if needed) the database file at `path`.
+    /// Open an existing file only to read it, changing nothing on disk
+    /// (default false): no migration (with [`OpenOptions::verify`] on, pending
+    /// migrations fail the open as drift), no switch to WAL mode, no
+    /// checkpoints, no -wal or -shm file left behind, and every write fails
+    /// with [`Error::Io`] naming the file. A missing file is an
+    /// [`Error::Io`] rather than created. Reads run one at a time on a
+    /// single connection. For commands that promise to change nothing
+    /// (status, backup, export, dry runs).
+    ///
+    /// ```
+    /// # fn main() -> avatar_store::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("app.db");
+    /// # drop(avatar_store::Store::open(&path)?);
+    /// let store = avatar_store::Store::options().read_only(true).open(&path)?;
+    /// assert!(store.check_schema()?.is_ok());
+    /// let refused = store.create_project("u1", &avatar_store::NewProject { name: "P".into(), ..Default::default() });
+    /// assert_eq!(refused.unwrap_err().code(), "IO");
+    /// # Ok(()) }
+    /// ```
+    pub fn read_only(mut self, on: bool) -> Self {
+        self.read_only = on;
+        self
+    }
+
+    /// Opens (creating if needed, unless read-only) the database file at `path`.
     pub fn open(self, path: impl AsRef<Path>) -> Result<Store> {
         self.validate()?;
         Store::open_with(Some(path.as_ref()), self)
     }
 
-    /// Opens a private in-memory database (always migrated).
+    /// Opens a private in-memory database (always migrated, never read-only).
     pub fn open_in_memory(self) -> Result<Store> {
         self.validate()?;
-        Store::open_with(None, self.migrate(true))
+        Store::open_with(None, self.migrate(true).read_only(false))
     }
 
     fn validate(&self) -> Result<()> {
@@ -125,16 +159,128 @@ impl OpenOptions {
 /// one at a time.
 pub struct Store {
     path: Option<PathBuf>,
-    // Fields drop in order: the checkpoint thread and the readers go first so
-    // that the writer is normally the last connection, which removes the -wal
-    // and -shm files on close (a read-only connection cannot). r2d2 may still
-    // hold a reader briefly on its maintenance thread, so this is tidiness,
-    // not a guarantee.
+    // Closing a file store closes the checkpoint connection and every reader
+    // before the writer (see `Drop`), so the writer is the last connection
+    // of this process to the file, and SQLite removes the -wal and -shm files
+    // when it closes (a read-only reader could not). Another process still
+    // holding the file open keeps them, as it must.
     checkpointer: Option<Checkpointer>,
-    readers: Option<r2d2::Pool<SqliteConnectionManager>>,
+    readers: Option<r2d2::Pool<Counted>>,
+    live: Option<Arc<Live>>,
     writer: Mutex<Connection>,
     options: OpenOptions,
     migration: MigrationOutcome,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Waits for a running checkpoint, then closes its connection.
+        self.checkpointer.take();
+        // Closes the idle readers, unless r2d2's thread is opening one right
+        // now for this pool: that one closes when its job ends, which
+        // `close_and_wait` waits for (bounded by the busy timeout).
+        self.readers.take();
+        if let Some(live) = &self.live {
+            live.close_and_wait(self.options.busy_timeout.max(Duration::from_secs(1)));
+        }
+        // The writer closes last, as a field.
+    }
+}
+
+/// The reader connections of one store that are open or being opened.
+#[derive(Default)]
+struct Live {
+    state: Mutex<LiveState>,
+    gone: Condvar,
+}
+
+#[derive(Default)]
+struct LiveState {
+    open: usize,
+    closing: bool,
+}
+
+impl Live {
+    fn lock(&self) -> MutexGuard<'_, LiveState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts one more reader, unless the store is closing.
+    fn enter(self: &Arc<Self>) -> Option<LiveToken> {
+        let mut st = self.lock();
+        if st.closing {
+            return None;
+        }
+        st.open += 1;
+        Some(LiveToken(Arc::clone(self)))
+    }
+
+    /// Refuses new readers, then waits (at most `limit`) for the last one to close.
+    fn close_and_wait(&self, limit: Duration) {
+        let mut st = self.lock();
+        st.closing = true;
+        let deadline = Instant::now() + limit;
+        while st.open > 0 {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else { return };
+            st = self.gone.wait_timeout(st, left).unwrap_or_else(PoisonError::into_inner).0;
+        }
+    }
+}
+
+/// One reader counted in [`Live`] until dropped.
+struct LiveToken(Arc<Live>);
+
+impl Drop for LiveToken {
+    fn drop(&mut self) {
+        let mut st = self.0.lock();
+        st.open -= 1;
+        if st.open == 0 {
+            self.0.gone.notify_all();
+        }
+    }
+}
+
+/// A pooled reader. Fields drop in order: the connection closes before the
+/// token says so.
+pub(crate) struct Reader {
+    conn: Connection,
+    _live: LiveToken,
+}
+
+impl std::ops::Deref for Reader {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// r2d2_sqlite's manager, counting the connections it opens in [`Live`].
+pub(crate) struct Counted {
+    manager: SqliteConnectionManager,
+    live: Arc<Live>,
+}
+
+impl r2d2::ManageConnection for Counted {
+    type Connection = Reader;
+    type Error = rusqlite::Error;
+
+    fn connect(&self) -> rusqlite::Result<Reader> {
+        let token = self.live.enter().ok_or_else(|| {
+            rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISUSE),
+                Some("the store is closing".into()),
+            )
+        })?;
+        Ok(Reader { conn: self.manager.connect()?, _live: token })
+    }
+
+    fn is_valid(&self, c: &mut Reader) -> rusqlite::Result<()> {
+        self.manager.is_valid(&mut c.conn)
+    }
+
+    fn has_broken(&self, c: &mut Reader) -> bool {
+        self.manager.has_broken(&mut c.conn)
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -144,14 +290,13 @@ impl std::fmt::Debug for Store {
 }
 
 /// r2d2 gives each pool its own maintenance threads unless told otherwise;
-/// one shared thread serves every store (its reader pool and its background
-/// checkpoints), so opening many stores (or one store many times) does not
-/// pile up threads.
-fn maintenance_pool() -> std::sync::Arc<scheduled_thread_pool::ScheduledThreadPool> {
-    static POOL: std::sync::OnceLock<std::sync::Arc<scheduled_thread_pool::ScheduledThreadPool>> =
-        std::sync::OnceLock::new();
+/// one shared thread opens the readers of every store, so opening many
+/// stores (or one store many times) does not pile up threads. Checkpoints
+/// have a thread of their own ([`crate::checkpoint::thread`]).
+fn maintenance_pool() -> Arc<scheduled_thread_pool::ScheduledThreadPool> {
+    static POOL: std::sync::OnceLock<Arc<scheduled_thread_pool::ScheduledThreadPool>> = std::sync::OnceLock::new();
     POOL.get_or_init(|| {
-        std::sync::Arc::new(
+        Arc::new(
             scheduled_thread_pool::ScheduledThreadPool::builder()
                 .num_threads(1)
                 .thread_name_pattern("avatar-store-pool-{}")
@@ -165,6 +310,54 @@ fn configure(conn: &Connection, busy: Duration) -> rusqlite::Result<()> {
     conn.busy_timeout(busy)?;
     conn.set_prepared_statement_cache_capacity(64);
     conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+}
+
+/// Flags of a connection that only looks at an existing file.
+///
+/// Read-write, not SQLITE_OPEN_READ_ONLY: a read-only connection creates the
+/// -wal and -shm files beside a WAL-mode database and cannot remove them,
+/// while the last read-write connection to close does. `PRAGMA query_only`
+/// (see [`configure_looking`]) is what keeps it from writing. Without
+/// SQLITE_OPEN_CREATE, a missing file is an error, not a new database.
+const LOOKING: OpenFlags = OpenFlags::SQLITE_OPEN_READ_WRITE.union(OpenFlags::SQLITE_OPEN_NO_MUTEX);
+
+fn configure_looking(conn: &Connection, busy: Duration) -> rusqlite::Result<()> {
+    conn.busy_timeout(busy)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    conn.pragma_update(None, "query_only", true)
+}
+
+/// Opens the existing file at `path` to read it without changing anything
+/// on disk, and without leaving -wal or -shm files behind.
+pub(crate) fn open_looking(path: &Path, busy: Duration) -> Result<Connection> {
+    if std::fs::metadata(path).is_err() {
+        return Err(Error::io(path, "no such file"));
+    }
+    let conn = Connection::open_with_flags(path, LOOKING).map_err(|e| Error::file(path, e))?;
+    configure_looking(&conn, busy).map_err(|e| Error::file(path, e))?;
+    Ok(conn)
+}
+
+/// Runs `f` again while it fails with [`Error::Busy`], until `deadline`.
+///
+/// SQLite gives up on some locks at once instead of calling the busy
+/// handler: switching a rollback-journal file to WAL while another process
+/// does the same answers "database is locked" immediately.
+pub(crate) fn retry_busy<T>(deadline: Instant, mut f: impl FnMut() -> Result<T>) -> Result<T> {
+    loop {
+        match f() {
+            Err(Error::Busy(_)) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
+            r => return r,
+        }
+    }
+}
+
+/// Switches the database at `path` to WAL mode (nothing to do when it is
+/// already), retrying while other connections hold the locks it needs.
+pub(crate) fn enable_wal(conn: &Connection, path: &Path, deadline: Instant) -> Result<()> {
+    retry_busy(deadline, || {
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(())).map_err(|e| Error::file(path, e))
+    })
 }
 
 impl Store {
@@ -202,28 +395,48 @@ impl Store {
     }
 
     fn open_with(path: Option<&Path>, options: OpenOptions) -> Result<Store> {
-        let io = |e: rusqlite::Error| match path {
-            Some(p) => Error::io(p, e),
-            None => Error::from(e),
-        };
-        let mut conn = match path {
-            Some(p) => Connection::open(p).map_err(io)?,
-            None => Connection::open_in_memory()?,
-        };
-        conn.busy_timeout(options.busy_timeout)?;
+        match path {
+            Some(p) if options.read_only => Store::open_read_only(p, options).map_err(|e| e.at_path(p)),
+            Some(p) => Store::open_file(p, options).map_err(|e| e.at_path(p)),
+            None => Store::open_memory(options),
+        }
+    }
+
+    fn open_memory(options: OpenOptions) -> Result<Store> {
+        let mut conn = Connection::open_in_memory()?;
+        configure(&conn, options.busy_timeout)?;
+        let migration = migrate::migrate(&mut conn, None, false)?;
+        if options.verify {
+            schema::verify(&conn)?;
+        }
+        Ok(Store {
+            path: None,
+            checkpointer: None,
+            readers: None,
+            live: None,
+            writer: Mutex::new(conn),
+            options,
+            migration,
+        })
+    }
+
+    fn open_file(path: &Path, options: OpenOptions) -> Result<Store> {
+        let busy = options.busy_timeout;
+        let deadline = Instant::now() + busy;
+        let mut conn = Connection::open(path).map_err(|e| Error::file(path, e))?;
+        conn.busy_timeout(busy)?;
         // Refuse a newer or edited database before anything is written to
         // it; even switching to WAL would change the file.
-        let status = match path {
-            Some(p) => migrate::status_of_file(&conn, p)?,
-            None => migrate::status(&conn)?,
-        };
+        let status = retry_busy(deadline, || migrate::status_of_file(&conn, path))?;
         migrate::check_compatible(&status)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(io)?;
-        configure(&conn, options.busy_timeout)?;
+        enable_wal(&conn, path, deadline)?;
+        configure(&conn, busy)?;
 
         // The status just read already says whether anything is pending.
         let migration = if options.migrate && !status.pending.is_empty() {
-            migrate::migrate(&mut conn, path, options.backup)?
+            // A lock error here comes before the backup and the first write
+            // (migrate takes the write lock first), so trying again is safe.
+            retry_busy(deadline, || migrate::migrate(&mut conn, Some(path), options.backup))?
         } else {
             let v = status.current_version;
             MigrationOutcome { from_version: v, to_version: v, ..Default::default() }
@@ -232,32 +445,55 @@ impl Store {
             schema::verify(&conn)?;
         }
 
-        let readers = match path {
-            None => None,
-            Some(p) => {
-                let busy = options.busy_timeout;
-                let manager = SqliteConnectionManager::file(p)
-                    .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-                    .with_init(move |c| configure(c, busy));
-                let pool = r2d2::Pool::builder()
-                    .thread_pool(maintenance_pool())
-                    .max_size(options.readers)
-                    .min_idle(Some(0))
-                    .test_on_check_out(false)
-                    .connection_timeout(busy.max(Duration::from_millis(100)))
-                    .build(manager)?;
-                Some(pool)
-            }
-        };
-        let checkpointer = path.map(|p| Checkpointer::start(p, &conn, maintenance_pool()));
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .with_init(move |c| configure(c, busy));
+        let live = Arc::new(Live::default());
+        let readers = Some(reader_pool(Counted { manager, live: Arc::clone(&live) }, &options)?);
+        let checkpointer = Some(Checkpointer::start(path, &conn, checkpoint::thread())?);
         Ok(Store {
-            path: path.map(Path::to_path_buf),
+            path: Some(path.to_path_buf()),
             checkpointer,
             readers,
+            live: Some(live),
             writer: Mutex::new(conn),
             options,
             migration,
         })
+    }
+
+    /// A read-only store has one connection, of [`open_looking`]'s kind, and
+    /// no reader pool: a pooled connection can outlive the store briefly on
+    /// the pool's thread (at a process exit, for good), and the last
+    /// connection to close is the one that removes the -wal and -shm files a
+    /// WAL-mode database needs while it is read. Reads run one at a time.
+    fn open_read_only(path: &Path, options: OpenOptions) -> Result<Store> {
+        let busy = options.busy_timeout;
+        let conn = open_looking(path, busy)?;
+        let status = retry_busy(Instant::now() + busy, || migrate::status_of_file(&conn, path))?;
+        migrate::check_compatible(&status)?;
+        if options.verify {
+            schema::verify(&conn)?;
+        }
+        let v = status.current_version;
+        let migration = MigrationOutcome { from_version: v, to_version: v, ..Default::default() };
+        Ok(Store {
+            path: Some(path.to_path_buf()),
+            checkpointer: None,
+            readers: None,
+            live: None,
+            writer: Mutex::new(conn),
+            options,
+            migration,
+        })
+    }
+
+    /// Names the database file in an I/O error SQLite reported without it.
+    fn named<T>(&self, r: Result<T>) -> Result<T> {
+        match &self.path {
+            Some(p) => r.map_err(|e| e.at_path(p)),
+            None => r,
+        }
     }
 
     fn writer(&self) -> MutexGuard<'_, Connection> {
@@ -266,22 +502,25 @@ impl Store {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs `f` on a read connection: a pooled reader for files, the writer in memory.
+    /// Runs `f` on a read connection: a pooled reader for files, the writer
+    /// in memory and in a read-only store.
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        match &self.readers {
-            Some(pool) => f(&*pool.get()?),
+        self.named(match &self.readers {
+            Some(pool) => pool.get().map_err(Error::from).and_then(|c| f(&c)),
             None => f(&self.writer()),
-        }
+        })
     }
 
     /// Runs `f` inside one IMMEDIATE transaction; commits on `Ok`, rolls back on `Err`.
     fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        self.after_commit(&conn);
-        Ok(out)
+        self.named((|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })())
+        .inspect(|_| self.after_commit(&conn))
     }
 
     /// Runs `f`, a single statement that commits by itself, on the writer.
@@ -289,7 +528,7 @@ impl Store {
         let conn = self.writer();
         let out = f(&conn);
         self.after_commit(&conn);
-        out
+        self.named(out)
     }
 
     fn after_commit(&self, writer: &Connection) {
@@ -310,13 +549,13 @@ impl Store {
 
     /// Applied and pending migrations of this database against this build.
     pub fn migration_status(&self) -> Result<MigrationStatus> {
-        migrate::status(&self.writer())
+        self.named(migrate::status(&self.writer()))
     }
 
     /// Applies pending migrations now (after a backup, if enabled at open);
     /// useful for stores opened with `migrate(false)`.
     pub fn migrate(&self) -> Result<MigrationOutcome> {
-        migrate::migrate(&mut self.writer(), self.path.as_deref(), self.options.backup)
+        self.named(migrate::migrate(&mut self.writer(), self.path.as_deref(), self.options.backup))
     }
 
     /// Compares the live schema with the one this build expects.
@@ -329,7 +568,7 @@ impl Store {
     /// println!("{}", report.to_json()); // for machines
     /// ```
     pub fn check_schema(&self) -> Result<SchemaReport> {
-        schema::check(&self.writer())
+        self.named(schema::check(&self.writer()))
     }
 
     /// Repairs additive drift (missing tables, missing nullable or defaulted
@@ -337,6 +576,10 @@ impl Store {
     /// database; reports, without touching them, differences that could lose
     /// data. Refused while migrations are pending: migrate first.
     pub fn repair(&self) -> Result<RepairOutcome> {
+        self.named(self.repair_now())
+    }
+
+    fn repair_now(&self) -> Result<RepairOutcome> {
         let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let before = schema::check(&tx)?;
@@ -351,7 +594,7 @@ impl Store {
         if !statements.is_empty() {
             if let (Some(path), true) = (&self.path, self.options.backup) {
                 let dest = backup::sibling_path(path, &format!("pre-repair-v{}", before.current_version));
-                backup::copy_to(&tx, &dest)?;
+                backup::copy_to(&tx, Some(path), &dest)?;
                 backup_path = Some(dest);
             }
             for s in &statements {
@@ -366,14 +609,16 @@ impl Store {
         Ok(RepairOutcome { applied: statements, not_repaired, backup: backup_path, after })
     }
 
-    /// Writes a consistent copy of the database to `dest` (which must not
-    /// exist) while the store stays usable.
+    /// Writes a consistent copy of the database to `dest` while the store
+    /// stays usable. `dest` must not exist (a symbolic link there is refused
+    /// too); the copy gets the database file's permissions (owner-only in
+    /// memory) and appears only once complete.
     pub fn backup(&self, dest: impl AsRef<Path>) -> Result<()> {
         let dest = dest.as_ref();
-        match &self.readers {
-            Some(pool) => backup::copy_to(&*pool.get()?, dest),
-            None => backup::copy_to(&self.writer(), dest),
-        }
+        self.named(match &self.readers {
+            Some(pool) => pool.get().map_err(Error::from).and_then(|c| backup::copy_to(&c, self.path(), dest)),
+            None => backup::copy_to(&self.writer(), self.path(), dest),
+        })
     }
 
     // ------------------------------------------------------------ projects
@@ -595,35 +840,53 @@ impl Store {
     }
 
     /// [`Store::export`] or [`Store::export_all_users`], by `scope`.
-    pub fn export_in(&self, scope: Scope<'_>, mut f: impl FnMut(Record) -> Result<()>) -> Result<()> {
+    pub fn export_in(&self, scope: Scope<'_>, f: impl FnMut(Record) -> Result<()>) -> Result<()> {
         scope.validate()?;
-        let (filter, user) = match scope {
-            Scope::User(u) => ("WHERE userId = ?1", Some(u)),
-            Scope::AllUsers => ("WHERE ?1 IS NULL", None),
-        };
-        self.read(|c| {
-            let tx = c.unchecked_transaction()?;
-            {
-                let mut stmt = tx.prepare(&format!(
-                    "SELECT id, userId, name, description, createdAt, updatedAt FROM projects {filter} \
-                     ORDER BY createdAt, id"
-                ))?;
-                let mut rows = stmt.query([user])?;
-                while let Some(r) = rows.next()? {
-                    f(Record::Project(repo::project_from_row(r)?))?;
-                }
-                let mut stmt = tx.prepare(&format!(
-                    "SELECT {} FROM avatars {filter} ORDER BY createdAt, id",
-                    repo::AVATAR_COLUMNS
-                ))?;
-                let mut rows = stmt.query([user])?;
-                while let Some(r) = rows.next()? {
-                    f(Record::Avatar(repo::avatar_from_row(r)?))?;
-                }
+        self.read(|c| repo::export(c, scope.user_id(), f))
+    }
+
+    /// The records [`Store::export`] hands over, as an iterator that owns
+    /// its read snapshot (see [`ExportIter`] for what holding it costs).
+    /// [`crate::transfer`] writes them in the export format.
+    ///
+    /// ```
+    /// use avatar_store::{NewProject, Record, Store};
+    /// let store = Store::open_in_memory().unwrap();
+    /// store.create_project("alice", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
+    /// let records: Vec<Record> = store.export_iter("alice").unwrap().collect::<Result<_, _>>().unwrap();
+    /// assert_eq!(records.len(), 1);
+    /// ```
+    pub fn export_iter(&self, user_id: &str) -> Result<ExportIter> {
+        self.export_iter_in(Scope::User(user_id))
+    }
+
+    /// Like [`Store::export_iter`] for every user: whole-database transfer, for operators.
+    pub fn export_all_users_iter(&self) -> Result<ExportIter> {
+        self.export_iter_in(Scope::AllUsers)
+    }
+
+    /// [`Store::export_iter`] or [`Store::export_all_users_iter`], by `scope`.
+    pub fn export_iter_in(&self, scope: Scope<'_>) -> Result<ExportIter> {
+        scope.validate()?;
+        match &self.readers {
+            // Checked out here, so a busy pool fails the call, not the first record.
+            Some(pool) => {
+                let conn = self.named(pool.get().map_err(Error::from))?;
+                ExportIter::spawn(conn, scope.user_id().map(str::to_owned))
             }
-            tx.finish()?;
-            Ok(())
-        })
+            // The one connection of an in-memory or read-only store cannot be
+            // lent to a thread, nor held by an iterator without blocking
+            // every other call meanwhile (a call by the consumer itself would
+            // deadlock): copy the records.
+            None => {
+                let mut records = Vec::new();
+                self.export_in(scope, |r| {
+                    records.push(r);
+                    Ok(())
+                })?;
+                Ok(ExportIter::buffered(records))
+            }
+        }
     }
 
     /// Numbers of projects and avatars of `user_id`.
@@ -639,17 +902,19 @@ impl Store {
     /// [`Store::count`] or [`Store::count_all_users`], by `scope`.
     pub fn count_in(&self, scope: Scope<'_>) -> Result<(u64, u64)> {
         scope.validate()?;
-        self.read(|c| {
-            let n = |table: &str| -> Result<u64> {
-                Ok(c.query_row(
-                    &format!("SELECT count(*) FROM {table} WHERE ?1 IS NULL OR userId = ?1"),
-                    [scope.user_id()],
-                    |r| r.get::<_, i64>(0),
-                )? as u64)
-            };
-            Ok((n("projects")?, n("avatars")?))
-        })
+        self.read(|c| repo::count(c, scope.user_id()))
     }
+}
+
+/// The reader pool of a file store, on the maintenance thread every store shares.
+fn reader_pool(manager: Counted, options: &OpenOptions) -> Result<r2d2::Pool<Counted>> {
+    Ok(r2d2::Pool::builder()
+        .thread_pool(maintenance_pool())
+        .max_size(options.readers)
+        .min_idle(Some(0))
+        .test_on_check_out(false)
+        .connection_timeout(options.busy_timeout.max(Duration::from_millis(100)))
+        .build(manager)?)
 }
 
 /// Whose records an import, export or count covers.
@@ -792,6 +1057,45 @@ impl Importer<'_> {
 #[cfg(test)]
 mod test {
     use super::*;
+
+    /// Opening a reader must not wait behind a checkpoint: r2d2 opens pooled
+    /// connections on its maintenance thread, which checkpoints once shared.
+    #[test]
+    fn a_busy_checkpoint_thread_holds_no_reader_up() {
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let (started, running) = std::sync::mpsc::channel::<()>();
+        // Stands for a long checkpoint of some other store of the process.
+        crate::checkpoint::thread().execute(move || {
+            started.send(()).unwrap();
+            let _ = wait.recv();
+        });
+        running.recv().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        // A reader that cannot be opened within the busy timeout is BUSY.
+        let store = Store::options().busy_timeout(Duration::from_millis(300)).open(dir.path().join("t.db"));
+        let counted = store.and_then(|s| s.count("u1"));
+        drop(release);
+        assert_eq!(counted.unwrap(), (0, 0));
+    }
+
+    /// The writer closes last, so the -wal and -shm files go with the store,
+    /// however many readers it had open.
+    #[test]
+    fn closing_a_store_with_open_readers_removes_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let store = Arc::new(Store::options().readers(4).open(&path).unwrap());
+        store.create_project("u1", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                let store = Arc::clone(&store);
+                s.spawn(move || (0..50).for_each(|_| assert_eq!(store.count("u1").unwrap(), (1, 0))));
+            }
+        });
+        drop(Arc::into_inner(store).unwrap());
+        assert!(!dir.path().join("r.db-wal").exists());
+        assert!(!dir.path().join("r.db-shm").exists());
+    }
 
     #[test]
     fn store_is_send_and_sync() {

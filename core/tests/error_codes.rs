@@ -136,3 +136,49 @@ fn every_user_scoped_call_refuses_an_empty_user_id() {
         assert_eq!((err.code(), err.field()), ("VALIDATION", Some("userId")), "{name}: {err}");
     }
 }
+
+#[test]
+fn sort_keys_parse_in_either_spelling_and_display_as_field_names() {
+    use avatar_store::{AvatarSort, SortOrder};
+    for k in AvatarSort::ALL {
+        assert_eq!(k.to_string().parse::<AvatarSort>().unwrap(), k);
+        assert_eq!(k.snake_case().parse::<AvatarSort>().unwrap(), k);
+    }
+    assert_eq!(AvatarSort::UsageCount.to_string(), "usageCount");
+    assert_eq!("usage_count".parse::<AvatarSort>().unwrap(), AvatarSort::UsageCount);
+    for o in [SortOrder::Asc, SortOrder::Desc] {
+        assert_eq!(o.to_string().parse::<SortOrder>().unwrap(), o);
+    }
+}
+
+/// The messages both bindings show: they come from here, not from a copy.
+#[test]
+fn a_bad_sort_order_or_limit_is_validation_naming_it_and_listing_the_choices() {
+    use avatar_store::{AvatarSort, SortOrder};
+    let e = "name".parse::<AvatarSort>().unwrap_err();
+    assert_eq!((e.code(), e.field()), ("VALIDATION", Some("sort")));
+    assert_eq!(
+        e.to_string(),
+        "invalid sort: must be one of createdAt, usageCount, lastUsedAt \
+         (or created_at, usage_count, last_used_at), got \"name\""
+    );
+    let e = "DESC".parse::<SortOrder>().unwrap_err();
+    assert_eq!((e.code(), e.field()), ("VALIDATION", Some("order")));
+    assert_eq!(e.to_string(), "invalid order: must be asc or desc, got \"DESC\"");
+    // A long value is cut in the message.
+    let e = "x".repeat(10_000).parse::<SortOrder>().unwrap_err();
+    assert!(e.to_string().len() < 120, "{e}");
+    for n in [0, -1, 1_001, i128::from(u32::MAX) + 1] {
+        let e = avatar_store::check_limit(n).unwrap_err();
+        assert_eq!((e.code(), e.field()), ("VALIDATION", Some("limit")));
+        assert_eq!(e.to_string(), format!("invalid limit: must be between 1 and 1000, got {n}"));
+    }
+    assert_eq!(avatar_store::check_limit(1_000).unwrap(), 1_000);
+    // The same message through a query.
+    let s = avatar_store::Store::open_in_memory().unwrap();
+    let q = avatar_store::AvatarQuery { limit: Some(0), ..Default::default() };
+    assert_eq!(
+        s.list_avatars("u1", &q).unwrap_err().to_string(),
+        avatar_store::check_limit(0).unwrap_err().to_string()
+    );
+}

@@ -59,56 +59,104 @@ fn two_stores_on_one_file_wait_instead_of_failing() {
     assert_eq!(s.count_all_users().unwrap(), (1, 2000));
 }
 
-const CHILD_DB: &str = "AVATAR_STORE_TEST_CHILD_DB";
+const CHILD_DBS: &str = "AVATAR_STORE_TEST_CHILD_DBS";
+const CHILD_COUNT: &str = "AVATAR_STORE_TEST_CHILD_COUNT";
+const CHILD_INDEX: &str = "AVATAR_STORE_TEST_CHILD_INDEX";
 
-/// Run by `several_processes_open_one_old_file` in child processes.
+/// Run by `several_processes_open_one_old_file_and_exactly_one_migrates` in
+/// child processes: opens each file named in the variable, in order, all
+/// children together.
 #[test]
-#[ignore = "runs only as a child process of several_processes_open_one_old_file"]
-fn child_opens_store() {
-    let path = std::env::var(CHILD_DB).expect("child needs its database path");
-    let store = Store::options().busy_timeout(std::time::Duration::from_secs(30)).open(&path).unwrap();
-    println!("\nAPPLIED={}", store.migration_outcome().applied.len());
+#[ignore = "runs only as a child process of several_processes_open_one_old_file_and_exactly_one_migrates"]
+fn child_opens_stores() {
+    let paths = std::env::var(CHILD_DBS).expect("child needs its database paths");
+    let children: usize = std::env::var(CHILD_COUNT).unwrap().parse().unwrap();
+    let me = std::env::var(CHILD_INDEX).unwrap();
+    for (i, path) in std::env::split_paths(&paths).enumerate() {
+        // A barrier: every child announces itself beside the file, then
+        // waits for the others, so that they all open it at once.
+        let dir = path.parent().unwrap();
+        std::fs::write(dir.join(format!("ready-{me}")), b"").unwrap();
+        let ready = || {
+            std::fs::read_dir(dir)
+                .unwrap()
+                .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("ready-"))
+                .count()
+        };
+        while ready() < children {
+            std::thread::sleep(std::time::Duration::from_micros(300));
+        }
+        match Store::options().busy_timeout(std::time::Duration::from_secs(30)).open(&path) {
+            Ok(store) => println!("\nTRIAL={i} APPLIED={}", store.migration_outcome().applied.len()),
+            Err(e) => println!("\nTRIAL={i} ERROR={} {e}", e.code()),
+        }
+    }
 }
 
 #[test]
 fn several_processes_open_one_old_file_and_exactly_one_migrates() {
+    // Opening a rollback-journal file switches it to WAL, which SQLite can
+    // refuse at once with "database is locked" while another process does
+    // the same, without waiting on the busy timeout. It happened in a few
+    // percent of races, so the children race for many files in turn: before
+    // the open retried that step, most runs of this test saw it.
+    const CHILDREN: usize = 8;
+    const TRIALS: usize = 50;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("shared.db");
-    let conn = database_at_version(&path, 1);
-    insert_base_rows(&conn, "u1", 3, 3);
-    drop(conn);
+    let paths: Vec<_> = (0..TRIALS)
+        .map(|t| {
+            let sub = dir.path().join(format!("t{t}"));
+            std::fs::create_dir(&sub).unwrap();
+            let path = sub.join("shared.db");
+            let conn = database_at_version(&path, 1);
+            insert_base_rows(&conn, "u1", 3, 3);
+            path
+        })
+        .collect();
+    let list = std::env::join_paths(&paths).unwrap();
 
     let exe = std::env::current_exe().unwrap();
-    let children: Vec<_> = (0..6)
-        .map(|_| {
+    let children: Vec<_> = (0..CHILDREN)
+        .map(|i| {
             std::process::Command::new(&exe)
-                .args(["--exact", "child_opens_store", "--ignored", "--nocapture", "--test-threads=1"])
-                .env(CHILD_DB, &path)
+                .args(["--exact", "child_opens_stores", "--ignored", "--nocapture", "--test-threads=1"])
+                .env(CHILD_DBS, &list)
+                .env(CHILD_COUNT, CHILDREN.to_string())
+                .env(CHILD_INDEX, i.to_string())
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap()
         })
         .collect();
-    let mut applied = Vec::new();
+    let mut applied = vec![Vec::new(); TRIALS];
+    let mut failures = Vec::new();
     for c in children {
         let out = c.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "child failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-        let n: usize = stdout
-            .lines()
-            .find_map(|l| l.split("APPLIED=").nth(1))
-            .unwrap_or_else(|| panic!("no APPLIED line in {stdout}"))
-            .trim()
-            .parse()
-            .unwrap();
-        applied.push(n);
+        for line in stdout.lines().filter_map(|l| l.strip_prefix("TRIAL=")) {
+            let (trial, rest) = line.split_once(' ').unwrap();
+            let trial: usize = trial.parse().unwrap();
+            match rest.strip_prefix("APPLIED=") {
+                Some(n) => applied[trial].push(n.trim().parse::<usize>().unwrap()),
+                None => failures.push(format!("file {trial}: {rest}")),
+            }
+        }
     }
-    applied.sort();
+    assert!(failures.is_empty(), "opens failed instead of waiting: {failures:#?}");
     let migrations = (latest_version() - 1) as usize;
-    assert_eq!(applied.iter().sum::<usize>(), migrations, "{applied:?}");
-    assert_eq!(applied.iter().filter(|&&n| n > 0).count(), 1, "exactly one process migrated: {applied:?}");
-    assert_eq!(backups_in(dir.path()).len(), 1);
-    let s = Store::open(&path).unwrap();
-    assert_eq!(s.count_all_users().unwrap(), (3, 9));
+    for (t, applied) in applied.iter().enumerate() {
+        assert_eq!(applied.len(), CHILDREN, "file {t}: not every child reported");
+        assert_eq!(applied.iter().sum::<usize>(), migrations, "file {t}: {applied:?}");
+        assert_eq!(
+            applied.iter().filter(|&&n| n > 0).count(),
+            1,
+            "file {t}: exactly one process migrated: {applied:?}"
+        );
+        let dir = paths[t].parent().unwrap();
+        assert_eq!(backups_in(dir).len(), 1, "file {t}");
+        let s = Store::open(&paths[t]).unwrap();
+        assert_eq!(s.count_all_users().unwrap(), (3, 9), "file {t}");
+    }
 }

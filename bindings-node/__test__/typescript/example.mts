@@ -1,7 +1,7 @@
 // Type-checked with `tsc --strict --noEmit`: the package's declarations in
 // the way a TypeScript user writes against them.
 import avatarStore, { Store } from 'avatar-store'
-import type { Avatar, AvatarStoreError, NewAvatar, ProjectWithAvatars, SchemaReport } from 'avatar-store'
+import type { Avatar, AvatarStoreError, Counts, NewAvatar, ProjectWithAvatars, SchemaReport } from 'avatar-store'
 
 const store: Store = await Store.open('/tmp/example.db', { busyTimeoutMs: 1000 })
 const same: Store = new avatarStore.Store(':memory:')
@@ -27,6 +27,15 @@ try {
   const e = err as AvatarStoreError
   if (e.code === 'SCHEMA_DRIFT') console.log(e.report?.missingColumns.map((c) => c.column))
   if (e.code === 'VALIDATION') console.log(e.field)
+}
+const counts: Counts = await store.importFrom('user-1', 'export.jsonl').catch((err) => {
+  const e = err as AvatarStoreError
+  console.log(e.line, e.field)
+  return store.countSync('user-1')
+})
+for await (const line of store.exportLines('user-1')) {
+  const text: string = line
+  console.log(text, counts.projects)
 }
 // @ts-expect-error: a misspelt property is a compile error too
 await store.createAvatar('user-1', { projectId: project.id, name: 'x', hairColour: 'red' })

@@ -1,6 +1,6 @@
 import os
 from datetime import datetime
-from typing import Any, Dict, Generic, Iterable, Iterator, List, Literal, Mapping, Optional, Tuple, TypeVar, Union, final
+from typing import IO, Any, Dict, Generic, Iterable, Iterator, List, Literal, Mapping, Optional, Tuple, TypeVar, Union, final
 
 from typing_extensions import Self, Unpack
 
@@ -30,6 +30,7 @@ __all__ = [
     "AvatarStoreError",
     "BusyError",
     "ConflictError",
+    "ExportIterator",
     "IdLike",
     "InternalError",
     "MigrationError",
@@ -201,6 +202,22 @@ class RepairOutcome:
     def to_dict(self) -> Dict[str, Any]: ...
 
 @final
+class ExportIterator(Iterator[Dict[str, Any]]):
+    """The records of an export, as JSON-ready dicts tagged with ``"type"``,
+    read lazily from one snapshot: every project, then every avatar.
+
+    It holds a reader connection and its snapshot until exhausted or closed:
+    ``close()`` it (or use ``with``) when stopping early.
+    """
+
+    def __iter__(self) -> Self: ...
+    def __next__(self) -> Dict[str, Any]: ...
+    def close(self) -> None:
+        """Stops the export and releases its connection. Idempotent."""
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *_args: object) -> None: ...
+
+@final
 class Store:
     """A handle on one avatar-store database, safe to share between threads."""
 
@@ -271,10 +288,30 @@ class Store:
         """`(projects, avatars)` of `user_id`."""
     def count_all_users(self) -> Tuple[int, int]:
         """`(projects, avatars)` of every user together: for operators only."""
-    def export(self, user_id: str) -> List[Dict[str, Any]]:
-        """Every project, then every avatar of `user_id`, as JSON-ready dicts tagged with `"type"`."""
-    def export_all_users(self) -> List[Dict[str, Any]]:
+    def export(self, user_id: str) -> ExportIterator:
+        """Every project, then every avatar of `user_id`, as JSON-ready dicts tagged with `"type"`,
+        read lazily from one snapshot (`list()` it for a list)."""
+    def export_all_users(self) -> ExportIterator:
         """Like `export()` for every user: whole-database transfer, for operators only."""
+    def export_to(self, user_id: str, dest: Union[_PathLike, IO[bytes], IO[str]]) -> Tuple[int, int]:
+        """Writes the export of `user_id` in the export format (header, records, end line).
+
+        `dest` is a path that must not exist (`ConflictError`; the file
+        appears complete or not at all) or a file object open for writing,
+        binary or text. Returns `(projects, avatars)` written.
+        """
+    def export_all_users_to(self, dest: Union[_PathLike, IO[bytes], IO[str]]) -> Tuple[int, int]:
+        """Like `export_to()` for every user: whole-database transfer, for operators only."""
+    def import_from(self, user_id: str, src: Union[_PathLike, IO[bytes], IO[str]]) -> Tuple[int, int]:
+        """Imports a file in the export format for `user_id`, all or nothing.
+
+        Every line is checked before anything is written. A bad line raises
+        with `.line` set (and `.field` on a `ValidationError`); a file of
+        another user is a `ValidationError` naming `userId`. Returns
+        `(projects, avatars)` written.
+        """
+    def import_all_users_from(self, src: Union[_PathLike, IO[bytes], IO[str]]) -> Tuple[int, int]:
+        """Like `import_from()` for records of any user: whole-database transfer, for operators only."""
     def import_records(self, user_id: str, records: Iterable[Mapping[str, Any]]) -> Tuple[int, int]:
         """Writes records of `user_id` in one transaction (all or none), upserting by id.
 

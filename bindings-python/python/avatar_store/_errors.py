@@ -70,6 +70,9 @@ class AvatarStoreError(Exception):
     #: quote SQLite. ``str()`` is the same, except for ``InternalError``,
     #: whose ``str()`` is a summary safe to show end users.
     detail: str = ""
+    #: The line of an export file the error is about (``import_from()``),
+    #: counting from 1, the header; ``None`` for every other error.
+    line: Optional[int] = None
 
 
 class NotFoundError(AvatarStoreError, LookupError):
@@ -86,7 +89,10 @@ class ValidationError(AvatarStoreError, ValueError):
     """Input failed validation; nothing was written.
 
     ``field`` names the offending field in the data model's camelCase
-    spelling (``"personaAge"``), the same in Python, Node and JSON.
+    spelling (``"personaAge"``), the same in Python, Node and JSON. For a line
+    of an export file that is not the format it names the part of the format
+    at fault instead: ``"format"``, ``"version"``, ``"userId"``, ``"type"``,
+    ``"end"`` or ``"line"`` (see ``line``).
     """
 
     code = "VALIDATION"
