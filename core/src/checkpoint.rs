@@ -89,8 +89,14 @@ impl Checkpointer {
     pub(crate) fn after_commit(&self, writer: &Connection) {
         let pages = log_pages(writer);
         if pages >= HARD_PAGES {
-            // Errors are left alone as SQLite leaves those of its automatic
-            // checkpoint: BUSY only means the thread is checkpointing now.
+            // The thread's own checkpoint may be under way: one that started
+            // before the latest commits cannot reach the end of the log, and
+            // while it runs the writer's would only get BUSY, so under load
+            // the log would never start over. Wait for it, and keep the
+            // thread out while the writer checkpoints between two commits.
+            // Other errors are left alone, as SQLite leaves those of its
+            // automatic checkpoint.
+            let _link = self.shared.link.lock().unwrap_or_else(PoisonError::into_inner);
             let _ = passive_checkpoint(writer);
         } else if pages >= SOFT_PAGES && !self.shared.queued.swap(true, Ordering::AcqRel) {
             let shared = Arc::clone(&self.shared);
