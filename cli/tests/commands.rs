@@ -2,6 +2,8 @@
 //! run as an operator runs them: the real binary on real files.
 
 mod common;
+#[path = "../../core/tests/common/files.rs"]
+mod files;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -9,6 +11,7 @@ use std::time::Duration;
 
 use avatar_store::{NewAvatar, NewProject, Store};
 use common::*;
+use files::*;
 use predicates::prelude::*;
 
 #[test]
@@ -423,63 +426,12 @@ fn demo_works_with_no_arguments_and_can_run_again() {
     assert_eq!(stdout_json(&out), first);
 }
 
-/// Names in `dir`, sorted.
-fn listing(dir: &std::path::Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    v.sort();
-    v
-}
-
-fn project_ids(path: &std::path::Path) -> std::collections::BTreeSet<String> {
-    let conn = rusqlite::Connection::open(path).unwrap();
-    let mut stmt = conn.prepare("SELECT id FROM projects").unwrap();
-    stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
-}
-
-fn projects_of(path: &std::path::Path, user: &str) -> i64 {
-    let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    conn.busy_timeout(Duration::from_secs(5)).unwrap();
-    conn.query_row("SELECT count(*) FROM projects WHERE userId = ?1", [user], |r| r.get(0)).unwrap()
-}
-
-fn integrity(path: &std::path::Path) -> String {
-    rusqlite::Connection::open(path).unwrap().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap()
-}
-
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !cond() {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-const WRITER_DB: &str = "AVATAR_STORE_TEST_WRITER_DB";
-const WRITER_STOP: &str = "AVATAR_STORE_TEST_WRITER_STOP";
-
 /// Run by `restore_force_loses_no_commit_of_writers_meanwhile` in a child
-/// process: inserts projects until the stop file appears, then prints the id
-/// of each acknowledged insert.
+/// process (see `Writers`).
 #[test]
 #[ignore = "runs only as a child process of restore_force_loses_no_commit_of_writers_meanwhile"]
 fn child_writes_projects() {
-    let path = std::env::var_os(WRITER_DB).expect("child needs its database");
-    let stop = std::path::PathBuf::from(std::env::var_os(WRITER_STOP).expect("child needs its stop file"));
-    let store = Store::open(&path).unwrap();
-    let mut acknowledged = Vec::new();
-    let mut i = 0;
-    while !stop.exists() {
-        if let Ok(p) = store.create_project("process", &NewProject { name: format!("p{i}"), description: None }) {
-            acknowledged.push(p.id);
-        }
-        i += 1;
-    }
-    // Printed at the end: the parent reads the pipe only then, and a full
-    // pipe would stop this writer mid-test.
-    for id in acknowledged {
-        println!("ID={id}");
-    }
+    files::child_writes_projects();
 }
 
 #[test]
@@ -493,63 +445,17 @@ fn restore_force_loses_no_commit_of_writers_meanwhile() {
     store.backup(&backup).unwrap();
     drop(store);
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let thread = {
-        let (db, stop) = (db.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let store = Store::open(&db).unwrap();
-            let mut acknowledged = Vec::new();
-            let mut i = 0;
-            while !stop.load(Ordering::Relaxed) {
-                if let Ok(p) = store.create_project("thread", &NewProject { name: format!("t{i}"), description: None })
-                {
-                    acknowledged.push(p.id.to_string());
-                }
-                i += 1;
-            }
-            acknowledged
-        })
-    };
-    let stop_file = dir.path().join("stop");
-    let child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_writes_projects", "--ignored", "--nocapture", "--test-threads=1"])
-        .env(WRITER_DB, &db)
-        .env(WRITER_STOP, &stop_file)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-
+    let writers = Writers::start(&db, dir.path().join("stop"));
     let mut kept = Vec::new();
     for _ in 0..3 {
-        wait_for("both writers", || projects_of(&db, "thread") > 20 && projects_of(&db, "process") > 20);
+        writers.wait_for_commits("both writers", 20);
         let out =
             cli(&db).arg("restore").arg(&backup).args(["--force", "--json"]).assert().success().get_output().clone();
         kept.push(std::path::PathBuf::from(stdout_json(&out)["outcome"]["replacedCopy"].as_str().unwrap()));
     }
-    wait_for("both writers after the restore", || projects_of(&db, "thread") > 0 && projects_of(&db, "process") > 0);
-    stop.store(true, Ordering::Relaxed);
-    std::fs::write(&stop_file, b"").unwrap();
-    let mut acknowledged = thread.join().unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "writer process failed: {}", text(&out.stderr));
-    acknowledged.extend(text(&out.stdout).lines().filter_map(|l| l.strip_prefix("ID=")).map(String::from));
-
-    let mut found = project_ids(&db);
-    assert!(found.contains(&marker.id.to_string()), "the backup's data is in the restored database");
-    assert_eq!(integrity(&db), "ok");
-    for k in &kept {
-        assert_eq!(integrity(k), "ok", "{k:?}");
-        found.extend(project_ids(k));
-    }
-    let lost: Vec<&String> = acknowledged.iter().filter(|id| !found.contains(*id)).collect();
-    assert!(
-        lost.is_empty(),
-        "{} of {} acknowledged inserts are in neither a kept copy nor the database, among them {:?}",
-        lost.len(),
-        acknowledged.len(),
-        &lost[..lost.len().min(5)]
-    );
+    writers.wait_for_commits("both writers after the restore", 0);
+    let acknowledged = writers.stop();
+    assert_nothing_lost(&db, &kept, &marker.id.to_string(), &acknowledged);
 }
 
 #[test]
@@ -602,8 +508,7 @@ fn rollback_journal_database(path: &std::path::Path) {
            '2025-10-01T00:00:00.000Z', '2025-10-01T00:00:00.000Z');",
     )
     .unwrap();
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
-    assert_eq!(mode, "delete");
+    assert_rollback_journal(&conn);
 }
 
 #[test]

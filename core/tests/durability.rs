@@ -3,49 +3,13 @@
 
 mod common;
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use avatar_store::{NewProject, Store, latest_version};
+use common::files::{self, *};
 use common::*;
 use rusqlite::Connection;
-
-/// Names in `dir`, sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    v.sort();
-    v
-}
-
-fn integrity(path: &Path) -> String {
-    let conn = Connection::open(path).unwrap();
-    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap()
-}
-
-/// Ids of every project in the file.
-fn project_ids(path: &Path) -> BTreeSet<String> {
-    let conn = Connection::open(path).unwrap();
-    let mut stmt = conn.prepare("SELECT id FROM projects").unwrap();
-    stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
-}
-
-fn projects_of(path: &Path, user: &str) -> i64 {
-    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    conn.busy_timeout(Duration::from_secs(5)).unwrap();
-    conn.query_row("SELECT count(*) FROM projects WHERE userId = ?1", [user], |r| r.get(0)).unwrap()
-}
-
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
 
 #[cfg(unix)]
 fn mode(path: &Path) -> u32 {
@@ -59,31 +23,11 @@ fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
-const WRITER_DB: &str = "AVATAR_STORE_TEST_WRITER_DB";
-const WRITER_STOP: &str = "AVATAR_STORE_TEST_WRITER_STOP";
-
-/// Run by the restore test in a child process: inserts projects of user
-/// "process" until the stop file appears, then prints the id of each insert
-/// that was acknowledged.
+/// Run by the restore test in a child process (see `Writers`).
 #[test]
 #[ignore = "runs only as a child process of restore_loses_no_commit_of_a_thread_or_a_process_writing_meanwhile"]
 fn child_writes_projects() {
-    let path = std::env::var_os(WRITER_DB).expect("child needs its database");
-    let stop = PathBuf::from(std::env::var_os(WRITER_STOP).expect("child needs its stop file"));
-    let store = Store::open(&path).unwrap();
-    let mut acknowledged = Vec::new();
-    let mut i = 0;
-    while !stop.exists() {
-        if let Ok(p) = store.create_project("process", &NewProject { name: format!("p{i}"), description: None }) {
-            acknowledged.push(p.id);
-        }
-        i += 1;
-    }
-    // Printed at the end: the parent reads the pipe only then, and a full
-    // pipe would stop this writer mid-test.
-    for id in acknowledged {
-        println!("ID={id}");
-    }
+    files::child_writes_projects();
 }
 
 #[test]
@@ -97,71 +41,22 @@ fn restore_loses_no_commit_of_a_thread_or_a_process_writing_meanwhile() {
     store.delete_project("admin", &restored_marker.id).unwrap();
     drop(store);
 
-    // A thread of this process, through a store whose reader pool and
-    // checkpoints share the file with the restore...
-    let stop = Arc::new(AtomicBool::new(false));
-    let thread = {
-        let (db, stop) = (db.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let store = Store::open(&db).unwrap();
-            let mut acknowledged = Vec::new();
-            let mut i = 0;
-            while !stop.load(Ordering::Relaxed) {
-                if let Ok(p) = store.create_project("thread", &NewProject { name: format!("t{i}"), description: None })
-                {
-                    acknowledged.push(p.id.to_string());
-                }
-                i += 1;
-            }
-            acknowledged
-        })
-    };
-    // ...and another process.
-    let stop_file = dir.path().join("stop");
-    let child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_writes_projects", "--ignored", "--nocapture", "--test-threads=1"])
-        .env(WRITER_DB, &db)
-        .env(WRITER_STOP, &stop_file)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-
+    let writers = Writers::start(&db, dir.path().join("stop"));
     let mut kept = Vec::new();
     for _ in 0..4 {
         // Both writers are committing into the database about to be replaced.
-        wait_for("both writers", || projects_of(&db, "thread") > 20 && projects_of(&db, "process") > 20);
+        writers.wait_for_commits("both writers", 20);
         let out = avatar_store::restore(&backup, &db, true).unwrap();
         assert_eq!(out.version, latest_version());
         kept.push(out.replaced_copy.unwrap());
     }
-    wait_for("both writers after the restore", || projects_of(&db, "thread") > 0 && projects_of(&db, "process") > 0);
-    stop.store(true, Ordering::Relaxed);
-    std::fs::write(&stop_file, b"").unwrap();
-    let mut acknowledged = thread.join().unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "writer process failed: {}", String::from_utf8_lossy(&out.stderr));
-    let from_process: Vec<String> =
-        String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.strip_prefix("ID=")).map(String::from).collect();
-    assert!(!from_process.is_empty() && !acknowledged.is_empty());
-    acknowledged.extend(from_process);
+    writers.wait_for_commits("both writers after the restore", 0);
+    let acknowledged = writers.stop();
 
-    let mut found = project_ids(&db);
-    assert!(found.contains(&restored_marker.id.to_string()), "the backup's data is in the restored database");
-    assert_eq!(integrity(&db), "ok");
     for k in &kept {
         assert!(k.file_name().unwrap().to_string_lossy().contains(".replaced-"), "{k:?}");
-        assert_eq!(integrity(k), "ok", "{k:?}");
-        found.extend(project_ids(k));
     }
-    let lost: Vec<&String> = acknowledged.iter().filter(|id| !found.contains(*id)).collect();
-    assert!(
-        lost.is_empty(),
-        "{} of {} acknowledged inserts are in neither the kept copies nor the database, among them {:?}",
-        lost.len(),
-        acknowledged.len(),
-        &lost[..lost.len().min(5)]
-    );
+    assert_nothing_lost(&db, &kept, &restored_marker.id.to_string(), &acknowledged);
 }
 
 #[test]
@@ -274,8 +169,7 @@ fn a_backup_never_follows_a_symlink_at_its_destination() {
 fn rollback_journal_database(path: &Path) {
     let conn = database_at_version(path, latest_version());
     insert_base_rows(&conn, "u1", 2, 2);
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
-    assert_eq!(mode, "delete");
+    assert_rollback_journal(&conn);
 }
 
 #[test]

@@ -8,6 +8,8 @@ use std::path::Path;
 use avatar_store::{HISTORY_TABLE, NewAvatar, NewProject, Store, Uuid, embedded_migrations};
 use rusqlite::{Connection, params};
 
+pub mod files;
+
 /// The incident's 18 columns, as `avatars.<name>`.
 pub const INCIDENT_COLUMNS: [&str; 18] = [
     "personaName",
