@@ -115,16 +115,12 @@ fn several_processes_open_one_old_file_and_exactly_one_migrates() {
         .collect();
     let list = std::env::join_paths(&paths).unwrap();
 
-    let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = (0..CHILDREN)
         .map(|i| {
-            std::process::Command::new(&exe)
-                .args(["--exact", "child_opens_stores", "--ignored", "--nocapture", "--test-threads=1"])
+            files::child_test("child_opens_stores")
                 .env(CHILD_DBS, &list)
                 .env(CHILD_COUNT, CHILDREN.to_string())
                 .env(CHILD_INDEX, i.to_string())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap()
         })

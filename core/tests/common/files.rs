@@ -49,6 +49,16 @@ pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// This test binary, set to run only its ignored test `name` (a child
+/// process's entry point), with its output piped.
+pub fn child_test(name: &str) -> Command {
+    let mut c = Command::new(std::env::current_exe().unwrap());
+    c.args(["--exact", name, "--ignored", "--nocapture", "--test-threads=1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
 /// Asserts that the connection's file is in rollback-journal mode, as
 /// another tool (or an older release) leaves it.
 pub fn assert_rollback_journal(conn: &Connection) {
@@ -117,14 +127,7 @@ impl Writers {
                 acknowledged
             })
         };
-        let child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", CHILD_WRITER_TEST, "--ignored", "--nocapture", "--test-threads=1"])
-            .env(WRITER_DB, db)
-            .env(WRITER_STOP, &stop_file)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = child_test(CHILD_WRITER_TEST).env(WRITER_DB, db).env(WRITER_STOP, &stop_file).spawn().unwrap();
         Writers { db: db.to_path_buf(), stop, stop_file, thread, child }
     }
 
