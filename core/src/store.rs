@@ -409,15 +409,19 @@ impl Store {
         if options.verify {
             schema::verify(&conn)?;
         }
-        Ok(Store {
-            path: None,
-            checkpointer: None,
-            readers: None,
-            live: None,
-            writer: Mutex::new(conn),
-            options,
-            migration,
-        })
+        Ok(Store::one_connection(None, conn, options, migration))
+    }
+
+    /// A store that does everything on `conn`: no reader pool and no
+    /// checkpoint thread (in memory there is nothing to share them with; a
+    /// read-only store must not leave connections behind).
+    fn one_connection(
+        path: Option<PathBuf>,
+        conn: Connection,
+        options: OpenOptions,
+        migration: MigrationOutcome,
+    ) -> Store {
+        Store { path, checkpointer: None, readers: None, live: None, writer: Mutex::new(conn), options, migration }
     }
 
     fn open_file(path: &Path, options: OpenOptions) -> Result<Store> {
@@ -477,15 +481,7 @@ impl Store {
         }
         let v = status.current_version;
         let migration = MigrationOutcome { from_version: v, to_version: v, ..Default::default() };
-        Ok(Store {
-            path: Some(path.to_path_buf()),
-            checkpointer: None,
-            readers: None,
-            live: None,
-            writer: Mutex::new(conn),
-            options,
-            migration,
-        })
+        Ok(Store::one_connection(Some(path.to_path_buf()), conn, options, migration))
     }
 
     /// Names the database file in an I/O error SQLite reported without it.
