@@ -482,14 +482,13 @@ fn restore_force_replaces_a_file_that_is_not_a_database() {
 #[cfg(unix)]
 #[test]
 fn backups_are_as_private_as_the_database_and_never_follow_a_symlink() {
-    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("app.db");
     seed(&db, 1, 1);
-    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).unwrap();
+    chmod(&db, 0o600);
     let dest = dir.path().join("copy.db");
     cli(&db).arg("backup").arg(&dest).assert().success();
-    let mode = std::fs::metadata(&dest).unwrap().permissions().mode();
+    let mode = mode(&dest);
     assert_eq!(mode & 0o077, 0, "backup mode {mode:o}");
 
     let target = dir.path().join("target.db");

@@ -11,18 +11,6 @@ use common::files::{self, *};
 use common::*;
 use rusqlite::Connection;
 
-#[cfg(unix)]
-fn mode(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-}
-
-#[cfg(unix)]
-fn chmod(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
 /// Run by the restore test in a child process (see `Writers`).
 #[test]
 #[ignore = "runs only as a child process of restore_loses_no_commit_of_a_thread_or_a_process_writing_meanwhile"]
