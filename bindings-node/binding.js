@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.ExportCursor = nativeBinding.ExportCursor
+module.exports.NativeStore = nativeBinding.NativeStore
 module.exports.Store = nativeBinding.Store
 module.exports.embeddedMigrations = nativeBinding.embeddedMigrations
 module.exports.inspect = nativeBinding.inspect

@@ -1,8 +1,8 @@
 // Types of the `avatar-store` package. The declarations themselves are
 // generated into binding.d.ts from the Rust sources (and src/dts-header.d.ts);
 // this file chooses what the package exports, like index.js and index.mjs.
+import { Store } from './store'
 import {
-  Store,
   embeddedMigrations,
   latestVersion,
   inspect,

@@ -6,28 +6,13 @@
 // `const { store } = require('avatar-store')` is the incident's
 // `import { prisma }` bug, and it must not survive until the first request.
 
-// codec.js loads the native binding and registers its conversions with it.
-const binding = require('./codec.js')
-
-// `store.exportLines(userId)` returns a native cursor that fetches lines in
-// chunks on the thread pool; iterating gives one line at a time, and leaving
-// the loop early (break, throw) closes the cursor, which frees its reader.
-binding.ExportCursor.prototype[Symbol.asyncIterator] = async function* exportLines() {
-  try {
-    for (let chunk = await this.next(); chunk !== null; chunk = await this.next()) {
-      let start = 0
-      for (let end = chunk.indexOf('\n'); end !== -1; end = chunk.indexOf('\n', start)) {
-        yield chunk.slice(start, end + 1)
-        start = end + 1
-      }
-    }
-  } finally {
-    this.close()
-  }
-}
+const binding = require('./binding.js')
+// The JavaScript class over the native store: it encodes arguments, decodes
+// results and makes each operation's Promise and Sync methods.
+const { Store } = require('./store.js')
 
 const api = {
-  Store: binding.Store,
+  Store,
   embeddedMigrations: binding.embeddedMigrations,
   latestVersion: binding.latestVersion,
   inspect: binding.inspect,

@@ -1,5 +1,5 @@
 'use strict'
-// codec.js carries records across napi as JSON. Its encoder only ever takes a
+// store.js carries records across napi as JSON. Its encoder only ever takes a
 // faster road to what the native reader decides, so every input here must
 // end exactly as it would without it; and decoded results must have the
 // documented shape (all 26 columns, Dates, bigint seeds).

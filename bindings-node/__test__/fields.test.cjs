@@ -1,9 +1,9 @@
 'use strict'
 // The Node surface follows core's field table: the native key lists and the
-// wire order are derived from it (src/read.rs, src/write.rs), codec.js and
+// wire order are derived from it (src/read.rs, src/write.rs), store.js and
 // the declarations are checked against it by core/tests/binding_field_lists.rs,
 // and here every field goes through create, read, update and the filters on
-// both input roads (codec.js's JSON and the native property reader).
+// both input roads (store.js's JSON and the native property reader).
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
@@ -37,7 +37,7 @@ test('every settable field round-trips on both input roads', () => {
   const p = store.createProjectSync(U, { name: 'P' })
   const given = Object.fromEntries(fields.filter((f) => known.includes(f.jsonName)).map((f) => [f.jsonName, sample(f)]))
   given.projectId = p.id
-  // A class instance is not a plain object, so codec.js declines it and the
+  // A class instance is not a plain object, so store.js declines it and the
   // native reader takes it property by property.
   const viaNative = Object.assign(new (class Input {})(), given)
   for (const input of [given, viaNative]) {

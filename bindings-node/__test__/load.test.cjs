@@ -52,7 +52,7 @@ test('installed from its npm pack tarball, it loads every way and refuses the wr
   const out = execFileSync(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: PKG, encoding: 'utf8' })
   const [info] = JSON.parse(out)
   const files = info.files.map((f) => f.path).sort()
-  for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'codec.js', 'binding.js', 'binding.d.ts', 'package.json']) {
+  for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'store.js', 'store.d.ts', 'binding.js', 'binding.d.ts', 'package.json']) {
     assert.ok(files.includes(f), `${f} is in the tarball`)
   }
   assert.ok(files.some((f) => f.endsWith('.node')), 'the native addon is in the tarball')

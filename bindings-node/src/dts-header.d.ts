@@ -221,8 +221,8 @@ export interface AvatarStoreError extends Error {
 }
 
 // ----------------------------------------------------------------- results
-// Records reach JavaScript as JSON and become these objects in codec.js
-// (src/codec.rs says why), so they are declared here rather than generated.
+// Records reach JavaScript as JSON and become these objects in store.js
+// (src/write.rs says why), so they are declared here rather than generated.
 
 /** A user's project. */
 export interface Project {

@@ -2,11 +2,11 @@
 //!
 //! A thin layer: arguments are checked for their JavaScript types and
 //! converted ([`read`]), the core does the work ([`avatar_store::Store`]), and
-//! results and errors are converted back ([`write`], [`fail`]). Every
-//! operation exists twice: `name()` returns a Promise and runs on the libuv
-//! thread pool, `nameSync()` runs on the calling thread ([`job`]).
+//! results and errors are converted back ([`write`], [`fail`]). The native
+//! `NativeStore` runs an operation named by `store.js` (the package's
+//! `Store`) with `run` on the libuv thread pool or `runSync` on the calling
+//! thread ([`job`]); records come back as JSON, which `store.js` decodes.
 
-mod codec;
 mod export;
 mod fail;
 mod job;
@@ -21,8 +21,8 @@ use napi::bindgen_prelude::{AsyncTask, Unknown};
 use napi_derive::napi;
 
 // Exported to JavaScript by #[napi]; public here so test builds see them used.
-pub use crate::codec::{avatar_fields, avatar_keys, set_codec};
 pub use crate::read::new_avatar_fields;
+pub use crate::write::{avatar_fields, avatar_keys};
 
 use crate::fail::Failure;
 use crate::job::{Job, Work, block, spawn};
@@ -30,12 +30,13 @@ use crate::write::{EmbeddedMigration, Out};
 
 type Prepared = Result<Work, Failure>;
 
-/// A handle on one avatar-store database.
+/// The native half of a handle on one avatar-store database; store.js's
+/// `Store` wraps it, encoding arguments and decoding results.
 ///
 /// Opening runs the embedded migrations that are pending (after a backup of
 /// a non-empty file) and verifies the live schema: a database missing
 /// columns is refused with a `SCHEMA_DRIFT` error naming every one of them.
-#[napi]
+#[napi(js_name = "NativeStore")]
 pub struct Store {
     inner: Option<Arc<avatar_store::Store>>,
 }
@@ -72,15 +73,14 @@ fn opened(out: Out) -> Store {
 #[napi]
 impl Store {
     /// Opens (creating if needed) the database file at `path`, or a private
-    /// in-memory database for `":memory:"`. Blocks while migrating; prefer
-    /// `await Store.open(path)` in a server.
+    /// in-memory database for `":memory:"`; store.js's `new Store(path)`.
     #[napi(constructor, catch_unwind, ts_args_type = "path: string, options?: OpenOptions")]
     pub fn new(env: Env, path: Unknown, options: Option<Unknown>) -> napi::Result<Self> {
         block(&env, open_work(path, options)).map(opened)
     }
 
-    /// Opens a database like `new Store(path, options)`, off the event loop.
-    #[napi(catch_unwind, ts_args_type = "path: string, options?: OpenOptions", ts_return_type = "Promise<Store>")]
+    /// Opens a database off the event loop; store.js's `Store.open(path)`.
+    #[napi(catch_unwind, ts_args_type = "path: string, options?: OpenOptions", ts_return_type = "Promise<NativeStore>")]
     pub fn open(path: Unknown, options: Option<Unknown>) -> AsyncTask<Job> {
         spawn(open_work(path, options))
     }
@@ -105,354 +105,86 @@ impl Store {
         self.inner = None;
     }
 
-    // ------------------------------------------------------------ schema
-
-    /// Compares the live schema with the one this build expects.
-    #[napi(catch_unwind, ts_return_type = "Promise<SchemaReport>")]
-    pub fn check_schema(&self) -> AsyncTask<Job> {
-        spawn(self.check_schema_work())
-    }
-
-    /// Synchronous `checkSchema()`.
-    #[napi(catch_unwind, ts_return_type = "SchemaReport")]
-    pub fn check_schema_sync(&self, env: Env) -> napi::Result<Out> {
-        block(&env, self.check_schema_work())
-    }
-
-    /// Repairs additive drift (missing nullable columns, missing indexes) in
-    /// one transaction after a backup; reports what it left alone.
-    #[napi(catch_unwind, ts_return_type = "Promise<RepairOutcome>")]
-    pub fn repair(&self) -> AsyncTask<Job> {
-        spawn(self.repair_work())
-    }
-
-    /// Synchronous `repair()`.
-    #[napi(catch_unwind, ts_return_type = "RepairOutcome")]
-    pub fn repair_sync(&self, env: Env) -> napi::Result<Out> {
-        block(&env, self.repair_work())
-    }
-
-    /// Applied and pending migrations of this database.
-    #[napi(catch_unwind, ts_return_type = "Promise<MigrationStatus>")]
-    pub fn migration_status(&self) -> AsyncTask<Job> {
-        spawn(self.migration_status_work())
-    }
-
-    /// Synchronous `migrationStatus()`.
-    #[napi(catch_unwind, ts_return_type = "MigrationStatus")]
-    pub fn migration_status_sync(&self, env: Env) -> napi::Result<Out> {
-        block(&env, self.migration_status_work())
-    }
-
-    /// Applies pending migrations now (for stores opened with `migrate: false`).
-    #[napi(catch_unwind, ts_return_type = "Promise<MigrationOutcome>")]
-    pub fn migrate(&self) -> AsyncTask<Job> {
-        spawn(self.migrate_work())
-    }
-
-    /// Synchronous `migrate()`.
-    #[napi(catch_unwind, ts_return_type = "MigrationOutcome")]
-    pub fn migrate_sync(&self, env: Env) -> napi::Result<Out> {
-        block(&env, self.migrate_work())
-    }
-
-    /// Writes a consistent copy of the database to `dest`, which must not exist.
-    #[napi(catch_unwind, ts_args_type = "dest: string", ts_return_type = "Promise<void>")]
-    pub fn backup(&self, dest: Unknown) -> AsyncTask<Job> {
-        spawn(self.backup_work(dest))
-    }
-
-    /// Synchronous `backup(dest)`.
-    #[napi(catch_unwind, ts_args_type = "dest: string", ts_return_type = "void")]
-    pub fn backup_sync(&self, env: Env, dest: Unknown) -> napi::Result<Out> {
-        block(&env, self.backup_work(dest))
-    }
-
-    /// Numbers of projects and avatars of `userId`.
-    #[napi(catch_unwind, ts_args_type = "userId: string", ts_return_type = "Promise<Counts>")]
-    pub fn count(&self, user_id: Unknown) -> AsyncTask<Job> {
-        spawn(self.count_work(Some(user_id)))
-    }
-
-    /// Synchronous `count(userId)`.
-    #[napi(catch_unwind, ts_args_type = "userId: string", ts_return_type = "Counts")]
-    pub fn count_sync(&self, env: Env, user_id: Unknown) -> napi::Result<Out> {
-        block(&env, self.count_work(Some(user_id)))
-    }
-
-    /// Numbers of projects and avatars of every user together: for operators,
-    /// never for a request made on behalf of one user.
-    #[napi(catch_unwind, ts_return_type = "Promise<Counts>")]
-    pub fn count_all_users(&self) -> AsyncTask<Job> {
-        spawn(self.count_work(None))
-    }
-
-    /// Synchronous `countAllUsers()`.
-    #[napi(catch_unwind, ts_return_type = "Counts")]
-    pub fn count_all_users_sync(&self, env: Env) -> napi::Result<Out> {
-        block(&env, self.count_work(None))
-    }
-
-    /// Writes the export of `userId` in the export format (versioned JSON
-    /// Lines: header, records from one snapshot, end line) to a new file at
-    /// `path`; a file already there is a `CONFLICT`, never replaced.
-    #[napi(catch_unwind, ts_args_type = "userId: string, path: string", ts_return_type = "Promise<Counts>")]
-    pub fn export_to(&self, user_id: Unknown, path: Unknown) -> AsyncTask<Job> {
-        spawn(self.export_to_work(Some(user_id), path))
-    }
-
-    /// Synchronous `exportTo(userId, path)`.
-    #[napi(catch_unwind, ts_args_type = "userId: string, path: string", ts_return_type = "Counts")]
-    pub fn export_to_sync(&self, env: Env, user_id: Unknown, path: Unknown) -> napi::Result<Out> {
-        block(&env, self.export_to_work(Some(user_id), path))
-    }
-
-    /// Like `exportTo` for every user: whole-database transfer, for operators.
-    #[napi(catch_unwind, ts_args_type = "path: string", ts_return_type = "Promise<Counts>")]
-    pub fn export_all_users_to(&self, path: Unknown) -> AsyncTask<Job> {
-        spawn(self.export_to_work(None, path))
-    }
-
-    /// Synchronous `exportAllUsersTo(path)`.
-    #[napi(catch_unwind, ts_args_type = "path: string", ts_return_type = "Counts")]
-    pub fn export_all_users_to_sync(&self, env: Env, path: Unknown) -> napi::Result<Out> {
-        block(&env, self.export_to_work(None, path))
-    }
-
-    /// The export of `userId` in the export format, as an async iterator
-    /// of its lines (header, records from one snapshot, end line), each
-    /// ending in `\n`: `for await (const line of store.exportLines(userId))`,
-    /// or `stream.Readable.from(store.exportLines(userId))` to pipe it.
-    /// Leaving the loop early frees its reader connection.
+    /// The export of `userId` as a cursor over chunks of its lines.
     #[napi(catch_unwind, ts_args_type = "userId: string")]
     pub fn export_lines(&self, env: Env, user_id: Unknown) -> napi::Result<export::ExportCursor> {
         self.export_lines_inner(&env, Some(user_id))
     }
 
-    /// Like `exportLines` for every user: whole-database transfer, for operators.
+    /// Like `exportLines` for every user.
     #[napi(catch_unwind)]
     pub fn export_all_users_lines(&self, env: Env) -> napi::Result<export::ExportCursor> {
         self.export_lines_inner(&env, None)
     }
 
-    /// Imports a file in the export format for `userId`: every line is
-    /// checked before anything is written, then all records are written in
-    /// one transaction. A bad line rejects with `line` (and `field` for
-    /// `VALIDATION`) set, and nothing is written.
-    #[napi(catch_unwind, ts_args_type = "userId: string, path: string", ts_return_type = "Promise<Counts>")]
-    pub fn import_from(&self, user_id: Unknown, path: Unknown) -> AsyncTask<Job> {
-        spawn(self.import_from_work(Some(user_id), path))
-    }
-
-    /// Synchronous `importFrom(userId, path)`.
-    #[napi(catch_unwind, ts_args_type = "userId: string, path: string", ts_return_type = "Counts")]
-    pub fn import_from_sync(&self, env: Env, user_id: Unknown, path: Unknown) -> napi::Result<Out> {
-        block(&env, self.import_from_work(Some(user_id), path))
-    }
-
-    /// Like `importFrom` for records of any user: whole-database transfer, for operators.
-    #[napi(catch_unwind, ts_args_type = "path: string", ts_return_type = "Promise<Counts>")]
-    pub fn import_all_users_from(&self, path: Unknown) -> AsyncTask<Job> {
-        spawn(self.import_from_work(None, path))
-    }
-
-    /// Synchronous `importAllUsersFrom(path)`.
-    #[napi(catch_unwind, ts_args_type = "path: string", ts_return_type = "Counts")]
-    pub fn import_all_users_from_sync(&self, env: Env, path: Unknown) -> napi::Result<Out> {
-        block(&env, self.import_from_work(None, path))
-    }
-
-    // ---------------------------------------------------------- projects
-
-    /// Creates a project owned by `userId`.
-    #[napi(catch_unwind, ts_args_type = "userId: string, project: NewProject", ts_return_type = "Promise<Project>")]
-    pub fn create_project(&self, user_id: Unknown, project: Unknown) -> AsyncTask<Job> {
-        spawn(self.create_project_work(user_id, project))
-    }
-
-    /// Synchronous `createProject(userId, project)`.
-    #[napi(catch_unwind, ts_args_type = "userId: string, project: NewProject", ts_return_type = "Project")]
-    pub fn create_project_sync(&self, env: Env, user_id: Unknown, project: Unknown) -> napi::Result<Out> {
-        block(&env, self.create_project_work(user_id, project))
-    }
-
-    /// Reads a project of `userId`; another user's project is `NOT_FOUND`.
-    #[napi(catch_unwind, ts_args_type = "userId: string, id: string", ts_return_type = "Promise<Project>")]
-    pub fn get_project(&self, user_id: Unknown, id: Unknown) -> AsyncTask<Job> {
-        spawn(self.get_project_work(user_id, id))
-    }
-
-    /// Synchronous `getProject(userId, id)`.
-    #[napi(catch_unwind, ts_args_type = "userId: string, id: string", ts_return_type = "Project")]
-    pub fn get_project_sync(&self, env: Env, user_id: Unknown, id: Unknown) -> napi::Result<Out> {
-        block(&env, self.get_project_work(user_id, id))
-    }
-
-    /// Lists the projects of `userId`, newest first, one page at a time.
+    /// Runs the operation `op` (a method name of store.js's `Store`) with
+    /// the arguments `a`, `b`, `c` on the thread pool. `json` is store.js's
+    /// JSON of the new avatar(s) `b` when it could encode them exactly.
+    /// Records resolve to their JSON (see [`write`]), which store.js decodes;
+    /// other results are plain objects.
     #[napi(
         catch_unwind,
-        ts_args_type = "userId: string, query?: ProjectQuery",
-        ts_return_type = "Promise<ProjectPage>"
+        ts_args_type = "op: string, a?: unknown, b?: unknown, c?: unknown, json?: string",
+        ts_return_type = "Promise<unknown>"
     )]
-    pub fn list_projects(&self, user_id: Unknown, query: Option<Unknown>) -> AsyncTask<Job> {
-        spawn(self.list_projects_work(user_id, query, false))
+    pub fn run(&self, op: String, a: Unknown, b: Unknown, c: Unknown, json: Option<String>) -> AsyncTask<Job> {
+        spawn(self.work(&op, a, b, c, json))
     }
 
-    /// Synchronous `listProjects(userId, query)`.
-    #[napi(catch_unwind, ts_args_type = "userId: string, query?: ProjectQuery", ts_return_type = "ProjectPage")]
-    pub fn list_projects_sync(&self, env: Env, user_id: Unknown, query: Option<Unknown>) -> napi::Result<Out> {
-        block(&env, self.list_projects_work(user_id, query, false))
-    }
-
-    /// Like `listProjects`, each project with its avatars (oldest first), in
-    /// two queries per page whatever its size.
+    /// Like `run`, on the calling thread.
     #[napi(
         catch_unwind,
-        ts_args_type = "userId: string, query?: ProjectQuery",
-        ts_return_type = "Promise<ProjectWithAvatarsPage>"
+        ts_args_type = "op: string, a?: unknown, b?: unknown, c?: unknown, json?: string",
+        ts_return_type = "unknown"
     )]
-    pub fn list_projects_with_avatars(&self, user_id: Unknown, query: Option<Unknown>) -> AsyncTask<Job> {
-        spawn(self.list_projects_work(user_id, query, true))
-    }
-
-    /// Synchronous `listProjectsWithAvatars(userId, query)`.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "userId: string, query?: ProjectQuery",
-        ts_return_type = "ProjectWithAvatarsPage"
-    )]
-    pub fn list_projects_with_avatars_sync(
+    pub fn run_sync(
         &self,
         env: Env,
-        user_id: Unknown,
-        query: Option<Unknown>,
+        op: String,
+        a: Unknown,
+        b: Unknown,
+        c: Unknown,
+        json: Option<String>,
     ) -> napi::Result<Out> {
-        block(&env, self.list_projects_work(user_id, query, true))
-    }
-
-    /// Changes a project of `userId`: absent properties stay, `description: null` clears.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "userId: string, id: string, patch: ProjectPatch",
-        ts_return_type = "Promise<Project>"
-    )]
-    pub fn update_project(&self, user_id: Unknown, id: Unknown, patch: Unknown) -> AsyncTask<Job> {
-        spawn(self.update_project_work(user_id, id, patch))
-    }
-
-    /// Synchronous `updateProject(userId, id, patch)`.
-    #[napi(catch_unwind, ts_args_type = "userId: string, id: string, patch: ProjectPatch", ts_return_type = "Project")]
-    pub fn update_project_sync(&self, env: Env, user_id: Unknown, id: Unknown, patch: Unknown) -> napi::Result<Out> {
-        block(&env, self.update_project_work(user_id, id, patch))
-    }
-
-    /// Deletes a project of `userId` and, by cascade, its avatars.
-    #[napi(catch_unwind, ts_args_type = "userId: string, id: string", ts_return_type = "Promise<void>")]
-    pub fn delete_project(&self, user_id: Unknown, id: Unknown) -> AsyncTask<Job> {
-        spawn(self.delete_project_work(user_id, id))
-    }
-
-    /// Synchronous `deleteProject(userId, id)`.
-    #[napi(catch_unwind, ts_args_type = "userId: string, id: string", ts_return_type = "void")]
-    pub fn delete_project_sync(&self, env: Env, user_id: Unknown, id: Unknown) -> napi::Result<Out> {
-        block(&env, self.delete_project_work(user_id, id))
-    }
-
-    // ----------------------------------------------------------- avatars
-
-    /// Creates an avatar in a project of `userId`.
-    #[napi(catch_unwind, ts_args_type = "userId: string, avatar: NewAvatar", ts_return_type = "Promise<Avatar>")]
-    pub fn create_avatar(&self, user_id: Unknown, avatar: Unknown) -> AsyncTask<Job> {
-        spawn(self.create_avatar_work(user_id, avatar))
-    }
-
-    /// Synchronous `createAvatar(userId, avatar)`.
-    #[napi(catch_unwind, ts_args_type = "userId: string, avatar: NewAvatar", ts_return_type = "Avatar")]
-    pub fn create_avatar_sync(&self, env: Env, user_id: Unknown, avatar: Unknown) -> napi::Result<Out> {
-        block(&env, self.create_avatar_work(user_id, avatar))
-    }
-
-    /// Creates many avatars in one transaction: all or none, every item
-    /// validated before anything is written.
-    #[napi(catch_unwind, ts_args_type = "userId: string, avatars: NewAvatar[]", ts_return_type = "Promise<Avatar[]>")]
-    pub fn create_avatars(&self, user_id: Unknown, avatars: Unknown) -> AsyncTask<Job> {
-        spawn(self.create_avatars_work(user_id, avatars))
-    }
-
-    /// Synchronous `createAvatars(userId, avatars)`.
-    #[napi(catch_unwind, ts_args_type = "userId: string, avatars: NewAvatar[]", ts_return_type = "Avatar[]")]
-    pub fn create_avatars_sync(&self, env: Env, user_id: Unknown, avatars: Unknown) -> napi::Result<Out> {
-        block(&env, self.create_avatars_work(user_id, avatars))
-    }
-
-    /// Reads an avatar of `userId`; another user's avatar is `NOT_FOUND`.
-    #[napi(catch_unwind, ts_args_type = "userId: string, id: string", ts_return_type = "Promise<Avatar>")]
-    pub fn get_avatar(&self, user_id: Unknown, id: Unknown) -> AsyncTask<Job> {
-        spawn(self.get_avatar_work(user_id, id))
-    }
-
-    /// Synchronous `getAvatar(userId, id)`.
-    #[napi(catch_unwind, ts_args_type = "userId: string, id: string", ts_return_type = "Avatar")]
-    pub fn get_avatar_sync(&self, env: Env, user_id: Unknown, id: Unknown) -> napi::Result<Out> {
-        block(&env, self.get_avatar_work(user_id, id))
-    }
-
-    /// Lists avatars of `userId` with filters, sort and keyset pagination.
-    #[napi(catch_unwind, ts_args_type = "userId: string, query?: AvatarQuery", ts_return_type = "Promise<AvatarPage>")]
-    pub fn list_avatars(&self, user_id: Unknown, query: Option<Unknown>) -> AsyncTask<Job> {
-        spawn(self.list_avatars_work(user_id, query))
-    }
-
-    /// Synchronous `listAvatars(userId, query)`.
-    #[napi(catch_unwind, ts_args_type = "userId: string, query?: AvatarQuery", ts_return_type = "AvatarPage")]
-    pub fn list_avatars_sync(&self, env: Env, user_id: Unknown, query: Option<Unknown>) -> napi::Result<Out> {
-        block(&env, self.list_avatars_work(user_id, query))
-    }
-
-    /// Changes an avatar of `userId`: absent properties stay, `null` clears.
-    #[napi(
-        catch_unwind,
-        ts_args_type = "userId: string, id: string, patch: AvatarPatch",
-        ts_return_type = "Promise<Avatar>"
-    )]
-    pub fn update_avatar(&self, user_id: Unknown, id: Unknown, patch: Unknown) -> AsyncTask<Job> {
-        spawn(self.update_avatar_work(user_id, id, patch))
-    }
-
-    /// Synchronous `updateAvatar(userId, id, patch)`.
-    #[napi(catch_unwind, ts_args_type = "userId: string, id: string, patch: AvatarPatch", ts_return_type = "Avatar")]
-    pub fn update_avatar_sync(&self, env: Env, user_id: Unknown, id: Unknown, patch: Unknown) -> napi::Result<Out> {
-        block(&env, self.update_avatar_work(user_id, id, patch))
-    }
-
-    /// Deletes an avatar of `userId`.
-    #[napi(catch_unwind, ts_args_type = "userId: string, id: string", ts_return_type = "Promise<void>")]
-    pub fn delete_avatar(&self, user_id: Unknown, id: Unknown) -> AsyncTask<Job> {
-        spawn(self.delete_avatar_work(user_id, id))
-    }
-
-    /// Synchronous `deleteAvatar(userId, id)`.
-    #[napi(catch_unwind, ts_args_type = "userId: string, id: string", ts_return_type = "void")]
-    pub fn delete_avatar_sync(&self, env: Env, user_id: Unknown, id: Unknown) -> napi::Result<Out> {
-        block(&env, self.delete_avatar_work(user_id, id))
-    }
-
-    /// Counts one use: increments `usageCount` and sets `lastUsedAt`
-    /// atomically, so concurrent callers lose no increment.
-    #[napi(catch_unwind, ts_args_type = "userId: string, id: string", ts_return_type = "Promise<Avatar>")]
-    pub fn record_usage(&self, user_id: Unknown, id: Unknown) -> AsyncTask<Job> {
-        spawn(self.record_usage_work(user_id, id))
-    }
-
-    /// Synchronous `recordUsage(userId, id)`.
-    #[napi(catch_unwind, ts_args_type = "userId: string, id: string", ts_return_type = "Avatar")]
-    pub fn record_usage_sync(&self, env: Env, user_id: Unknown, id: Unknown) -> napi::Result<Out> {
-        block(&env, self.record_usage_work(user_id, id))
+        block(&env, self.work(&op, a, b, c, json))
     }
 }
 
 /// Conversion of each operation's arguments, and the core call it makes.
 impl Store {
+    /// The operation store.js names `op`, its arguments read and checked.
+    fn work(&self, op: &str, a: Unknown, b: Unknown, c: Unknown, json: Option<String>) -> Prepared {
+        match op {
+            "checkSchema" => self.check_schema_work(),
+            "repair" => self.repair_work(),
+            "migrationStatus" => self.migration_status_work(),
+            "migrate" => self.migrate_work(),
+            "backup" => self.backup_work(a),
+            "count" => self.count_work(Some(a)),
+            "countAllUsers" => self.count_work(None),
+            "exportTo" => self.export_to_work(Some(a), b),
+            "exportAllUsersTo" => self.export_to_work(None, a),
+            "importFrom" => self.import_from_work(Some(a), b),
+            "importAllUsersFrom" => self.import_from_work(None, a),
+            "createProject" => self.create_project_work(a, b),
+            "getProject" => self.get_project_work(a, b),
+            "listProjects" => self.list_projects_work(a, Some(b), false),
+            "listProjectsWithAvatars" => self.list_projects_work(a, Some(b), true),
+            "updateProject" => self.update_project_work(a, b, c),
+            "deleteProject" => self.delete_project_work(a, b),
+            "createAvatar" => self.create_avatar_work(a, b, json),
+            "createAvatars" => self.create_avatars_work(a, b, json),
+            "getAvatar" => self.get_avatar_work(a, b),
+            "listAvatars" => self.list_avatars_work(a, Some(b)),
+            "updateAvatar" => self.update_avatar_work(a, b, c),
+            "deleteAvatar" => self.delete_avatar_work(a, b),
+            "recordUsage" => self.record_usage_work(a, b),
+            _ => Err(Failure::Core(avatar_store::Error::Internal(format!(
+                "store.js asked for an unknown operation {op:?}"
+            )))),
+        }
+    }
+
     fn check_schema_work(&self) -> Prepared {
         let s = self.core()?;
         Ok(Box::new(move || s.check_schema().map(Out::Report)))
@@ -563,17 +295,17 @@ impl Store {
         Ok(Box::new(move || s.delete_project(&user, &id).map(|_| Out::Unit)))
     }
 
-    fn create_avatar_work(&self, user_id: Unknown, avatar: Unknown) -> Prepared {
+    fn create_avatar_work(&self, user_id: Unknown, avatar: Unknown, json: Option<String>) -> Prepared {
         let s = self.core()?;
         let user = read::string("userId", user_id)?;
-        let new = read::new_avatar(avatar)?;
+        let new = read::new_avatar(avatar, json)?;
         Ok(Box::new(move || s.create_avatar(&user, &new).map(Out::Avatar)))
     }
 
-    fn create_avatars_work(&self, user_id: Unknown, avatars: Unknown) -> Prepared {
+    fn create_avatars_work(&self, user_id: Unknown, avatars: Unknown, json: Option<String>) -> Prepared {
         let s = self.core()?;
         let user = read::string("userId", user_id)?;
-        let new = read::new_avatars(avatars)?;
+        let new = read::new_avatars(avatars, json)?;
         Ok(Box::new(move || s.create_avatars(&user, &new).map(Out::Avatars)))
     }
 

@@ -17,7 +17,6 @@ use napi::bindgen_prelude::{Array, BigInt, Object, Unknown, Utf16String};
 use napi::{JsValue, ValueType};
 use napi_derive::napi;
 
-use crate::codec;
 use crate::fail::{Failure, wrong_type, wrong_value};
 
 type R<T> = Result<T, Failure>;
@@ -284,7 +283,7 @@ static QUERY_FIELDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
     std::iter::once("projectId").chain(filters).chain(["nameContains", "sort", "order", "limit", "cursor"]).collect()
 });
 
-/// Tells `codec.js` which properties a new avatar has and needs:
+/// Tells `store.js` which properties a new avatar has and needs:
 /// `{ known: string[], required: string[] }`.
 #[napi(js_name = "__newAvatarFields", skip_typescript)]
 pub fn new_avatar_fields() -> serde_json::Value {
@@ -314,15 +313,22 @@ fn new_avatar_from(p: &Props) -> R<NewAvatar> {
     Ok(new)
 }
 
-pub fn new_avatar(v: Unknown) -> R<NewAvatar> {
-    if let Some(a) = codec::encode_new_avatars(&v, false).and_then(|json| serde_json::from_str(&json).ok()) {
+/// What store.js's JSON of a value reads as; `None` when it declined to
+/// encode the value (it encodes only what reads back exactly) or the JSON
+/// does not deserialize, and the property reader then gives its verdict.
+fn encoded<T: serde::de::DeserializeOwned>(json: Option<String>) -> Option<T> {
+    serde_json::from_str(&json?).ok()
+}
+
+pub fn new_avatar(v: Unknown, json: Option<String>) -> R<NewAvatar> {
+    if let Some(a) = encoded(json) {
         return Ok(a);
     }
     new_avatar_from(&Props::new("avatar", v, &AVATAR_FIELDS)?)
 }
 
-pub fn new_avatars(v: Unknown) -> R<Vec<NewAvatar>> {
-    if let Some(a) = codec::encode_new_avatars(&v, true).and_then(|json| serde_json::from_str(&json).ok()) {
+pub fn new_avatars(v: Unknown, json: Option<String>) -> R<Vec<NewAvatar>> {
+    if let Some(a) = encoded(json) {
         return Ok(a);
     }
     if !v.is_array()? {

@@ -2,9 +2,9 @@
 //!
 //! Records (projects, avatars and pages of them) cross as one JSON string per
 //! result, serialized here (on the worker thread for Promise methods) and
-//! turned into objects with `Date` fields by `codec.js` ([`crate::codec`]):
-//! V8's `JSON.parse` builds a 26-property avatar in under 2 µs, where setting
-//! the properties one napi call at a time took about 9. Their TypeScript
+//! turned into objects with `Date` fields by `store.js`: V8's `JSON.parse`
+//! builds a 26-property avatar in under 2 µs, where setting the properties
+//! one napi call at a time took about 9. Their TypeScript
 //! interfaces are in `src/dts-header.d.ts`; absent optional values are `null`,
 //! never missing, so every avatar has all its columns.
 
@@ -15,8 +15,6 @@ use napi::bindgen_prelude::{ToNapiValue, TypeName};
 use napi::{Env, ValueType, sys};
 use napi_derive::napi;
 use serde::ser::{Serialize, SerializeStruct, SerializeTuple, Serializer};
-
-use crate::codec::{self, Kind};
 
 /// Numbers of records.
 #[napi(object)]
@@ -48,8 +46,8 @@ pub enum Out {
     Avatar(avatar_store::Avatar),
     Avatars(Vec<avatar_store::Avatar>),
     AvatarPage(Page<avatar_store::Avatar>),
-    /// Records already serialized for `codec.js`.
-    Json(Kind, String),
+    /// Records already serialized for `store.js`.
+    Json(String),
     Counts(u64, u64),
     Report(SchemaReport),
     Repair(RepairOutcome),
@@ -65,18 +63,15 @@ impl Out {
     /// Serializes records into their wire form, so a Promise method does it
     /// on the worker thread; other values pass through.
     pub fn encoded(self) -> Out {
-        let (kind, json) = match &self {
-            Out::Project(p) => (Kind::Project, to_json(&ProjectJson(p))),
-            Out::Avatar(a) => (Kind::Avatar, to_json(&AvatarJson(a))),
-            Out::Avatars(v) => (Kind::Avatars, to_json(&List(v, AvatarJson))),
-            Out::Projects(page) => (Kind::ProjectPage, to_json(&PageJson(page, ProjectJson))),
-            Out::ProjectsWithAvatars(page) => {
-                (Kind::ProjectWithAvatarsPage, to_json(&PageJson(page, ProjectWithAvatarsJson)))
-            }
-            Out::AvatarPage(page) => (Kind::AvatarPage, to_json(&PageJson(page, AvatarJson))),
+        Out::Json(match &self {
+            Out::Project(p) => to_json(&ProjectJson(p)),
+            Out::Avatar(a) => to_json(&AvatarJson(a)),
+            Out::Avatars(v) => to_json(&List(v, AvatarJson)),
+            Out::Projects(page) => to_json(&PageJson(page, ProjectJson)),
+            Out::ProjectsWithAvatars(page) => to_json(&PageJson(page, ProjectWithAvatarsJson)),
+            Out::AvatarPage(page) => to_json(&PageJson(page, AvatarJson)),
             _ => return self,
-        };
-        Out::Json(kind, json)
+        })
     }
 }
 
@@ -101,7 +96,7 @@ impl ToNapiValue for Out {
         unsafe {
             match out.encoded() {
                 Out::Unit => <()>::to_napi_value(env, ()),
-                Out::Json(kind, json) => codec::decode(env, kind, &json),
+                Out::Json(json) => String::to_napi_value(env, json),
                 Out::Counts(projects, avatars) => {
                     Counts::to_napi_value(env, Counts { projects: projects as i64, avatars: avatars as i64 })
                 }
@@ -121,7 +116,7 @@ impl ToNapiValue for Out {
 
 // ------------------------------------------------------------ wire form
 //
-// What codec.js turns into the objects of the TypeScript interfaces: times
+// What store.js turns into the objects of the TypeScript interfaces: times
 // are epoch milliseconds (it makes `Date`s of them), a seed outside the
 // safe-integer range is a decimal string (it makes a `bigint`), and an avatar
 // is an array of its values (it makes the object).
@@ -184,8 +179,8 @@ impl Serialize for Seed {
 
 // An avatar is an array of its values in the column order of core's
 // AVATAR_FIELDS: JSON.parse reads an array faster than an object (no key to
-// look up), and the JavaScript object literal that codec.js builds from it
-// gets one fixed shape. codec.js checks its own list against
+// look up), and the JavaScript object literal that store.js builds from it
+// gets one fixed shape. store.js checks its own list against
 // `__avatarKeys()` when it loads.
 impl Serialize for AvatarJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -195,7 +190,7 @@ impl Serialize for AvatarJson<'_> {
                 FieldRef::Id(id) => t.serialize_element(id)?,
                 FieldRef::Text(text) => t.serialize_element(&text)?,
                 // A 64-bit integer as JSON: a number while `JSON.parse` reads it
-                // exactly, else a string that codec.js turns into a bigint.
+                // exactly, else a string that store.js turns into a bigint.
                 FieldRef::Integer(n) if field.kind == FieldKind::BigInteger => t.serialize_element(&n.map(|n| {
                     if (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&n) {
                         Seed::Number(n)
@@ -224,4 +219,17 @@ impl<'a, T, W: Serialize> Serialize for PageJson<'a, T, W> {
         st.serialize_field("nextCursor", &self.0.next_cursor)?;
         st.end()
     }
+}
+
+/// The avatar properties in the order the wire form sends them.
+#[napi(js_name = "__avatarKeys", skip_typescript)]
+pub fn avatar_keys() -> Vec<&'static str> {
+    AVATAR_FIELDS.iter().map(|f| f.json_name).collect()
+}
+
+/// Core's avatar field descriptors (`avatar_store::AVATAR_FIELDS`), for the
+/// tests that check this package against them.
+#[napi(js_name = "__avatarFields", skip_typescript)]
+pub fn avatar_fields() -> serde_json::Value {
+    serde_json::to_value(AVATAR_FIELDS).unwrap_or_default()
 }

@@ -20,7 +20,7 @@
 //! compiler then points only at exhaustive struct literals (test fixtures);
 //! `core/tests/field_table.rs` checks the table against the migrated schema,
 //! and `core/tests/binding_field_lists.rs` names every hand-written list of
-//! the bindings (type stubs, `.d.ts`, `codec.js`) that lacks the field.
+//! the bindings (type stubs, `.d.ts`, `store.js`) that lacks the field.
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::{ToSqlOutput, ValueRef};

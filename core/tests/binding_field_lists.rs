@@ -1,5 +1,5 @@
 //! The bindings' hand-written field lists (Python stubs and typed dicts, the
-//! Node declarations and `codec.js`) against core's field table.
+//! Node declarations and `store.js`) against core's field table.
 //!
 //! Every list the bindings derive from the table in Rust (their key lists,
 //! the wire order, the Python getters) needs no check; these are the lists a
@@ -211,22 +211,22 @@ fn check_bindings(avatar: &[FieldDescriptor], project: &[FieldDescriptor]) -> Ve
         problems.push(format!("dts-header.d.ts type AvatarPatch is not Partial<{patch_type}> & {{ name?: string }}"));
     }
 
-    // Node: codec.js builds avatar objects from the wire arrays.
-    let codec = read("bindings-node/codec.js");
+    // Node: store.js builds avatar objects from the wire arrays.
+    let codec = read("bindings-node/store.js");
     let keys_text = codec.split("const AVATAR_KEYS = [").nth(1).and_then(|s| s.split(']').next()).unwrap_or("");
     let keys: Vec<&str> = keys_text.split(',').map(|k| k.trim().trim_matches('\'')).filter(|k| !k.is_empty()).collect();
-    compare(&mut problems, "codec.js AVATAR_KEYS", &js(avatar, all), &keys);
+    compare(&mut problems, "store.js AVATAR_KEYS", &js(avatar, all), &keys);
     let object = block(&codec, "function avatar(v)", "}");
     let mut built = Vec::new();
     for line in object {
         let Some((key, value)) = line.trim().split_once(": ") else { continue };
         let index = value.split("v[").nth(1).and_then(|s| s.split(']').next()).and_then(|i| i.parse::<usize>().ok());
         if index != Some(built.len()) {
-            problems.push(format!("codec.js avatar(): {key} reads {value}, not v[{}]", built.len()));
+            problems.push(format!("store.js avatar(): {key} reads {value}, not v[{}]", built.len()));
         }
         built.push(key);
     }
-    compare(&mut problems, "codec.js avatar()", &js(avatar, all), &built);
+    compare(&mut problems, "store.js avatar()", &js(avatar, all), &built);
     problems
 }
 
@@ -258,8 +258,8 @@ fn a_field_missing_from_the_bindings_is_named() {
         "dts-header.d.ts interface Avatar lacks moodColor",
         "dts-header.d.ts interface NewAvatar lacks moodColor",
         "dts-header.d.ts interface AvatarQuery filters lacks moodColor",
-        "codec.js AVATAR_KEYS lacks moodColor",
-        "codec.js avatar() lacks moodColor",
+        "store.js AVATAR_KEYS lacks moodColor",
+        "store.js avatar() lacks moodColor",
     ] {
         assert!(problems.iter().any(|p| p.starts_with(list)), "no {list:?} among:\n  {}", problems.join("\n  "));
     }

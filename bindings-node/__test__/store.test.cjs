@@ -1,0 +1,78 @@
+'use strict'
+// store.js is the package's Store: a JavaScript class over the native one,
+// which takes arguments and returns records as JSON. Nothing is registered
+// with the native side at load, so binding.js works on its own, and an
+// exception thrown while encoding an argument reaches the caller.
+
+const fs = require('node:fs')
+const path = require('node:path')
+const test = require('node:test')
+const assert = require('node:assert/strict')
+
+// Loaded before the package, on purpose: the native half needs nothing from
+// the JavaScript half.
+const binding = require('../binding.js')
+
+test('the native store works without the JavaScript layer loaded, and nothing calls back into JavaScript', () => {
+  assert.equal(binding.__setCodec, undefined)
+  const inner = new binding.NativeStore(':memory:')
+  const project = JSON.parse(inner.runSync('createProject', 'u', { name: 'P' }))
+  assert.equal(project.name, 'P')
+  assert.equal(typeof project.createdAt, 'number')
+  const json = JSON.stringify({ projectId: project.id, name: 'A', seedUsed: 7 })
+  const wire = JSON.parse(inner.runSync('createAvatar', 'u', undefined, undefined, json))
+  assert.deepEqual(wire.slice(1, 4), [project.id, 'u', 'A'])
+  assert.deepEqual(binding.__avatarKeys().length, wire.length)
+  // Without JSON the native reader takes the object; a wrong one is its TypeError.
+  assert.throws(() => inner.runSync('createAvatar', 'u', { projectId: project.id, name: 1 }), TypeError)
+  assert.throws(() => inner.runSync('noSuchOperation'), { code: 'INTERNAL' })
+  inner.close()
+})
+
+const { Store, METHODS } = require('../store.js')
+
+test('each operation has a Promise method and a Sync method, and store.d.ts declares exactly these', () => {
+  const dts = fs.readFileSync(path.join(__dirname, '..', 'store.d.ts'), 'utf8')
+  const body = dts.slice(dts.indexOf('export declare class Store {'))
+  const declared = new Set([...body.matchAll(/^ {2}(?:static |get )?(\w+)\(/gm)].map((m) => m[1]))
+  for (const name of METHODS) {
+    assert.equal(typeof Store.prototype[name], 'function', name)
+    assert.equal(typeof Store.prototype[`${name}Sync`], 'function', `${name}Sync`)
+    assert.equal(Store.prototype[name].name, name)
+    assert.match(body, new RegExp(`^ {2}${name}\\([^)]*\\): Promise<`, 'm'), `store.d.ts declares ${name}`)
+    assert.ok(declared.has(`${name}Sync`), `store.d.ts declares ${name}Sync`)
+  }
+  const own = new Set([...Object.getOwnPropertyNames(Store.prototype), ...Object.getOwnPropertyNames(Store)])
+  for (const name of declared) assert.ok(own.has(name), `store.d.ts declares ${name}, which Store lacks`)
+})
+
+test('an exception thrown while encoding an argument reaches the caller, and the argument is read once', async () => {
+  const store = new Store(':memory:')
+  const p = store.createProjectSync('u', { name: 'P' })
+  let reads = 0
+  const avatar = {
+    projectId: p.id,
+    name: 'A',
+    get hairColor() {
+      reads++
+      throw new Error('boom from a getter')
+    },
+  }
+  assert.throws(() => store.createAvatarSync('u', avatar), /boom from a getter/)
+  assert.equal(reads, 1)
+  await assert.rejects(store.createAvatar('u', avatar), /boom from a getter/)
+  await assert.rejects(store.createAvatars('u', [avatar]), /boom from a getter/)
+  assert.equal(reads, 3)
+  assert.equal(store.countSync('u').avatars, 0)
+  store.close()
+})
+
+test('Store.open and new Store give the same class', async () => {
+  const opened = await Store.open(':memory:')
+  assert.ok(opened instanceof Store)
+  assert.ok(new Store(':memory:') instanceof Store)
+  assert.equal(opened.path, null)
+  assert.equal(opened.createProjectSync('u', { name: 'P' }).createdAt instanceof Date, true)
+  opened.close()
+  await assert.rejects(opened.getProject('u', '0190a5d2-3c4b-7def-8123-456789abcdef'), { code: 'ERR_STORE_CLOSED' })
+})

@@ -1,0 +1,248 @@
+'use strict'
+// The package's `Store`: a JavaScript class over the native one (`this.inner`,
+// a NativeStore of binding.js). Crossing napi costs per call, and an avatar
+// has 26 properties, so records cross as one JSON string each way and V8 does
+// the object work (JSON.parse, JSON.stringify) here. Nothing here decides
+// what is valid: the native side checks every argument, and the encoder
+// below only declines (leaves to the native property reader) anything whose
+// JSON would not read back as the very same values.
+
+const binding = require('./binding.js')
+
+const { NativeStore, ExportCursor } = binding
+
+// ------------------------------------------------------------- results
+
+function project(p) {
+  p.createdAt = new Date(p.createdAt)
+  p.updatedAt = new Date(p.updatedAt)
+  return p
+}
+
+// An avatar arrives as the array of its values, in this order (checked
+// against the binding's own list below, and against core's field table by
+// core/tests/binding_field_lists.rs).
+const AVATAR_KEYS = ['id', 'projectId', 'userId', 'name', 'imageUrl', 'thumbnailUrl', 'personaName', 'personaAge',
+  'personaPersonality', 'personaBackground', 'gender', 'ageRange', 'ethnicity', 'bodyType', 'hairStyle', 'hairColor',
+  'eyeColor', 'skinTone', 'style', 'sourceType', 'generationPrompt', 'seedUsed', 'usageCount', 'lastUsedAt',
+  'createdAt', 'updatedAt']
+
+function avatar(v) {
+  return {
+    id: v[0],
+    projectId: v[1],
+    userId: v[2],
+    name: v[3],
+    imageUrl: v[4],
+    thumbnailUrl: v[5],
+    personaName: v[6],
+    personaAge: v[7],
+    personaPersonality: v[8],
+    personaBackground: v[9],
+    gender: v[10],
+    ageRange: v[11],
+    ethnicity: v[12],
+    bodyType: v[13],
+    hairStyle: v[14],
+    hairColor: v[15],
+    eyeColor: v[16],
+    skinTone: v[17],
+    style: v[18],
+    sourceType: v[19],
+    generationPrompt: v[20],
+    // Seeds beyond Number.MAX_SAFE_INTEGER arrive as decimal strings.
+    seedUsed: typeof v[21] === 'string' ? BigInt(v[21]) : v[21],
+    usageCount: v[22],
+    lastUsedAt: v[23] === null ? null : new Date(v[23]),
+    createdAt: new Date(v[24]),
+    updatedAt: new Date(v[25]),
+  }
+}
+
+/** Replaces each wire avatar of `list` by its object, in place. */
+function avatars(list) {
+  for (let i = 0; i < list.length; i++) list[i] = avatar(list[i])
+  return list
+}
+
+const native = binding.__avatarKeys()
+if (native.join() !== AVATAR_KEYS.join() || Object.keys(avatar(native.map(() => 0))).join() !== AVATAR_KEYS.join()) {
+  throw new Error('avatar-store: store.js and the native addon disagree on the avatar columns; rebuild with `npm run build`')
+}
+
+/** How a method's result becomes its documented value. */
+const as = {
+  is: (v) => v,
+  project: (json) => project(JSON.parse(json)),
+  avatar: (json) => avatar(JSON.parse(json)),
+  avatars: (json) => avatars(JSON.parse(json)),
+  projectPage(json) {
+    const page = JSON.parse(json)
+    for (let i = 0; i < page.items.length; i++) project(page.items[i])
+    return page
+  },
+  projectWithAvatarsPage(json) {
+    const page = JSON.parse(json)
+    for (let i = 0; i < page.items.length; i++) avatars(project(page.items[i]).avatars)
+    return page
+  },
+  avatarPage(json) {
+    const page = JSON.parse(json)
+    avatars(page.items)
+    return page
+  },
+}
+
+// ------------------------------------------------------------- inputs
+
+const fields = binding.__newAvatarFields()
+const KNOWN = new Set(fields.known)
+const REQUIRED = fields.required
+
+/** True when JSON.stringify(a) reads back as exactly a's values. */
+function plain(a) {
+  if (typeof a !== 'object' || a === null || Object.getPrototypeOf(a) !== Object.prototype) return false
+  if (a.toJSON !== undefined) return false
+  for (let i = 0; i < REQUIRED.length; i++) if (typeof a[REQUIRED[i]] !== 'string') return false
+  for (const key in a) {
+    if (!KNOWN.has(key)) return false
+    const v = a[key]
+    // Other numbers (fractions, NaN, beyond 2^53) and bigints, booleans and
+    // objects are for the native reader to judge.
+    if (typeof v !== 'string' && v != null && !Number.isSafeInteger(v)) return false
+  }
+  return true
+}
+
+/** The JSON of a new avatar, or `undefined`: the native reader judges it. */
+function newAvatar(value) {
+  return plain(value) ? JSON.stringify(value) : undefined
+}
+
+/** The JSON of an array of new avatars, or `undefined`. */
+function newAvatars(value) {
+  if (!Array.isArray(value) || Object.getPrototypeOf(value) !== Array.prototype) return undefined
+  for (let i = 0; i < value.length; i++) if (!plain(value[i])) return undefined
+  return JSON.stringify(value)
+}
+
+// ------------------------------------------------------------- methods
+
+// Every operation, as [name, result decoder, encoder of its second argument].
+// Each becomes `name()`, returning a Promise (the work runs on the libuv
+// thread pool), and `nameSync()`, running on the calling thread. The name is
+// also the operation the native `run`/`runSync` dispatch on; store.d.ts
+// declares the same methods (__test__/store.test.cjs compares them).
+const METHODS = [
+  ['checkSchema', as.is],
+  ['repair', as.is],
+  ['migrationStatus', as.is],
+  ['migrate', as.is],
+  ['backup', as.is],
+  ['count', as.is],
+  ['countAllUsers', as.is],
+  ['exportTo', as.is],
+  ['exportAllUsersTo', as.is],
+  ['importFrom', as.is],
+  ['importAllUsersFrom', as.is],
+  ['createProject', as.project],
+  ['getProject', as.project],
+  ['listProjects', as.projectPage],
+  ['listProjectsWithAvatars', as.projectWithAvatarsPage],
+  ['updateProject', as.project],
+  ['deleteProject', as.is],
+  ['createAvatar', as.avatar, newAvatar],
+  ['createAvatars', as.avatars, newAvatars],
+  ['getAvatar', as.avatar],
+  ['listAvatars', as.avatarPage],
+  ['updateAvatar', as.avatar],
+  ['deleteAvatar', as.is],
+  ['recordUsage', as.avatar],
+]
+
+class Store {
+  /**
+   * Opens (creating if needed) the database at `path` (":memory:" for a
+   * private in-memory one); blocks while migrating.
+   */
+  constructor(path, options) {
+    this.inner = new NativeStore(path, options)
+  }
+
+  /** Opens a database like `new Store(path, options)`, off the event loop. */
+  static async open(path, options) {
+    const store = Object.create(Store.prototype)
+    store.inner = await NativeStore.open(path, options)
+    return store
+  }
+
+  get path() {
+    return this.inner.path
+  }
+
+  get migrationOutcome() {
+    return this.inner.migrationOutcome
+  }
+
+  close() {
+    this.inner.close()
+  }
+
+  exportLines(userId) {
+    return this.inner.exportLines(userId)
+  }
+
+  exportAllUsersLines() {
+    return this.inner.exportAllUsersLines()
+  }
+}
+
+// Named functions, so that stack traces and `store.getAvatar.name` read as
+// the method, not as a closure of this loop.
+for (const [name, decode, encode] of METHODS) {
+  const methods = encode
+    ? {
+        [name](a, b) {
+          // An encoder that throws (a throwing getter, say) rejects the
+          // Promise like any other argument error.
+          try {
+            return this.inner.run(name, a, b, undefined, encode(b)).then(decode)
+          } catch (e) {
+            return Promise.reject(e)
+          }
+        },
+        [`${name}Sync`](a, b) {
+          return decode(this.inner.runSync(name, a, b, undefined, encode(b)))
+        },
+      }
+    : {
+        [name](a, b, c) {
+          return this.inner.run(name, a, b, c).then(decode)
+        },
+        [`${name}Sync`](a, b, c) {
+          return decode(this.inner.runSync(name, a, b, c))
+        },
+      }
+  for (const [key, fn] of Object.entries(methods)) {
+    Object.defineProperty(Store.prototype, key, { value: fn, writable: true, configurable: true, enumerable: false })
+  }
+}
+
+// `store.exportLines(userId)` returns a native cursor that fetches lines in
+// chunks on the thread pool; iterating gives one line at a time, and leaving
+// the loop early (break, throw) closes the cursor, which frees its reader.
+ExportCursor.prototype[Symbol.asyncIterator] = async function* exportLines() {
+  try {
+    for (let chunk = await this.next(); chunk !== null; chunk = await this.next()) {
+      let start = 0
+      for (let end = chunk.indexOf('\n'); end !== -1; end = chunk.indexOf('\n', start)) {
+        yield chunk.slice(start, end + 1)
+        start = end + 1
+      }
+    }
+  } finally {
+    this.close()
+  }
+}
+
+module.exports = { Store, METHODS: METHODS.map(([name]) => name) }
