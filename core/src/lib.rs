@@ -48,8 +48,8 @@ pub use error::{Error, Result};
 pub use fields::FieldType;
 pub use fields::{Check, Create, FieldDescriptor, FieldKind, FieldRef, FieldValue, Patch};
 pub use migrate::{
-    AppliedMigration, HISTORY_TABLE, MigrationInfo, MigrationOutcome, MigrationStatus, embedded_migrations, inspect,
-    latest_version,
+    AppliedMigration, HISTORY_TABLE, MigrationInfo, MigrationOutcome, MigrationStatus, embedded_migrations,
+    embedded_postgres_migrations, inspect, latest_version,
 };
 pub use model::{
     AVATAR_FIELDS, Avatar, AvatarPatch, MAX_ATTRIBUTE_LEN, MAX_DESCRIPTION_LEN, MAX_LONG_TEXT_LEN, MAX_NAME_LEN,

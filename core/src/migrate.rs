@@ -16,8 +16,15 @@ use serde::Serialize;
 use crate::backup;
 use crate::error::{Error, Result};
 
+// One folder per dialect, same versions and names (core/build.rs checks).
+// The SQLite files only moved into their folder: refinery's checksum covers
+// name, version and SQL, not the path, so existing databases still match.
 mod embedded {
-    refinery::embed_migrations!("../migrations");
+    refinery::embed_migrations!("../migrations/sqlite");
+}
+
+mod embedded_postgres {
+    refinery::embed_migrations!("../migrations/postgres");
 }
 
 /// Name of the history table (refinery's default).
@@ -77,7 +84,26 @@ pub struct MigrationStatus {
 /// assert!(all.windows(2).all(|w| w[1].version == w[0].version + 1));
 /// ```
 pub fn embedded_migrations() -> Vec<MigrationInfo> {
-    let mut all: Vec<MigrationInfo> = embedded::migrations::runner()
+    infos(embedded::migrations::runner())
+}
+
+/// The PostgreSQL migrations compiled into this build (migrations/postgres/),
+/// same versions and names as [`embedded_migrations`], in version order.
+///
+/// ```
+/// let sqlite = avatar_store::embedded_migrations();
+/// let pg = avatar_store::embedded_postgres_migrations();
+/// assert_eq!(
+///     sqlite.iter().map(|m| (m.version, &m.name)).collect::<Vec<_>>(),
+///     pg.iter().map(|m| (m.version, &m.name)).collect::<Vec<_>>(),
+/// );
+/// ```
+pub fn embedded_postgres_migrations() -> Vec<MigrationInfo> {
+    infos(embedded_postgres::migrations::runner())
+}
+
+fn infos(runner: refinery::Runner) -> Vec<MigrationInfo> {
+    let mut all: Vec<MigrationInfo> = runner
         .get_migrations()
         .iter()
         .map(|m| MigrationInfo {
