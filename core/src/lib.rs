@@ -37,6 +37,7 @@ mod error;
 mod fields;
 mod migrate;
 mod model;
+mod postgres;
 mod repo;
 mod schema;
 mod store;

@@ -149,9 +149,12 @@ pub(crate) fn applied(conn: &Connection) -> Result<Vec<AppliedMigration>> {
 
 /// Compares a database's history with this build's migrations.
 pub(crate) fn status(conn: &Connection) -> Result<MigrationStatus> {
-    let embedded = embedded_migrations();
+    Ok(status_of(applied(conn)?, embedded_migrations()))
+}
+
+/// Compares recorded history with one dialect's embedded migrations.
+pub(crate) fn status_of(applied: Vec<AppliedMigration>, embedded: Vec<MigrationInfo>) -> MigrationStatus {
     let latest = embedded.last().map(|m| m.version).unwrap_or(0);
-    let applied = applied(conn)?;
     let current = applied.iter().map(|m| m.version).max().unwrap_or(0);
     let changed = applied
         .iter()
@@ -159,14 +162,14 @@ pub(crate) fn status(conn: &Connection) -> Result<MigrationStatus> {
         .map(|a| a.version)
         .collect();
     let pending = embedded.into_iter().filter(|e| !applied.iter().any(|a| a.version == e.version)).collect();
-    Ok(MigrationStatus {
+    MigrationStatus {
         current_version: current,
         latest_version: latest,
         applied,
         pending,
         changed,
         newer_than_build: current > latest,
-    })
+    }
 }
 
 /// Reads the migration status of the database file at `path` without
@@ -298,7 +301,7 @@ pub(crate) fn migrate(conn: &mut Connection, db_path: Option<&Path>, backup: boo
 }
 
 /// refinery stores RFC 3339 with an offset; it parses this form back.
-fn applied_on_now() -> String {
+pub(crate) fn applied_on_now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 

@@ -140,7 +140,8 @@ fn line_endings_are_pinned_for_migrations() {
             format!("migrations/{dialect}/V1__create_projects_and_avatars.sql"),
             format!("migrations/{dialect}/V999__next_release.sql"),
         ] {
-            let out = Command::new("git").arg("-C").arg(&root).args(["check-attr", "eol", "--", &file]).output().unwrap();
+            let out =
+                Command::new("git").arg("-C").arg(&root).args(["check-attr", "eol", "--", &file]).output().unwrap();
             assert!(
                 String::from_utf8_lossy(&out.stdout).trim_end().ends_with("eol: lf"),
                 "{}",

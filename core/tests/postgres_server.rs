@@ -17,10 +17,8 @@ fn test_server_answers_and_gives_each_test_its_own_database() {
     let name = db.name.clone();
     drop(c);
     drop(db);
-    let gone: i64 = pg::connect(&server)
-        .query_one("SELECT count(*) FROM pg_database WHERE datname = $1", &[&name])
-        .unwrap()
-        .get(0);
+    let gone: i64 =
+        pg::connect(&server).query_one("SELECT count(*) FROM pg_database WHERE datname = $1", &[&name]).unwrap().get(0);
     assert_eq!(gone, 0, "the test database is dropped at the end");
 }
 

@@ -1,6 +1,6 @@
 -- Indexes for the listings: every query is scoped by user, and pages are
 -- read in keyset order (sort key, then id), so each index ends with id.
--- SQLite orders NULL first; the last-used index does too, so one keyset
+-- SQLite orders NULL first, and so does the last-used index here: one keyset
 -- order serves both dialects.
 CREATE INDEX idx_projects_user_created ON projects ("userId", "createdAt", "id");
 CREATE INDEX idx_avatars_project_created ON avatars ("projectId", "createdAt", "id");

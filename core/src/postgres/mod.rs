@@ -1,0 +1,327 @@
+//! The PostgreSQL backend: a [`PgStore`] behind [`crate::Store`] when it is
+//! opened with a `postgres://` or `postgresql://` URL.
+//!
+//! The core is synchronous, so this uses the `postgres` crate (rust-postgres'
+//! blocking client) with an r2d2 pool. Every pooled connection works in the
+//! store's schema (`search_path`), and waits on locks for at most the busy
+//! timeout (`lock_timeout`), so a lock held too long is `BUSY`, as on SQLite.
+//!
+//! Not yet supported here, each failing with an [`Error::Internal`] that says
+//! so: the repository operations, import/export, backup and repair (see
+//! [`unsupported`]).
+
+mod migrate;
+mod schema;
+
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use postgres::config::Host;
+use postgres::error::SqlState;
+use postgres::{Config, NoTls};
+use r2d2_postgres::PostgresConnectionManager;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::migrate::{MigrationOutcome, MigrationStatus};
+use crate::model::{Avatar, AvatarPatch, NewAvatar, NewProject, Project, ProjectPatch, ProjectWithAvatars};
+use crate::repo::{AvatarQuery, Page, ProjectQuery};
+use crate::schema::{RepairOutcome, SchemaReport};
+use crate::store::{Importer, OpenOptions, Record, Scope};
+use crate::transfer::ExportIter;
+
+type Manager = PostgresConnectionManager<NoTls>;
+type Pool = r2d2::Pool<Manager>;
+pub(crate) type Conn = r2d2::PooledConnection<Manager>;
+
+/// The schema a store works in when none is named.
+pub const DEFAULT_SCHEMA: &str = "public";
+
+/// The URL of `path` when it names a PostgreSQL database: anything else is
+/// a SQLite file path.
+pub(crate) fn as_url(path: &Path) -> Option<&str> {
+    let s = path.to_str()?;
+    let lower = s.get(..13).unwrap_or(s).to_ascii_lowercase();
+    (lower.starts_with("postgres://") || lower.starts_with("postgresql://")).then_some(s)
+}
+
+/// Where a store is connected, for messages: the URL without its password.
+fn describe(config: &Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let port = config.get_ports().get(i).or(config.get_ports().first()).copied().unwrap_or(5432);
+            match h {
+                Host::Tcp(name) => format!("{name}:{port}"),
+                Host::Unix(dir) => format!("{}/.s.PGSQL.{port}", dir.display()),
+            }
+        })
+        .collect();
+    let user = config.get_user().map(|u| format!("{u}@")).unwrap_or_default();
+    let db = config.get_dbname().unwrap_or("");
+    format!("postgresql://{user}{}/{db}", if hosts.is_empty() { "localhost".into() } else { hosts.join(",") })
+}
+
+/// Quotes an identifier for SQL.
+pub(crate) fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// A store on a PostgreSQL database.
+pub(crate) struct PgStore {
+    pool: Pool,
+    target: String,
+    schema: String,
+    migration: MigrationOutcome,
+    /// The schema this build's migrations produce, read once per store.
+    expected: OnceLock<crate::schema::Schema>,
+}
+
+/// Sets up every pooled connection: the store's schema first in the search
+/// path, and lock waits bounded by the busy timeout.
+#[derive(Debug)]
+struct Setup {
+    schema: String,
+    lock_timeout: Duration,
+}
+
+impl r2d2::CustomizeConnection<postgres::Client, postgres::Error> for Setup {
+    fn on_acquire(&self, c: &mut postgres::Client) -> std::result::Result<(), postgres::Error> {
+        c.batch_execute(&format!(
+            "SET search_path TO {}; SET lock_timeout = {}",
+            quote(&self.schema),
+            self.lock_timeout.as_millis().max(1)
+        ))
+    }
+}
+
+impl PgStore {
+    pub(crate) fn open(url: &str, options: &OpenOptions) -> Result<PgStore> {
+        // The parser's own message could quote the URL, password included.
+        let mut config: Config = url.parse().map_err(|_| {
+            Error::validation(
+                "url",
+                "not a valid PostgreSQL URL (expected postgresql://user:password@host:port/database?options)",
+            )
+        })?;
+        let target = describe(&config);
+        if options.read_only {
+            return Err(unsupported("read-only open"));
+        }
+        let timeout = options.busy_timeout.max(Duration::from_millis(100));
+        config.connect_timeout(timeout);
+        let schema = options.schema.clone().unwrap_or_else(|| DEFAULT_SCHEMA.to_owned());
+        let pool = r2d2::Pool::builder()
+            .max_size(options.readers + 1)
+            .min_idle(Some(0))
+            .connection_timeout(timeout)
+            .connection_customizer(Box::new(Setup { schema: schema.clone(), lock_timeout: options.busy_timeout }))
+            .build_unchecked(PostgresConnectionManager::new(config, NoTls));
+        let mut store =
+            PgStore { pool, target, schema, migration: MigrationOutcome::default(), expected: OnceLock::new() };
+        let mut conn = store.conn()?;
+        let status = store.named(migrate::status(&mut *conn, &store.schema))?;
+        crate::migrate::check_compatible(&status)?;
+        store.migration = if options.migrate && !status.pending.is_empty() {
+            store.named(migrate::migrate(&mut conn, &store.schema))?
+        } else {
+            let v = status.current_version;
+            MigrationOutcome { from_version: v, to_version: v, ..Default::default() }
+        };
+        drop(conn);
+        if options.verify {
+            let report = store.check_schema()?;
+            if !report.is_ok() {
+                return Err(Error::SchemaDrift(Box::new(report)));
+            }
+        }
+        Ok(store)
+    }
+
+    /// The database, as `postgresql://user@host:port/db`: never the password.
+    pub(crate) fn target(&self) -> &str {
+        &self.target
+    }
+
+    fn conn(&self) -> Result<Conn> {
+        self.pool.get().map_err(|e| {
+            let text = e.to_string();
+            match text.split_once(": ") {
+                // r2d2 only says "timed out" when every connection was in use.
+                None => Error::Busy(format!("no connection to {} became free in time", self.target)),
+                Some((_, cause)) => {
+                    Error::Io { path: self.target.clone(), message: format!("cannot connect: {cause}") }
+                }
+            }
+        })
+    }
+
+    /// Names the server in a connection error.
+    fn named<T>(&self, r: Result<T>) -> Result<T> {
+        r.map_err(|e| match e {
+            Error::Io { path, message } if path.is_empty() => Error::Io { path: self.target.clone(), message },
+            e => e,
+        })
+    }
+
+    pub(crate) fn path(&self) -> Option<&Path> {
+        None
+    }
+
+    pub(crate) fn migration_outcome(&self) -> &MigrationOutcome {
+        &self.migration
+    }
+
+    pub(crate) fn migration_status(&self) -> Result<MigrationStatus> {
+        let mut c = self.conn()?;
+        self.named(migrate::status(&mut *c, &self.schema))
+    }
+
+    pub(crate) fn migrate(&self) -> Result<MigrationOutcome> {
+        let mut c = self.conn()?;
+        self.named(migrate::migrate(&mut c, &self.schema))
+    }
+
+    pub(crate) fn check_schema(&self) -> Result<SchemaReport> {
+        let mut c = self.conn()?;
+        let exp = match self.expected.get() {
+            Some(e) => e,
+            None => {
+                let e = self.named(schema::expected(&mut c))?;
+                self.expected.get_or_init(|| e)
+            }
+        };
+        self.named(schema::check(&mut c, &self.schema, exp))
+    }
+
+    pub(crate) fn repair(&self) -> Result<RepairOutcome> {
+        Err(unsupported("repair"))
+    }
+
+    pub(crate) fn backup(&self, _dest: impl AsRef<Path>) -> Result<()> {
+        Err(unsupported("backup (use pg_dump)"))
+    }
+
+    pub(crate) fn create_project(&self, _user_id: &str, _new: &NewProject) -> Result<Project> {
+        Err(unsupported("create_project"))
+    }
+
+    pub(crate) fn get_project(&self, _user_id: &str, _id: &Uuid) -> Result<Project> {
+        Err(unsupported("get_project"))
+    }
+
+    pub(crate) fn list_projects(&self, _user_id: &str, _query: &ProjectQuery) -> Result<Page<Project>> {
+        Err(unsupported("list_projects"))
+    }
+
+    pub(crate) fn list_projects_with_avatars(
+        &self,
+        _user_id: &str,
+        _query: &ProjectQuery,
+    ) -> Result<Page<ProjectWithAvatars>> {
+        Err(unsupported("list_projects_with_avatars"))
+    }
+
+    pub(crate) fn update_project(&self, _user_id: &str, _id: &Uuid, _patch: &ProjectPatch) -> Result<Project> {
+        Err(unsupported("update_project"))
+    }
+
+    pub(crate) fn delete_project(&self, _user_id: &str, _id: &Uuid) -> Result<()> {
+        Err(unsupported("delete_project"))
+    }
+
+    pub(crate) fn create_avatar(&self, _user_id: &str, _new: &NewAvatar) -> Result<Avatar> {
+        Err(unsupported("create_avatar"))
+    }
+
+    pub(crate) fn create_avatars(&self, _user_id: &str, _new: &[NewAvatar]) -> Result<Vec<Avatar>> {
+        Err(unsupported("create_avatars"))
+    }
+
+    pub(crate) fn get_avatar(&self, _user_id: &str, _id: &Uuid) -> Result<Avatar> {
+        Err(unsupported("get_avatar"))
+    }
+
+    pub(crate) fn list_avatars(&self, _user_id: &str, _query: &AvatarQuery) -> Result<Page<Avatar>> {
+        Err(unsupported("list_avatars"))
+    }
+
+    pub(crate) fn update_avatar(&self, _user_id: &str, _id: &Uuid, _patch: &AvatarPatch) -> Result<Avatar> {
+        Err(unsupported("update_avatar"))
+    }
+
+    pub(crate) fn delete_avatar(&self, _user_id: &str, _id: &Uuid) -> Result<()> {
+        Err(unsupported("delete_avatar"))
+    }
+
+    pub(crate) fn record_usage(&self, _user_id: &str, _id: &Uuid) -> Result<Avatar> {
+        Err(unsupported("record_usage"))
+    }
+
+    pub(crate) fn import_in<T>(&self, _scope: Scope<'_>, _f: impl FnOnce(&mut Importer<'_>) -> Result<T>) -> Result<T> {
+        Err(unsupported("import"))
+    }
+
+    pub(crate) fn export_in(&self, _scope: Scope<'_>, _f: impl FnMut(Record) -> Result<()>) -> Result<()> {
+        Err(unsupported("export"))
+    }
+
+    pub(crate) fn export_iter_in(&self, _scope: Scope<'_>) -> Result<ExportIter> {
+        Err(unsupported("export"))
+    }
+
+    pub(crate) fn count_in(&self, _scope: Scope<'_>) -> Result<(u64, u64)> {
+        Err(unsupported("count"))
+    }
+}
+
+/// The error of an operation the PostgreSQL backend does not implement yet.
+pub(crate) fn unsupported(op: &str) -> Error {
+    Error::Internal(format!("not yet supported on PostgreSQL: {op}"))
+}
+
+impl From<postgres::Error> for Error {
+    /// By SQLSTATE, so that the codes match SQLite's: a duplicate key is
+    /// `CONFLICT`, a lock or serialization failure `BUSY`, a lost or refused
+    /// connection `IO` (the store adds the server, never the password).
+    fn from(e: postgres::Error) -> Self {
+        let text = e.to_string();
+        let Some(code) = e.code() else {
+            return Error::Io { path: String::new(), message: text };
+        };
+        let detail = e.as_db_error().map(|d| d.message().to_owned()).unwrap_or_else(|| text.clone());
+        match code {
+            c if *c == SqlState::UNIQUE_VIOLATION => {
+                Error::Conflict(format!("a record with the same key already exists ({detail})"))
+            }
+            c if *c == SqlState::FOREIGN_KEY_VIOLATION => Error::Conflict(format!(
+                "the write refers to a record that does not exist, or removes one that others refer to ({detail})"
+            )),
+            c if *c == SqlState::NOT_NULL_VIOLATION => Error::Internal(format!(
+                "{detail}: the database has a NOT NULL column this version of avatar-store does not fill; \
+                 its schema has drifted (run `avatar-store doctor`)"
+            )),
+            c if *c == SqlState::T_R_SERIALIZATION_FAILURE
+                || *c == SqlState::T_R_DEADLOCK_DETECTED
+                || *c == SqlState::LOCK_NOT_AVAILABLE =>
+            {
+                Error::Busy(detail)
+            }
+            c if *c == SqlState::ADMIN_SHUTDOWN
+                || *c == SqlState::CRASH_SHUTDOWN
+                || *c == SqlState::CANNOT_CONNECT_NOW
+                || *c == SqlState::CONNECTION_EXCEPTION
+                || *c == SqlState::CONNECTION_FAILURE
+                || *c == SqlState::INVALID_PASSWORD
+                || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+                || *c == SqlState::INVALID_CATALOG_NAME =>
+            {
+                Error::Io { path: String::new(), message: detail }
+            }
+            _ => Error::Internal(text),
+        }
+    }
+}

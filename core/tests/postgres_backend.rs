@@ -1,0 +1,316 @@
+//! The PostgreSQL backend: opening by URL, the migration runner, the drift
+//! check, and errors that never show a password. Each test runs on a fresh
+//! database of the test server (see common/pg.rs); without a server they skip.
+
+mod common;
+
+use std::sync::Barrier;
+
+use avatar_store::{HISTORY_TABLE, NewProject, Store, embedded_migrations, embedded_postgres_migrations};
+use common::INCIDENT_COLUMNS;
+use common::pg::TestDb;
+
+fn record_history(c: &mut postgres::Client, schema: &str, up_to: i32) {
+    c.batch_execute(&format!(
+        "CREATE TABLE IF NOT EXISTS {schema}.{HISTORY_TABLE} (version INT4 PRIMARY KEY, name VARCHAR(255), \
+         applied_on VARCHAR(255), checksum VARCHAR(255))"
+    ))
+    .unwrap();
+    for m in embedded_postgres_migrations().iter().filter(|m| m.version <= up_to) {
+        c.execute(
+            &format!("INSERT INTO {schema}.{HISTORY_TABLE} VALUES ($1, $2, '2025-10-01T00:00:00Z', $3)"),
+            &[&m.version, &m.name, &m.checksum],
+        )
+        .unwrap();
+    }
+}
+
+fn tables(c: &mut postgres::Client, schema: &str) -> Vec<String> {
+    c.query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1", &[&schema])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+#[test]
+fn a_url_opens_postgres_migrates_to_head_and_verifies() {
+    let Some(db) = TestDb::create() else { return };
+    let store = Store::open(&db.url).unwrap();
+    let out = store.migration_outcome();
+    assert_eq!((out.from_version, out.to_version), (0, avatar_store::latest_version()));
+    assert_eq!(out.applied, [1, 2, 3, 4, 5]);
+    assert_eq!(out.backup, None, "PostgreSQL migrates in one transaction, without a file backup");
+    assert!(store.path().is_none());
+    let report = store.check_schema().unwrap();
+    assert!(report.is_ok() && report.warnings.is_empty(), "{report}");
+
+    // History in refinery's format, with the PostgreSQL files' checksums.
+    let mut c = db.client();
+    let rows = c.query(&format!("SELECT version, name, checksum FROM {HISTORY_TABLE} ORDER BY version"), &[]).unwrap();
+    let recorded: Vec<(i32, String, String)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    let embedded: Vec<(i32, String, String)> =
+        embedded_postgres_migrations().into_iter().map(|m| (m.version, m.name, m.checksum)).collect();
+    assert_eq!(recorded, embedded);
+    drop(store);
+
+    let again = Store::open(&db.url).unwrap();
+    assert!(again.migration_outcome().applied.is_empty());
+    assert_eq!(again.migration_status().unwrap().current_version, avatar_store::latest_version());
+    // The incident's own check: seedUsed is 64-bit, timestamps keep milliseconds.
+    let seed_type: String = c
+        .query_one(
+            "SELECT data_type::text FROM information_schema.columns WHERE table_name = 'avatars' AND column_name = 'seedUsed'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(seed_type, "bigint");
+}
+
+#[test]
+fn postgresql_and_postgres_schemes_both_open() {
+    let Some(db) = TestDb::create() else { return };
+    let other = db.url.replacen("postgresql://", "postgres://", 1);
+    assert!(other.starts_with("postgres://"), "{other}");
+    Store::open(&db.url).unwrap();
+    assert!(Store::open(&other).unwrap().migration_outcome().applied.is_empty());
+}
+
+#[test]
+fn passwords_appear_in_no_error_and_no_debug_output() {
+    // Nothing listens on port 1: connection refused, an IO error naming the host.
+    let err = Store::options()
+        .busy_timeout(std::time::Duration::from_millis(500))
+        .open("postgresql://app:s3cr3t-pw@127.0.0.1:1/avatars")
+        .unwrap_err();
+    assert_eq!(err.code(), "IO", "{err}");
+    let text = format!("{err} {err:?} {}", err.public_message());
+    assert!(text.contains("127.0.0.1:1"), "{text}");
+    assert!(!text.contains("s3cr3t-pw"), "{text}");
+
+    let bad = Store::open("postgresql://app:s3cr3t-pw@host:notaport/db").unwrap_err();
+    assert_eq!(bad.field(), Some("url"));
+    assert!(!format!("{bad} {bad:?}").contains("s3cr3t-pw"));
+
+    let Some(db) = TestDb::create() else { return };
+    // The test server trusts local connections, so any password is accepted.
+    let with_pw = db.url.replacen("postgresql://postgres@", "postgresql://postgres:s3cr3t-pw@", 1);
+    assert_ne!(with_pw, db.url);
+    let store = Store::open(&with_pw).unwrap();
+    let debug = format!("{store:?}");
+    assert!(debug.contains(&db.name) && !debug.contains("s3cr3t-pw"), "{debug}");
+}
+
+#[test]
+fn a_newer_database_is_refused_before_anything_is_written() {
+    let Some(db) = TestDb::create() else { return };
+    let mut c = db.client();
+    record_history(&mut c, "public", 0);
+    c.execute(&format!("INSERT INTO {HISTORY_TABLE} VALUES (99, 'future', '', '0')"), &[]).unwrap();
+    let err = Store::open(&db.url).unwrap_err();
+    assert_eq!(err.code(), "NEWER_SCHEMA", "{err}");
+    assert_eq!(tables(&mut c, "public"), [HISTORY_TABLE], "nothing was created");
+    let n: i64 = c.query_one(&format!("SELECT count(*) FROM {HISTORY_TABLE}"), &[]).unwrap().get(0);
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn an_edited_migration_is_a_migration_error_naming_its_version() {
+    let Some(db) = TestDb::create() else { return };
+    Store::open(&db.url).unwrap();
+    db.client().execute(&format!("UPDATE {HISTORY_TABLE} SET checksum = '1' WHERE version = 2"), &[]).unwrap();
+    let err = Store::open(&db.url).unwrap_err();
+    assert_eq!(err.code(), "MIGRATION");
+    assert!(err.to_string().contains("V2"), "{err}");
+}
+
+#[test]
+fn an_old_database_is_migrated_by_exactly_one_of_many_openers() {
+    let Some(db) = TestDb::create() else { return };
+    let mut c = db.client();
+    c.batch_execute(&embedded_postgres_migrations()[0].sql).unwrap();
+    record_history(&mut c, "public", 1);
+    c.batch_execute(
+        "INSERT INTO projects VALUES ('p1', 'u1', 'P', NULL, now(), now()); \
+         INSERT INTO avatars VALUES ('a1', 'p1', 'u1', 'A', NULL, NULL, now(), now());",
+    )
+    .unwrap();
+    let n = 6;
+    let barrier = Barrier::new(n);
+    let applied: Vec<Vec<i32>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    Store::open(&db.url).unwrap().migration_outcome().applied.clone()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let migrated: Vec<&Vec<i32>> = applied.iter().filter(|a| !a.is_empty()).collect();
+    assert_eq!(migrated, [&vec![2, 3, 4, 5]], "{applied:?}");
+    let usage: i32 = c.query_one("SELECT \"usageCount\" FROM avatars WHERE id = 'a1'", &[]).unwrap().get(0);
+    assert_eq!(usage, 0, "the existing row got the column's default");
+}
+
+/// The incident: history says V5, the 18 columns never arrived.
+fn incident_database(c: &mut postgres::Client) {
+    let all = embedded_postgres_migrations();
+    c.batch_execute(&all[0].sql).unwrap();
+    for m in &all[1..] {
+        for stmt in m.sql.split(';').map(|s| {
+            s.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n").trim().to_owned()
+        }) {
+            if stmt.starts_with("CREATE INDEX") && !INCIDENT_COLUMNS.iter().any(|col| stmt.contains(col)) {
+                c.batch_execute(&stmt).unwrap();
+            }
+        }
+    }
+    record_history(c, "public", avatar_store::latest_version());
+}
+
+#[test]
+fn the_incident_database_fails_to_open_naming_all_18_columns() {
+    let Some(db) = TestDb::create() else { return };
+    incident_database(&mut db.client());
+    let err = Store::open(&db.url).unwrap_err();
+    assert_eq!(err.code(), "SCHEMA_DRIFT", "{err}");
+    let report = err.schema_report().unwrap();
+    let mut missing = report.missing_column_names();
+    missing.sort();
+    let mut expected: Vec<String> = INCIDENT_COLUMNS.iter().map(|c| format!("avatars.{c}")).collect();
+    expected.sort();
+    assert_eq!(missing, expected);
+    assert_eq!(
+        report.missing_indexes.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
+        ["idx_avatars_user_last_used", "idx_avatars_user_usage"]
+    );
+    // Without verification it opens, and the report is the same.
+    let store = Store::options().verify(false).open(&db.url).unwrap();
+    assert_eq!(store.check_schema().unwrap(), *report);
+    assert_eq!(store.check_schema().unwrap().to_json(), report.to_json());
+}
+
+#[test]
+fn each_kind_of_difference_is_reported() {
+    let Some(db) = TestDb::create() else { return };
+    Store::open(&db.url).unwrap();
+    db.client()
+        .batch_execute(
+            "DROP INDEX idx_avatars_user_usage; \
+             CREATE INDEX idx_extra ON avatars (name); \
+             DROP INDEX idx_avatars_user_last_used; \
+             CREATE INDEX idx_avatars_user_last_used ON avatars (\"userId\", \"lastUsedAt\", id); \
+             ALTER TABLE projects ADD COLUMN extra TEXT; \
+             ALTER TABLE avatars ALTER COLUMN \"seedUsed\" TYPE INTEGER; \
+             ALTER TABLE avatars ALTER COLUMN \"usageCount\" DROP DEFAULT; \
+             CREATE TABLE notes (id TEXT);",
+        )
+        .unwrap();
+    let r = Store::options().verify(false).open(&db.url).unwrap().check_schema().unwrap();
+    assert_eq!(r.missing_indexes.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), ["idx_avatars_user_usage"]);
+    assert_eq!(r.index_differences.len(), 1, "{r}");
+    assert!(r.index_differences[0].expected.contains("NULLS FIRST"), "{r}");
+    let diffs: Vec<&str> = r.column_differences.iter().map(|d| d.object.as_str()).collect();
+    assert_eq!(diffs, ["seedUsed", "usageCount"], "{r}");
+    for w in ["extra column projects.extra", "extra index idx_extra", "extra table notes"] {
+        assert!(r.warnings.iter().any(|x| x == w), "{w} in {:?}", r.warnings);
+    }
+    assert!(r.to_string().contains("different column: avatars.seedUsed: expected BIGINT, found INTEGER"), "{r}");
+}
+
+#[test]
+fn a_store_sees_only_its_own_schema() {
+    let Some(db) = TestDb::create() else { return };
+    let tenant = Store::options().schema("tenant_b").open(&db.url).unwrap();
+    assert_eq!(tenant.migration_outcome().applied, [1, 2, 3, 4, 5]);
+    let mut c = db.client();
+    assert!(tables(&mut c, "public").is_empty(), "nothing created outside the store's schema");
+    // A drifted copy of the tables elsewhere is none of this store's business.
+    c.batch_execute("CREATE TABLE public.avatars (id TEXT)").unwrap();
+    assert!(tenant.check_schema().unwrap().warnings.is_empty());
+    // public holds an avatars table the store did not make: migrating there
+    // fails at V1 and leaves nothing behind (one transaction).
+    let public = Store::open(&db.url).unwrap_err();
+    assert_eq!(public.code(), "MIGRATION", "{public}");
+    assert!(public.to_string().contains("V1"), "{public}");
+    assert_eq!(tables(&mut c, "public"), ["avatars"]);
+}
+
+#[test]
+fn operations_not_yet_on_postgres_say_so() {
+    let Some(db) = TestDb::create() else { return };
+    let store = Store::open(&db.url).unwrap();
+    let err = store.create_project("u1", &NewProject { name: "P".into(), ..Default::default() }).unwrap_err();
+    assert_eq!(err.code(), "INTERNAL");
+    assert!(err.to_string().contains("not yet supported on PostgreSQL"), "{err}");
+}
+
+/// The two heads describe one data model: same tables, columns in the same
+/// order with the same nullability and logical type, same indexes.
+#[test]
+fn the_sqlite_and_postgres_heads_agree() {
+    let Some(db) = TestDb::create() else { return };
+    Store::open(&db.url).unwrap();
+    let mut pg = db.client();
+    let lite = rusqlite::Connection::open_in_memory().unwrap();
+    for m in embedded_migrations() {
+        lite.execute_batch(&m.sql).unwrap();
+    }
+    let logical_pg = |t: &str| match t {
+        "text" => "text",
+        "integer" | "bigint" => "integer",
+        "timestamp with time zone" => "timestamp",
+        other => panic!("unexpected PostgreSQL type {other}"),
+    };
+    for table in ["projects", "avatars"] {
+        let pg_cols: Vec<(String, bool, &str)> = pg
+            .query(
+                "SELECT column_name::text, is_nullable = 'NO', data_type::text FROM information_schema.columns \
+                 WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position",
+                &[&table],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1), logical_pg(r.get::<_, String>(2).as_str())))
+            .collect();
+        let mut stmt = lite
+            .prepare("SELECT name, \"notnull\" OR pk > 0, upper(type) FROM pragma_table_info(?1) ORDER BY cid")
+            .unwrap();
+        let lite_cols: Vec<(String, bool, &str)> = stmt
+            .query_map([table], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .map(|(name, nn, ty)| {
+                // SQLite keeps timestamps as RFC 3339 text; the field table names them.
+                let logical = if name.ends_with("At") {
+                    "timestamp"
+                } else if ty == "TEXT" {
+                    "text"
+                } else {
+                    "integer"
+                };
+                (name, nn, logical)
+            })
+            .collect();
+        assert_eq!(pg_cols, lite_cols, "{table}");
+    }
+    let pg_idx: Vec<(String, String)> = pg
+        .query(
+            "SELECT indexname::text, tablename::text FROM pg_indexes WHERE schemaname = 'public' \
+             AND indexname LIKE 'idx_%' ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let mut stmt = lite
+        .prepare("SELECT name, tbl_name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY 1")
+        .unwrap();
+    let lite_idx: Vec<(String, String)> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+    assert_eq!(pg_idx, lite_idx);
+}
