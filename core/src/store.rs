@@ -1050,18 +1050,7 @@ impl SqliteStore {
     }
 
     pub fn create_avatars(&self, user_id: &str, new: &[NewAvatar]) -> Result<Vec<Avatar>> {
-        let avatars = new
-            .iter()
-            .enumerate()
-            .map(|(i, n)| {
-                repo::prepare_avatar(user_id, n).map_err(|e| match e {
-                    Error::Validation { field, message } => {
-                        Error::Validation { field, message: format!("item {i}: {message}") }
-                    }
-                    e => e,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let avatars = repo::prepare_avatars(user_id, new)?;
         self.write(|c| repo::insert_avatars(c, user_id, &avatars))?;
         Ok(avatars)
     }
@@ -1088,7 +1077,7 @@ impl SqliteStore {
 
     pub fn import_in<T>(&self, scope: Scope<'_>, f: impl FnOnce(&mut Importer<'_>) -> Result<T>) -> Result<T> {
         scope.validate()?;
-        self.write(|c| f(&mut Importer { conn: c, scope, projects: 0, avatars: 0 }))
+        self.write(|c| f(&mut Importer { conn: ImportConn::Sqlite(c), scope, projects: 0, avatars: 0 }))
     }
 
     pub fn export_in(&self, scope: Scope<'_>, f: impl FnMut(Record) -> Result<()>) -> Result<()> {
@@ -1157,7 +1146,7 @@ impl Scope<'_> {
         }
     }
 
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         match self {
             Scope::User(u) => crate::model::validate_user_id(u),
             Scope::AllUsers => Ok(()),
@@ -1237,10 +1226,22 @@ impl Record {
 
 /// Writes records inside [`Store::import`]'s transaction.
 pub struct Importer<'c> {
-    conn: &'c Connection,
+    conn: ImportConn<'c>,
     scope: Scope<'c>,
     projects: u64,
     avatars: u64,
+}
+
+/// The connection an import writes through, inside its transaction.
+pub(crate) enum ImportConn<'c> {
+    Sqlite(&'c Connection),
+    Postgres(&'c mut ::postgres::Client),
+}
+
+impl<'c> Importer<'c> {
+    pub(crate) fn postgres(conn: &'c mut ::postgres::Client, scope: Scope<'c>) -> Self {
+        Importer { conn: ImportConn::Postgres(conn), scope, projects: 0, avatars: 0 }
+    }
 }
 
 impl Importer<'_> {
@@ -1249,15 +1250,16 @@ impl Importer<'_> {
     /// in a project of another user.
     pub fn record(&mut self, r: &Record) -> Result<()> {
         r.validate(self.scope)?;
+        let scoped = self.scope.user_id().is_some();
+        match (r, &mut self.conn) {
+            (Record::Project(p), ImportConn::Sqlite(c)) => repo::upsert_project(c, p)?,
+            (Record::Project(p), ImportConn::Postgres(c)) => postgres::repo::upsert_project(*c, p)?,
+            (Record::Avatar(a), ImportConn::Sqlite(c)) => repo::upsert_avatar(c, a, scoped)?,
+            (Record::Avatar(a), ImportConn::Postgres(c)) => postgres::repo::upsert_avatar(*c, a, scoped)?,
+        }
         match r {
-            Record::Project(p) => {
-                repo::upsert_project(self.conn, p)?;
-                self.projects += 1;
-            }
-            Record::Avatar(a) => {
-                repo::upsert_avatar(self.conn, a, self.scope.user_id().is_some())?;
-                self.avatars += 1;
-            }
+            Record::Project(_) => self.projects += 1,
+            Record::Avatar(_) => self.avatars += 1,
         }
         Ok(())
     }

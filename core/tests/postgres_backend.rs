@@ -243,9 +243,60 @@ fn a_store_sees_only_its_own_schema() {
 fn operations_not_yet_on_postgres_say_so() {
     let Some(db) = TestDb::create() else { return };
     let store = Store::open(&db.url).unwrap();
-    let err = store.create_project("u1", &NewProject { name: "P".into(), ..Default::default() }).unwrap_err();
-    assert_eq!(err.code(), "INTERNAL");
-    assert!(err.to_string().contains("not yet supported on PostgreSQL"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    for err in [store.repair().unwrap_err(), store.backup(dir.path().join("b")).unwrap_err()] {
+        assert_eq!(err.code(), "INTERNAL");
+        assert!(err.to_string().contains("not yet supported on PostgreSQL"), "{err}");
+    }
+    let ro = Store::options().read_only(true).open(&db.url).unwrap_err();
+    assert!(ro.to_string().contains("not yet supported on PostgreSQL: read-only open"), "{ro}");
+}
+
+#[test]
+fn concurrent_record_usage_loses_no_increment() {
+    let Some(db) = TestDb::create() else { return };
+    let store = Store::open(&db.url).unwrap();
+    let p = store.create_project("u1", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
+    let a = store.create_avatar("u1", &common::full_avatar(p.id, "A")).unwrap();
+    let other = Store::open(&db.url).unwrap();
+    std::thread::scope(|s| {
+        for st in [&store, &other, &store, &other] {
+            let id = a.id;
+            s.spawn(move || (0..25).for_each(|_| drop(st.record_usage("u1", &id).unwrap())));
+        }
+    });
+    assert_eq!(store.get_avatar("u1", &a.id).unwrap().usage_count, 100);
+}
+
+#[test]
+fn a_row_locked_past_the_busy_timeout_is_busy_and_a_duplicate_id_a_conflict() {
+    let Some(db) = TestDb::create() else { return };
+    let store = Store::options().busy_timeout(std::time::Duration::from_millis(200)).open(&db.url).unwrap();
+    let p = store.create_project("u1", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
+    let a = store.create_avatar("u1", &common::full_avatar(p.id, "A")).unwrap();
+    let mut holder = db.client();
+    let mut tx = holder.transaction().unwrap();
+    tx.execute("SELECT 1 FROM avatars WHERE id = $1 FOR UPDATE", &[&a.id.to_string()]).unwrap();
+    let err = store.record_usage("u1", &a.id).unwrap_err();
+    assert_eq!(err.code(), "BUSY", "{err}");
+    tx.rollback().unwrap();
+    assert_eq!(store.record_usage("u1", &a.id).unwrap().usage_count, 1, "nothing half-written");
+
+    let mut records = Vec::new();
+    store
+        .export("u1", |r| {
+            records.push(r);
+            Ok(())
+        })
+        .unwrap();
+    // The same ids for another user: the upsert's owner guard says CONFLICT.
+    let mut stolen = records[0].clone();
+    if let avatar_store::Record::Project(p) = &mut stolen {
+        p.user_id = "u2".into();
+    }
+    let err = store.import("u2", |im| im.record(&stolen)).unwrap_err();
+    assert_eq!(err.code(), "CONFLICT", "{err}");
+    assert_eq!(store.count_all_users().unwrap(), (1, 1));
 }
 
 /// The two heads describe one data model: same tables, columns in the same

@@ -7,10 +7,10 @@
 //! timeout (`lock_timeout`), so a lock held too long is `BUSY`, as on SQLite.
 //!
 //! Not yet supported here, each failing with an [`Error::Internal`] that says
-//! so: the repository operations, import/export, backup and repair (see
-//! [`unsupported`]).
+//! so: backup, repair and read-only opening (see [`unsupported`]).
 
 mod migrate;
+pub(crate) mod repo;
 mod schema;
 
 use std::path::Path;
@@ -205,76 +205,161 @@ impl PgStore {
         Err(unsupported("backup (use pg_dump)"))
     }
 
-    pub(crate) fn create_project(&self, _user_id: &str, _new: &NewProject) -> Result<Project> {
-        Err(unsupported("create_project"))
+    /// Runs `f` on a pooled connection.
+    fn read<T>(&self, f: impl FnOnce(&mut postgres::Client) -> Result<T>) -> Result<T> {
+        let mut c = self.conn()?;
+        self.named(f(&mut c))
     }
 
-    pub(crate) fn get_project(&self, _user_id: &str, _id: &Uuid) -> Result<Project> {
-        Err(unsupported("get_project"))
+    /// Runs `f` on one read-only snapshot (REPEATABLE READ).
+    fn snapshot<T>(&self, f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut c = self.conn()?;
+        self.named((|| {
+            let mut tx = c
+                .build_transaction()
+                .read_only(true)
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .start()?;
+            let out = f(&mut tx)?;
+            tx.commit()?;
+            Ok(out)
+        })())
     }
 
-    pub(crate) fn list_projects(&self, _user_id: &str, _query: &ProjectQuery) -> Result<Page<Project>> {
-        Err(unsupported("list_projects"))
+    /// Runs `f` in one transaction; commits on `Ok`, rolls back otherwise.
+    fn write<T>(&self, f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut c = self.conn()?;
+        self.named((|| {
+            let mut tx = c.transaction()?;
+            let out = f(&mut tx)?;
+            tx.commit()?;
+            Ok(out)
+        })())
+    }
+
+    pub(crate) fn create_project(&self, user_id: &str, new: &NewProject) -> Result<Project> {
+        self.read(|c| repo::create_project(c, user_id, new))
+    }
+
+    pub(crate) fn get_project(&self, user_id: &str, id: &Uuid) -> Result<Project> {
+        self.read(|c| repo::get_project(c, user_id, id))
+    }
+
+    pub(crate) fn list_projects(&self, user_id: &str, query: &ProjectQuery) -> Result<Page<Project>> {
+        self.read(|c| repo::list_projects(c, user_id, query))
     }
 
     pub(crate) fn list_projects_with_avatars(
         &self,
-        _user_id: &str,
-        _query: &ProjectQuery,
+        user_id: &str,
+        query: &ProjectQuery,
     ) -> Result<Page<ProjectWithAvatars>> {
-        Err(unsupported("list_projects_with_avatars"))
+        self.snapshot(|c| repo::list_projects_with_avatars(c, user_id, query))
     }
 
-    pub(crate) fn update_project(&self, _user_id: &str, _id: &Uuid, _patch: &ProjectPatch) -> Result<Project> {
-        Err(unsupported("update_project"))
+    pub(crate) fn update_project(&self, user_id: &str, id: &Uuid, patch: &ProjectPatch) -> Result<Project> {
+        self.write(|c| repo::update_project(c, user_id, id, patch))
     }
 
-    pub(crate) fn delete_project(&self, _user_id: &str, _id: &Uuid) -> Result<()> {
-        Err(unsupported("delete_project"))
+    pub(crate) fn delete_project(&self, user_id: &str, id: &Uuid) -> Result<()> {
+        self.read(|c| repo::delete_project(c, user_id, id))
     }
 
-    pub(crate) fn create_avatar(&self, _user_id: &str, _new: &NewAvatar) -> Result<Avatar> {
-        Err(unsupported("create_avatar"))
+    pub(crate) fn create_avatar(&self, user_id: &str, new: &NewAvatar) -> Result<Avatar> {
+        let a = crate::repo::prepare_avatar(user_id, new)?;
+        self.read(|c| repo::insert_avatar(c, &a))?;
+        Ok(a)
     }
 
-    pub(crate) fn create_avatars(&self, _user_id: &str, _new: &[NewAvatar]) -> Result<Vec<Avatar>> {
-        Err(unsupported("create_avatars"))
+    pub(crate) fn create_avatars(&self, user_id: &str, new: &[NewAvatar]) -> Result<Vec<Avatar>> {
+        let avatars = crate::repo::prepare_avatars(user_id, new)?;
+        self.write(|c| repo::insert_avatars(c, user_id, &avatars))?;
+        Ok(avatars)
     }
 
-    pub(crate) fn get_avatar(&self, _user_id: &str, _id: &Uuid) -> Result<Avatar> {
-        Err(unsupported("get_avatar"))
+    pub(crate) fn get_avatar(&self, user_id: &str, id: &Uuid) -> Result<Avatar> {
+        self.read(|c| repo::get_avatar(c, user_id, id))
     }
 
-    pub(crate) fn list_avatars(&self, _user_id: &str, _query: &AvatarQuery) -> Result<Page<Avatar>> {
-        Err(unsupported("list_avatars"))
+    pub(crate) fn list_avatars(&self, user_id: &str, query: &AvatarQuery) -> Result<Page<Avatar>> {
+        self.read(|c| repo::list_avatars(c, user_id, query))
     }
 
-    pub(crate) fn update_avatar(&self, _user_id: &str, _id: &Uuid, _patch: &AvatarPatch) -> Result<Avatar> {
-        Err(unsupported("update_avatar"))
+    pub(crate) fn update_avatar(&self, user_id: &str, id: &Uuid, patch: &AvatarPatch) -> Result<Avatar> {
+        self.write(|c| repo::update_avatar(c, user_id, id, patch))
     }
 
-    pub(crate) fn delete_avatar(&self, _user_id: &str, _id: &Uuid) -> Result<()> {
-        Err(unsupported("delete_avatar"))
+    pub(crate) fn delete_avatar(&self, user_id: &str, id: &Uuid) -> Result<()> {
+        self.read(|c| repo::delete_avatar(c, user_id, id))
     }
 
-    pub(crate) fn record_usage(&self, _user_id: &str, _id: &Uuid) -> Result<Avatar> {
-        Err(unsupported("record_usage"))
+    pub(crate) fn record_usage(&self, user_id: &str, id: &Uuid) -> Result<Avatar> {
+        self.read(|c| repo::record_usage(c, user_id, id))
     }
 
-    pub(crate) fn import_in<T>(&self, _scope: Scope<'_>, _f: impl FnOnce(&mut Importer<'_>) -> Result<T>) -> Result<T> {
-        Err(unsupported("import"))
+    pub(crate) fn import_in<T>(&self, scope: Scope<'_>, f: impl FnOnce(&mut Importer<'_>) -> Result<T>) -> Result<T> {
+        scope.validate()?;
+        let mut c = self.conn()?;
+        self.named((|| {
+            let mut tx = Tx::begin(&mut c)?;
+            let out = f(&mut Importer::postgres(tx.client(), scope))?;
+            tx.commit()?;
+            Ok(out)
+        })())
     }
 
-    pub(crate) fn export_in(&self, _scope: Scope<'_>, _f: impl FnMut(Record) -> Result<()>) -> Result<()> {
-        Err(unsupported("export"))
+    pub(crate) fn export_in(&self, scope: Scope<'_>, f: impl FnMut(Record) -> Result<()>) -> Result<()> {
+        scope.validate()?;
+        self.snapshot(|c| repo::export(c, scope.user_id(), f))
     }
 
-    pub(crate) fn export_iter_in(&self, _scope: Scope<'_>) -> Result<ExportIter> {
-        Err(unsupported("export"))
+    /// Buffered on PostgreSQL for now: the records are read in one snapshot
+    /// first, then handed out.
+    pub(crate) fn export_iter_in(&self, scope: Scope<'_>) -> Result<ExportIter> {
+        let mut records = Vec::new();
+        self.export_in(scope, |r| {
+            records.push(r);
+            Ok(())
+        })?;
+        Ok(ExportIter::buffered(records))
     }
 
-    pub(crate) fn count_in(&self, _scope: Scope<'_>) -> Result<(u64, u64)> {
-        Err(unsupported("count"))
+    pub(crate) fn count_in(&self, scope: Scope<'_>) -> Result<(u64, u64)> {
+        scope.validate()?;
+        self.snapshot(|c| repo::count(c, scope.user_id()))
+    }
+}
+
+/// A transaction an [`Importer`] writes through: it needs the client itself
+/// (`&mut Client`), so BEGIN and COMMIT are sent by hand, and dropping it
+/// uncommitted (an error, or a panic in the caller's closure) rolls back
+/// before the connection goes back to the pool.
+struct Tx<'a> {
+    client: &'a mut postgres::Client,
+    open: bool,
+}
+
+impl<'a> Tx<'a> {
+    fn begin(client: &'a mut postgres::Client) -> Result<Tx<'a>> {
+        client.batch_execute("BEGIN")?;
+        Ok(Tx { client, open: true })
+    }
+
+    fn client(&mut self) -> &mut postgres::Client {
+        self.client
+    }
+
+    fn commit(mut self) -> Result<()> {
+        self.open = false;
+        Ok(self.client.batch_execute("COMMIT")?)
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.client.batch_execute("ROLLBACK");
+        }
     }
 }
 
@@ -290,7 +375,13 @@ impl From<postgres::Error> for Error {
     fn from(e: postgres::Error) -> Self {
         let text = e.to_string();
         let Some(code) = e.code() else {
-            return Error::Io { path: String::new(), message: text };
+            // No SQLSTATE: the connection failed or was lost (IO), or a value
+            // did not convert (a bug or a drifted column type: INTERNAL).
+            let io = e.is_closed()
+                || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>())
+                || text.starts_with("error connecting")
+                || text.contains("timed out");
+            return if io { Error::Io { path: String::new(), message: text } } else { Error::Internal(text) };
         };
         let detail = e.as_db_error().map(|d| d.message().to_owned()).unwrap_or_else(|| text.clone());
         match code {

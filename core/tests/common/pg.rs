@@ -81,3 +81,61 @@ impl Drop for TestDb {
         }
     }
 }
+
+thread_local! {
+    /// The backend [`store`] opens on this test thread.
+    static POSTGRES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Databases of this test thread's PostgreSQL stores, dropped when the
+    /// thread (the test) ends.
+    static DATABASES: std::cell::RefCell<Vec<TestDb>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A fresh, migrated store on this test's backend: in memory for SQLite, a
+/// database of its own on the test server for PostgreSQL.
+pub fn store() -> avatar_store::Store {
+    if POSTGRES.get() {
+        let db = TestDb::create().expect("the PostgreSQL variant runs only with a server");
+        let s = avatar_store::Store::open(&db.url).unwrap();
+        DATABASES.with(|d| d.borrow_mut().push(db));
+        s
+    } else {
+        avatar_store::Store::open_in_memory().unwrap()
+    }
+}
+
+/// Switches this test thread to PostgreSQL; false (the test should return)
+/// when there is no server.
+pub fn use_postgres() -> bool {
+    if server_url().is_none() {
+        return false;
+    }
+    POSTGRES.set(true);
+    true
+}
+
+/// Runs each test on both backends, as `name::sqlite` and `name::postgres`,
+/// the same body against [`store`].
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($(#[doc = $doc:literal])* fn $name:ident() $body:block)*) => {$(
+        $(#[doc = $doc])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn body() $body
+
+            #[test]
+            fn sqlite() {
+                body()
+            }
+
+            #[test]
+            fn postgres() {
+                if $crate::common::pg::use_postgres() {
+                    body()
+                }
+            }
+        }
+    )*};
+}
