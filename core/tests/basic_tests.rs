@@ -326,3 +326,42 @@ fn the_write_ahead_log_stays_bounded_and_goes_on_close() {
     );
     assert_eq!(used.unwrap().items[0].usage_count, 1);
 }
+
+crate::on_both_backends! {
+    /// Every sort and order pages through the same sequence as one big page,
+    /// with never-used avatars first by last use, and ties broken by id.
+    fn every_sort_pages_like_one_big_page() {
+        let s = store();
+        let p = project(&s, "u1", "P");
+        let ids: Vec<Uuid> = (0..7)
+            .map(|i| s.create_avatar("u1", &NewAvatar { project_id: p.id, name: format!("a{i}"), ..Default::default() }).unwrap().id)
+            .collect();
+        for (i, id) in ids.iter().enumerate().filter(|(i, _)| i % 2 == 1) {
+            for _ in 0..(i % 3 + 1) {
+                s.record_usage("u1", id).unwrap();
+            }
+        }
+        for sort in AvatarSort::ALL {
+            for order in [SortOrder::Asc, SortOrder::Desc] {
+                let q = AvatarQuery { sort, order, limit: Some(1000), ..Default::default() };
+                let all: Vec<Uuid> = s.list_avatars("u1", &q).unwrap().items.iter().map(|a| a.id).collect();
+                assert_eq!(all.len(), 7);
+                let mut paged = Vec::new();
+                let mut cursor = None;
+                loop {
+                    let page = s.list_avatars("u1", &AvatarQuery { limit: Some(2), cursor, ..q.clone() }).unwrap();
+                    paged.extend(page.items.iter().map(|a| a.id));
+                    match page.next_cursor {
+                        Some(c) => cursor = Some(c),
+                        None => break,
+                    }
+                }
+                assert_eq!(paged, all, "{sort} {order}");
+                if (sort, order) == (AvatarSort::LastUsedAt, SortOrder::Asc) {
+                    let unused: Vec<Uuid> = ids.iter().step_by(2).copied().collect();
+                    assert_eq!(all[..4], unused[..], "never-used avatars first, in id order");
+                }
+            }
+        }
+    }
+}
