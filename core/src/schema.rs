@@ -349,11 +349,19 @@ fn quote(ident: &str) -> String {
 /// The statements that fix the additive part of `report`, and descriptions of
 /// what cannot be fixed safely.
 pub(crate) fn repair_plan(report: &SchemaReport) -> (Vec<String>, Vec<String>) {
-    let exp = expected();
+    repair_plan_for(report, expected())
+}
+
+/// [`repair_plan`] against `exp`, the expected schema of either dialect.
+pub(crate) fn repair_plan_for(report: &SchemaReport, exp: &Schema) -> (Vec<String>, Vec<String>) {
     let mut sql = Vec::new();
     let mut refused = Vec::new();
     for t in &report.missing_tables {
-        sql.push(format!("{};", exp.tables[t].sql));
+        match exp.tables.get(t).map(|t| t.sql.as_str()) {
+            Some(create) if !create.is_empty() => sql.push(format!("{create};")),
+            // PostgreSQL's catalog keeps no CREATE TABLE text to replay.
+            _ => refused.push(format!("table {t} is missing; it needs its migration, not a repair")),
+        }
     }
     for c in &report.missing_columns {
         let e = &c.expected;

@@ -439,7 +439,7 @@ impl Store {
         OpenOptions::default()
     }
 
-    /// The database file, `None` in memory.
+    /// The database file, `None` in memory and on PostgreSQL.
     pub fn path(&self) -> Option<&Path> {
         match &self.backend {
             Backend::Sqlite(s) => s.path(),

@@ -194,6 +194,70 @@ fn the_incident_database_fails_to_open_naming_all_18_columns() {
 }
 
 #[test]
+fn the_incident_is_repaired_in_one_transaction_with_rows_intact() {
+    let Some(db) = TestDb::create() else { return };
+    let mut c = db.client();
+    incident_database(&mut c);
+    c.batch_execute(
+        "INSERT INTO projects VALUES ('p1', 'u1', 'P', NULL, now(), now()); \
+         INSERT INTO avatars VALUES ('a1', 'p1', 'u1', 'A', NULL, NULL, now(), now());",
+    )
+    .unwrap();
+    let store = Store::options().verify(false).open(&db.url).unwrap();
+    let out = store.repair().unwrap();
+    assert!(out.after.is_ok(), "{}", out.after);
+    assert!(out.not_repaired.is_empty(), "{:?}", out.not_repaired);
+    assert_eq!(out.applied.len(), 18 + 2, "{:?}", out.applied);
+    assert_eq!(out.backup, None);
+    // The report's own verification query now lists all 18.
+    let listed: Vec<String> = c
+        .query(
+            "SELECT column_name::text FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name = 'avatars'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for col in INCIDENT_COLUMNS {
+        assert!(listed.iter().any(|l| l == col), "{col} in {listed:?}");
+    }
+    drop(store);
+    let store = Store::open(&db.url).unwrap();
+    let a = store.get_avatar("u1", &avatar_store::Uuid::nil()).unwrap_err();
+    assert_eq!(a.code(), "NOT_FOUND");
+    let (n, usage): (i64, i32) = {
+        let r = c.query_one("SELECT count(*), min(\"usageCount\") FROM avatars WHERE id = 'a1'", &[]).unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!((n, usage), (1, 0), "the row is intact and got the default");
+    assert!(store.repair().unwrap().applied.is_empty(), "nothing left to repair");
+}
+
+#[test]
+fn repair_refuses_pending_migrations_and_leaves_destructive_differences_alone() {
+    let Some(db) = TestDb::create() else { return };
+    let mut c = db.client();
+    c.batch_execute(&embedded_postgres_migrations()[0].sql).unwrap();
+    record_history(&mut c, "public", 1);
+    let old = Store::options().migrate(false).verify(false).open(&db.url).unwrap();
+    let err = old.repair().unwrap_err();
+    assert_eq!(err.code(), "MIGRATION", "{err}");
+    assert!(err.to_string().contains("pending"), "{err}");
+    old.migrate().unwrap();
+    c.batch_execute("ALTER TABLE avatars ALTER COLUMN \"seedUsed\" TYPE INTEGER; DROP INDEX idx_avatars_user_usage")
+        .unwrap();
+    let out = old.repair().unwrap();
+    assert_eq!(out.applied.len(), 1, "{:?}", out.applied);
+    assert!(out.applied[0].contains("idx_avatars_user_usage"), "{:?}", out.applied);
+    assert!(!out.applied[0].contains("public."), "unqualified, so it lands in the store's schema: {:?}", out.applied);
+    assert_eq!(out.not_repaired.len(), 1);
+    assert!(out.not_repaired[0].contains("seedUsed"), "{:?}", out.not_repaired);
+    assert!(!out.after.is_ok());
+}
+
+#[test]
 fn each_kind_of_difference_is_reported() {
     let Some(db) = TestDb::create() else { return };
     Store::open(&db.url).unwrap();
@@ -244,10 +308,9 @@ fn operations_not_yet_on_postgres_say_so() {
     let Some(db) = TestDb::create() else { return };
     let store = Store::open(&db.url).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    for err in [store.repair().unwrap_err(), store.backup(dir.path().join("b")).unwrap_err()] {
-        assert_eq!(err.code(), "INTERNAL");
-        assert!(err.to_string().contains("not yet supported on PostgreSQL"), "{err}");
-    }
+    let err = store.backup(dir.path().join("b")).unwrap_err();
+    assert_eq!(err.code(), "INTERNAL");
+    assert!(err.to_string().contains("not yet supported on PostgreSQL"), "{err}");
     let ro = Store::options().read_only(true).open(&db.url).unwrap_err();
     assert!(ro.to_string().contains("not yet supported on PostgreSQL: read-only open"), "{ro}");
 }

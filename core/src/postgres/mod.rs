@@ -7,7 +7,7 @@
 //! timeout (`lock_timeout`), so a lock held too long is `BUSY`, as on SQLite.
 //!
 //! Not yet supported here, each failing with an [`Error::Internal`] that says
-//! so: backup, repair and read-only opening (see [`unsupported`]).
+//! so: backup and read-only opening (see [`unsupported`]).
 
 mod migrate;
 pub(crate) mod repo;
@@ -185,20 +185,56 @@ impl PgStore {
         self.named(migrate::migrate(&mut c, &self.schema))
     }
 
+    /// The schema this build's migrations make, read once per store.
+    fn expected(&self, c: &mut postgres::Client) -> Result<&crate::schema::Schema> {
+        match self.expected.get() {
+            Some(e) => Ok(e),
+            None => {
+                let e = self.named(schema::expected(c))?;
+                Ok(self.expected.get_or_init(|| e))
+            }
+        }
+    }
+
     pub(crate) fn check_schema(&self) -> Result<SchemaReport> {
         let mut c = self.conn()?;
-        let exp = match self.expected.get() {
-            Some(e) => e,
-            None => {
-                let e = self.named(schema::expected(&mut c))?;
-                self.expected.get_or_init(|| e)
-            }
-        };
+        let exp = self.expected(&mut c)?;
         self.named(schema::check(&mut c, &self.schema, exp))
     }
 
+    /// Adds missing nullable (or defaulted) columns and missing indexes in
+    /// one transaction, under the migration lock so that no migration runs
+    /// meanwhile; refuses while migrations are pending, and leaves
+    /// differences that could lose data alone. No backup: the transaction
+    /// either commits every statement or none.
     pub(crate) fn repair(&self) -> Result<RepairOutcome> {
-        Err(unsupported("repair"))
+        let mut c = self.conn()?;
+        let exp = self.expected(&mut c)?;
+        self.named((|| {
+            let mut tx = c.transaction()?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&migrate::lock_key(&self.schema)])?;
+            let before = schema::check_in(&mut tx, &self.schema, exp)?;
+            if !before.pending_migrations.is_empty() {
+                return Err(Error::Migration {
+                    version: before.pending_migrations.first().copied(),
+                    message: "migrations are pending; apply them before repairing".into(),
+                });
+            }
+            let (statements, not_repaired) = crate::schema::repair_plan_for(&before, exp);
+            tx.batch_execute(&format!("SET LOCAL search_path TO {}", quote(&self.schema)))?;
+            for s in &statements {
+                tx.batch_execute(s).map_err(|e| Error::Migration {
+                    version: None,
+                    message: format!(
+                        "repair statement failed, nothing was changed: {s}: {}",
+                        e.as_db_error().map(|d| d.message().to_owned()).unwrap_or_else(|| e.to_string())
+                    ),
+                })?;
+            }
+            let after = schema::check_in(&mut tx, &self.schema, exp)?;
+            tx.commit()?;
+            Ok(RepairOutcome { applied: statements, not_repaired, backup: None, after })
+        })())
     }
 
     pub(crate) fn backup(&self, _dest: impl AsRef<Path>) -> Result<()> {

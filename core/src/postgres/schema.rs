@@ -114,8 +114,14 @@ pub(crate) fn check(c: &mut postgres::Client, schema: &str, expected: &Schema) -
     // One snapshot for the history and the catalog.
     let mut tx =
         c.build_transaction().read_only(true).isolation_level(postgres::IsolationLevel::RepeatableRead).start()?;
-    let st = super::migrate::status(&mut tx, schema)?;
-    let live = read_schema(&mut tx, schema)?;
+    let report = check_in(&mut tx, schema, expected)?;
     tx.commit()?;
+    Ok(report)
+}
+
+/// [`check`] inside the caller's transaction.
+pub(crate) fn check_in(c: &mut impl GenericClient, schema: &str, expected: &Schema) -> Result<SchemaReport> {
+    let st = super::migrate::status(c, schema)?;
+    let live = read_schema(c, schema)?;
     Ok(compare(&live, expected, &st))
 }
