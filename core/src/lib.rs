@@ -58,6 +58,7 @@ pub use model::{
     PROJECT_FIELDS, Project, ProjectPatch, ProjectWithAvatars, SOURCE_TYPES, URL_SCHEMES, format_timestamp, parse_id,
     parse_timestamp, validate_usage_count, validate_user_id,
 };
+pub use postgres::display_database;
 pub use repo::{
     AvatarQuery, AvatarSort, DEFAULT_PAGE_SIZE, MAX_NAME_CONTAINS_LEN, MAX_PAGE_SIZE, Page, ProjectQuery, SortOrder,
     check_limit,

@@ -428,3 +428,35 @@ fn the_sqlite_and_postgres_heads_agree() {
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
     assert_eq!(pg_idx, lite_idx);
 }
+
+#[test]
+fn a_connection_killed_mid_transaction_is_a_clean_error_and_the_next_call_works() {
+    let Some(db) = TestDb::create() else { return };
+    let store = Store::options().readers(1).open(&db.url).unwrap();
+    let p = store.create_project("u1", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
+    let mut admin = db.client();
+    // The import's transaction is open when its connection is killed.
+    let err = store
+        .import("u1", |im| {
+            let mut rec = avatar_store::Record::Project(store_project(&p, "renamed"));
+            im.record(&rec)?;
+            admin
+                .execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                    &[],
+                )
+                .unwrap();
+            rec = avatar_store::Record::Project(store_project(&p, "again"));
+            im.record(&rec)
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "IO", "{err}");
+    assert!(!format!("{err:?}").contains("password"), "{err:?}");
+    // Nothing half-written, and the pool hands out a fresh connection.
+    assert_eq!(store.get_project("u1", &p.id).unwrap().name, "P");
+}
+
+fn store_project(p: &avatar_store::Project, name: &str) -> avatar_store::Project {
+    avatar_store::Project { name: name.into(), ..p.clone() }
+}

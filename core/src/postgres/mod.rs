@@ -46,6 +46,25 @@ pub(crate) fn as_url(path: &Path) -> Option<&str> {
     (lower.starts_with("postgres://") || lower.starts_with("postgresql://")).then_some(s)
 }
 
+/// `db` as it may be shown to people: a PostgreSQL URL without its password
+/// (and without options that could carry secrets), a file path as it is.
+///
+/// ```
+/// use std::path::Path;
+/// let shown = avatar_store::display_database(Path::new("postgresql://app:s3cret@db.example:5432/avatars"));
+/// assert_eq!(shown, "postgresql://app@db.example:5432/avatars");
+/// assert_eq!(avatar_store::display_database(Path::new("data/app.db")), "data/app.db");
+/// ```
+pub fn display_database(db: &Path) -> String {
+    match as_url(db) {
+        Some(url) => match url.parse::<Config>() {
+            Ok(c) => describe(&c),
+            Err(_) => "(an invalid PostgreSQL URL)".to_owned(),
+        },
+        None => db.display().to_string(),
+    }
+}
+
 /// Where a store is connected, for messages: the URL without its password.
 fn describe(config: &Config) -> String {
     let hosts: Vec<String> = config
