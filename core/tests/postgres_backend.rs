@@ -460,3 +460,89 @@ fn a_connection_killed_mid_transaction_is_a_clean_error_and_the_next_call_works(
 fn store_project(p: &avatar_store::Project, name: &str) -> avatar_store::Project {
     avatar_store::Project { name: name.into(), ..p.clone() }
 }
+
+const CHILD_URLS: &str = "AVATAR_STORE_TEST_PG_CHILD_URLS";
+const CHILD_DIR: &str = "AVATAR_STORE_TEST_PG_CHILD_DIR";
+const CHILD_INDEX: &str = "AVATAR_STORE_TEST_PG_CHILD_INDEX";
+const CHILDREN: usize = 6;
+
+/// Run by `six_processes_open_one_v1_database_and_exactly_one_migrates` in
+/// child processes: opens each database named, all children together.
+#[test]
+#[ignore = "runs only as a child process of six_processes_open_one_v1_database_and_exactly_one_migrates"]
+fn pg_child_opens_stores() {
+    let urls = std::env::var(CHILD_URLS).expect("child needs its URLs");
+    let dir = std::path::PathBuf::from(std::env::var(CHILD_DIR).unwrap());
+    let me = std::env::var(CHILD_INDEX).unwrap();
+    for (i, url) in urls.split(' ').enumerate() {
+        // A barrier in the file system, so that every child opens at once.
+        std::fs::write(dir.join(format!("ready-{i}-{me}")), b"").unwrap();
+        let prefix = format!("ready-{i}-");
+        let ready = || {
+            std::fs::read_dir(&dir)
+                .unwrap()
+                .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(&prefix))
+                .count()
+        };
+        while ready() < CHILDREN {
+            std::thread::sleep(std::time::Duration::from_micros(300));
+        }
+        match Store::options().busy_timeout(std::time::Duration::from_secs(30)).open(url) {
+            Ok(store) => println!("\nTRIAL={i} APPLIED={}", store.migration_outcome().applied.len()),
+            Err(e) => println!("\nTRIAL={i} ERROR={} {e}", e.code()),
+        }
+    }
+}
+
+#[test]
+fn six_processes_open_one_v1_database_and_exactly_one_migrates() {
+    const TRIALS: usize = 5;
+    let dbs: Vec<TestDb> = (0..TRIALS).map_while(|_| TestDb::create()).collect();
+    if dbs.len() < TRIALS {
+        return;
+    }
+    for db in &dbs {
+        let mut c = db.client();
+        c.batch_execute(&embedded_postgres_migrations()[0].sql).unwrap();
+        record_history(&mut c, "public", 1);
+        c.batch_execute("INSERT INTO projects VALUES ('p1', 'u1', 'P', NULL, now(), now())").unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let urls = dbs.iter().map(|d| d.url.as_str()).collect::<Vec<_>>().join(" ");
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..CHILDREN)
+        .map(|i| {
+            std::process::Command::new(&exe)
+                .args(["--exact", "pg_child_opens_stores", "--ignored", "--nocapture", "--test-threads=1"])
+                .env(CHILD_URLS, &urls)
+                .env(CHILD_DIR, dir.path())
+                .env(CHILD_INDEX, i.to_string())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut applied = vec![Vec::new(); TRIALS];
+    let mut failures = Vec::new();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "child failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        for line in stdout.lines().filter_map(|l| l.strip_prefix("TRIAL=")) {
+            let (trial, rest) = line.split_once(' ').unwrap();
+            let trial: usize = trial.parse().unwrap();
+            match rest.strip_prefix("APPLIED=") {
+                Some(n) => applied[trial].push(n.trim().parse::<usize>().unwrap()),
+                None => failures.push(format!("database {trial}: {rest}")),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "opens failed instead of waiting: {failures:#?}");
+    for (t, applied) in applied.iter().enumerate() {
+        assert_eq!(applied.len(), CHILDREN, "database {t}: not every child reported");
+        assert_eq!(applied.iter().filter(|&&n| n > 0).collect::<Vec<_>>(), [&4], "database {t}: {applied:?}");
+        let s = Store::open(&dbs[t].url).unwrap();
+        assert_eq!(s.count_all_users().unwrap(), (1, 0), "database {t}");
+    }
+}
