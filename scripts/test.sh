@@ -6,6 +6,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A throwaway PostgreSQL server for the PostgreSQL tests, stopped on every
+# exit (success, failure, Ctrl-C). AVATAR_STORE_TEST_PG_URL set by the caller
+# means "use my server" and nothing is started. Under CI=true a server that
+# cannot start fails the run; elsewhere the PostgreSQL tests skip, saying why.
+if [ -z "${AVATAR_STORE_TEST_PG_URL:-}" ]; then
+  echo "== postgresql: starting a throwaway server"
+  PG_DIR=$(mktemp -d /tmp/avatar-store-pg.XXXXXX)
+  trap 'scripts/pg.sh stop "$PG_DIR"' EXIT
+  trap 'exit 130' INT TERM
+  if PG_URL=$(scripts/pg.sh start "$PG_DIR"); then
+    export AVATAR_STORE_TEST_PG_URL=$PG_URL
+    echo "   $PG_URL"
+  elif [ "${CI:-}" = true ]; then
+    echo "PostgreSQL could not start and CI=true: failing" >&2
+    exit 1
+  else
+    echo "   PostgreSQL could not start: the PostgreSQL tests will skip" >&2
+  fi
+fi
+
 echo "== rust: format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings

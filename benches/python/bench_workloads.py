@@ -1,6 +1,6 @@
 """Workloads W1-W6 (see benches/README.md) through the `avatar_store` package and
 through hand-written SQL on the standard library's `sqlite3`, in the same
-process and the same run, on the same schema (the repository's migrations/
+process and the same run, on the same schema (the repository's migrations/sqlite/
 files) and pragmas (WAL, synchronous=NORMAL, foreign keys, busy timeout).
 
     python benches/python/bench_workloads.py [--n 10000] [--r 200] [--runs 3]
@@ -25,7 +25,7 @@ from typing import Any, Callable, Dict, List, Tuple
 
 import avatar_store
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations" / "sqlite"
 USER = "bench-user"
 COLUMNS = (
     "id, projectId, userId, name, imageUrl, thumbnailUrl, personaName, personaAge, personaPersonality, "

@@ -13,7 +13,8 @@ use crate::fail::{self, CliError};
 /// Commands that inspect or copy a database must not create an empty one by
 /// opening a mistyped path.
 pub fn require_existing(db: &Path) -> Result<(), CliError> {
-    if db.exists() {
+    // A PostgreSQL URL names a server; the store reports one it cannot reach.
+    if is_url(db) || db.exists() {
         Ok(())
     } else {
         Err(CliError::io(db, "no such database file").with_hint("check --db / AVATAR_STORE_DB"))
@@ -33,9 +34,26 @@ pub fn open_to_read(db: &Path) -> Result<Store, CliError> {
     Ok(Store::options().read_only(true).verify(false).open(db)?)
 }
 
+/// True when `db` is a PostgreSQL URL rather than a file.
+pub fn is_url(db: &Path) -> bool {
+    db.to_str().is_some_and(|s| {
+        let s = s.to_ascii_lowercase();
+        s.starts_with("postgres://") || s.starts_with("postgresql://")
+    })
+}
+
+/// The database as it may be printed: a URL without its password.
+fn shown(db: &Path) -> String {
+    avatar_store::display_database(db)
+}
+
 /// A path for JSON output: as text, lossily when it is not UTF-8 (which
-/// Unix allows), since `serde_json` refuses such a path.
+/// Unix allows), since `serde_json` refuses such a path; a URL without its
+/// password.
 pub fn path_json(p: &Path) -> serde_json::Value {
+    if is_url(p) {
+        return serde_json::Value::String(shown(p));
+    }
     serde_json::Value::String(p.to_string_lossy().into_owned())
 }
 
@@ -68,7 +86,7 @@ pub fn migrate(db: &Path, dry_run: bool) -> Result<Report, CliError> {
         } else {
             (0, avatar_store::embedded_migrations())
         };
-        let mut human = format!("{}: at V{current}; ", db.display());
+        let mut human = format!("{}: at V{current}; ", shown(db));
         if pending.is_empty() {
             human.push_str("nothing to apply\n");
         } else {
@@ -85,11 +103,11 @@ pub fn migrate(db: &Path, dry_run: bool) -> Result<Report, CliError> {
     let out = store.migration_outcome().clone();
     let report = store.check_schema()?;
     let mut human = if out.applied.is_empty() {
-        format!("{}: already at V{}, nothing to apply\n", db.display(), out.to_version)
+        format!("{}: already at V{}, nothing to apply\n", shown(db), out.to_version)
     } else {
         format!(
             "{}: migrated from V{} to V{} (applied {})\n",
-            db.display(),
+            shown(db),
             out.from_version,
             out.to_version,
             versions(out.applied.iter().copied())
@@ -116,7 +134,7 @@ pub fn migrate(db: &Path, dry_run: bool) -> Result<Report, CliError> {
 }
 
 fn status_text(db: &Path, st: &MigrationStatus) -> String {
-    let mut s = format!("database: {}\n", db.display());
+    let mut s = format!("database: {}\n", shown(db));
     let _ = writeln!(s, "schema version: V{} (this build knows up to V{})", st.current_version, st.latest_version);
     let _ = writeln!(
         s,
@@ -154,7 +172,7 @@ pub fn doctor(db: &Path, fix: bool) -> Result<Report, CliError> {
     let store = open_as_is(db)?;
     let before = store.check_schema()?;
     if !fix {
-        let mut human = format!("database: {}\n{before}", db.display());
+        let mut human = format!("database: {}\n{before}", shown(db));
         let exit = if before.is_ok() {
             fail::OK
         } else {
@@ -179,7 +197,7 @@ pub fn doctor(db: &Path, fix: bool) -> Result<Report, CliError> {
         }
         e => e.into(),
     })?;
-    let mut human = format!("database: {}\n", db.display());
+    let mut human = format!("database: {}\n", shown(db));
     if out.applied.is_empty() {
         human.push_str("nothing to repair\n");
     } else {
@@ -211,7 +229,7 @@ pub fn backup(db: &Path, dest: &Path) -> Result<Report, CliError> {
     let version = store.migration_status()?.current_version;
     store.backup(dest)?;
     let bytes = std::fs::metadata(dest).map(|m| m.len()).map_err(|e| CliError::io(dest, e))?;
-    let human = format!("backed up {} (schema V{version}) to {} ({bytes} bytes)\n", db.display(), dest.display());
+    let human = format!("backed up {} (schema V{version}) to {} ({bytes} bytes)\n", shown(db), dest.display());
     let json =
         json!({ "database": path_json(db), "backup": path_json(dest), "schemaVersion": version, "bytes": bytes });
     Ok(Report::ok(human, json))
@@ -227,7 +245,7 @@ pub fn restore(backup: &Path, db: &Path, force: bool) -> Result<Report, CliError
         }
         e => e.into(),
     })?;
-    let mut human = format!("restored {} (schema V{}) into {}\n", backup.display(), out.version, db.display());
+    let mut human = format!("restored {} (schema V{}) into {}\n", backup.display(), out.version, shown(db));
     if let Some(c) = &out.replaced_copy {
         let _ = writeln!(human, "the replaced database was kept at {}", c.display());
     }

@@ -169,6 +169,9 @@ pub enum FieldValue {
 /// and for the bindings.
 pub trait FieldType: Sized {
     fn read(row: &Row<'_>, i: usize) -> rusqlite::Result<Self>;
+    /// Reads column `i` of a PostgreSQL row selected with
+    /// [`crate::postgres`]'s column list (integers as `int8`).
+    fn read_pg(row: &postgres::Row, i: usize) -> Result<Self>;
     fn sql(&self) -> SqlArg<'_>;
     fn check(&self, field: &str, check: &Check, imported: bool) -> Result<()>;
     fn as_ref(&self) -> FieldRef<'_>;
@@ -207,6 +210,10 @@ impl FieldType for Uuid {
     fn read(row: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
         Uuid::try_parse(row.get_ref(i)?.as_str()?).map_err(|e| conversion(i, e))
     }
+    fn read_pg(row: &postgres::Row, i: usize) -> Result<Self> {
+        let s: String = row.try_get(i)?;
+        Uuid::try_parse(&s).map_err(|e| Error::Internal(format!("column {i} holds {s:?}, not a UUID: {e}")))
+    }
     fn sql(&self) -> SqlArg<'_> {
         SqlArg::Owned(Some(self.hyphenated().to_string()))
     }
@@ -234,6 +241,9 @@ macro_rules! plain_field {
         impl FieldType for $ty {
             fn read(row: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
                 row.get(i)
+            }
+            fn read_pg(row: &postgres::Row, i: usize) -> Result<Self> {
+                Ok(row.try_get(i)?)
             }
             fn sql(&self) -> SqlArg<'_> {
                 SqlArg::Borrowed(self)
@@ -294,6 +304,9 @@ impl FieldType for DateTime<Utc> {
         let s = row.get_ref(i)?.as_str()?;
         model::parse_timestamp(s).ok_or_else(|| conversion(i, format!("bad timestamp {s:?}")))
     }
+    fn read_pg(row: &postgres::Row, i: usize) -> Result<Self> {
+        Ok(row.try_get(i)?)
+    }
     fn sql(&self) -> SqlArg<'_> {
         SqlArg::Owned(Some(model::format_timestamp(self)))
     }
@@ -318,6 +331,9 @@ impl FieldType for Option<DateTime<Utc>> {
             ValueRef::Null => Ok(None),
             _ => DateTime::<Utc>::read(row, i).map(Some),
         }
+    }
+    fn read_pg(row: &postgres::Row, i: usize) -> Result<Self> {
+        Ok(row.try_get(i)?)
     }
     fn sql(&self) -> SqlArg<'_> {
         SqlArg::Owned(self.as_ref().map(model::format_timestamp))
@@ -694,6 +710,19 @@ macro_rules! define_record {
                 Ok($Rec {
                     $($f: {
                         let v = $crate::fields::FieldType::read(r, i)?;
+                        i += 1;
+                        v
+                    },)*
+                })
+            }
+
+            /// Reads a PostgreSQL row selected with [`crate::postgres`]'s column list.
+            #[allow(unused_assignments)] // the index after the last column
+            pub(crate) fn from_pg_row(r: &postgres::Row) -> Result<$Rec> {
+                let mut i = 0;
+                Ok($Rec {
+                    $($f: {
+                        let v = $crate::fields::FieldType::read_pg(r, i)?;
                         i += 1;
                         v
                     },)*

@@ -37,6 +37,7 @@ mod error;
 mod fields;
 mod migrate;
 mod model;
+mod postgres;
 mod repo;
 mod schema;
 mod store;
@@ -48,8 +49,8 @@ pub use error::{Error, Result};
 pub use fields::FieldType;
 pub use fields::{Check, Create, FieldDescriptor, FieldKind, FieldRef, FieldValue, Patch};
 pub use migrate::{
-    AppliedMigration, HISTORY_TABLE, MigrationInfo, MigrationOutcome, MigrationStatus, embedded_migrations, inspect,
-    latest_version,
+    AppliedMigration, HISTORY_TABLE, MigrationInfo, MigrationOutcome, MigrationStatus, embedded_migrations,
+    embedded_postgres_migrations, inspect, latest_version,
 };
 pub use model::{
     AVATAR_FIELDS, Avatar, AvatarPatch, MAX_ATTRIBUTE_LEN, MAX_DESCRIPTION_LEN, MAX_LONG_TEXT_LEN, MAX_NAME_LEN,
@@ -57,6 +58,7 @@ pub use model::{
     PROJECT_FIELDS, Project, ProjectPatch, ProjectWithAvatars, SOURCE_TYPES, URL_SCHEMES, format_timestamp, parse_id,
     parse_timestamp, validate_usage_count, validate_user_id,
 };
+pub use postgres::display_database;
 pub use repo::{
     AvatarQuery, AvatarSort, DEFAULT_PAGE_SIZE, MAX_NAME_CONTAINS_LEN, MAX_PAGE_SIZE, Page, ProjectQuery, SortOrder,
     check_limit,

@@ -16,8 +16,15 @@ use serde::Serialize;
 use crate::backup;
 use crate::error::{Error, Result};
 
+// One folder per dialect, same versions and names (core/build.rs checks).
+// The SQLite files only moved into their folder: refinery's checksum covers
+// name, version and SQL, not the path, so existing databases still match.
 mod embedded {
-    refinery::embed_migrations!("../migrations");
+    refinery::embed_migrations!("../migrations/sqlite");
+}
+
+mod embedded_postgres {
+    refinery::embed_migrations!("../migrations/postgres");
 }
 
 /// Name of the history table (refinery's default).
@@ -77,7 +84,26 @@ pub struct MigrationStatus {
 /// assert!(all.windows(2).all(|w| w[1].version == w[0].version + 1));
 /// ```
 pub fn embedded_migrations() -> Vec<MigrationInfo> {
-    let mut all: Vec<MigrationInfo> = embedded::migrations::runner()
+    infos(embedded::migrations::runner())
+}
+
+/// The PostgreSQL migrations compiled into this build (migrations/postgres/),
+/// same versions and names as [`embedded_migrations`], in version order.
+///
+/// ```
+/// let sqlite = avatar_store::embedded_migrations();
+/// let pg = avatar_store::embedded_postgres_migrations();
+/// assert_eq!(
+///     sqlite.iter().map(|m| (m.version, &m.name)).collect::<Vec<_>>(),
+///     pg.iter().map(|m| (m.version, &m.name)).collect::<Vec<_>>(),
+/// );
+/// ```
+pub fn embedded_postgres_migrations() -> Vec<MigrationInfo> {
+    infos(embedded_postgres::migrations::runner())
+}
+
+fn infos(runner: refinery::Runner) -> Vec<MigrationInfo> {
+    let mut all: Vec<MigrationInfo> = runner
         .get_migrations()
         .iter()
         .map(|m| MigrationInfo {
@@ -123,9 +149,12 @@ pub(crate) fn applied(conn: &Connection) -> Result<Vec<AppliedMigration>> {
 
 /// Compares a database's history with this build's migrations.
 pub(crate) fn status(conn: &Connection) -> Result<MigrationStatus> {
-    let embedded = embedded_migrations();
+    Ok(status_of(applied(conn)?, embedded_migrations()))
+}
+
+/// Compares recorded history with one dialect's embedded migrations.
+pub(crate) fn status_of(applied: Vec<AppliedMigration>, embedded: Vec<MigrationInfo>) -> MigrationStatus {
     let latest = embedded.last().map(|m| m.version).unwrap_or(0);
-    let applied = applied(conn)?;
     let current = applied.iter().map(|m| m.version).max().unwrap_or(0);
     let changed = applied
         .iter()
@@ -133,14 +162,14 @@ pub(crate) fn status(conn: &Connection) -> Result<MigrationStatus> {
         .map(|a| a.version)
         .collect();
     let pending = embedded.into_iter().filter(|e| !applied.iter().any(|a| a.version == e.version)).collect();
-    Ok(MigrationStatus {
+    MigrationStatus {
         current_version: current,
         latest_version: latest,
         applied,
         pending,
         changed,
         newer_than_build: current > latest,
-    })
+    }
 }
 
 /// Reads the migration status of the database file at `path` without
@@ -272,7 +301,7 @@ pub(crate) fn migrate(conn: &mut Connection, db_path: Option<&Path>, backup: boo
 }
 
 /// refinery stores RFC 3339 with an offset; it parses this form back.
-fn applied_on_now() -> String {
+pub(crate) fn applied_on_now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 

@@ -197,6 +197,15 @@ macro_rules! filter_clause {
     (false, $value:expr, $column:literal, $sql:ident, $args:ident) => {};
 }
 
+macro_rules! filter_pair {
+    (true, $value:expr, $column:literal, $out:ident) => {
+        if let Some(v) = &$value {
+            $out.push(($column, v.as_str()));
+        }
+    };
+    (false, $value:expr, $column:literal, $out:ident) => {};
+}
+
 macro_rules! filter_value {
     (true, $target:expr, $value:expr) => {{
         $target = $value;
@@ -231,6 +240,13 @@ macro_rules! define_avatar_query {
             fn push_filters(&self, sql: &mut String, args: &mut Vec<Box<dyn ToSql>>) -> Result<()> {
                 $(filter_clause!($filter, self.$f, $js, sql, args);)*
                 Ok(())
+            }
+
+            /// The attribute filters that are set, as (column, value).
+            pub(crate) fn filters(&self) -> Vec<(&'static str, &str)> {
+                let mut out = Vec::new();
+                $(filter_pair!($filter, self.$f, $js, out);)*
+                out
             }
         }
     };
@@ -290,17 +306,17 @@ static UPDATE_AVATAR: LazyLock<String> = LazyLock::new(|| {
 static GET_AVATAR: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {AVATAR_COLUMNS} FROM avatars WHERE id = ?1 AND userId = ?2"));
 
-fn not_found(entity: &'static str, id: &Uuid) -> Error {
+pub(crate) fn not_found(entity: &'static str, id: &Uuid) -> Error {
     Error::NotFound { entity, id: id.to_string() }
 }
 
 /// A write's `updatedAt`: now, but never before the record's own creation
 /// (records imported with future timestamps stay consistent).
-fn edit_time(created: &DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn edit_time(created: &DateTime<Utc>) -> DateTime<Utc> {
     truncate_to_millis(Utc::now()).max(*created)
 }
 
-fn page_limit(limit: Option<u32>) -> Result<u32> {
+pub(crate) fn page_limit(limit: Option<u32>) -> Result<u32> {
     match limit {
         None => Ok(DEFAULT_PAGE_SIZE),
         Some(n) => check_limit(n.into()),
@@ -434,6 +450,21 @@ pub(crate) fn prepare_avatar(user_id: &str, new: &NewAvatar) -> Result<Avatar> {
     Ok(a)
 }
 
+/// Validates a batch of new avatars; an error names the item.
+pub(crate) fn prepare_avatars(user_id: &str, new: &[NewAvatar]) -> Result<Vec<Avatar>> {
+    new.iter()
+        .enumerate()
+        .map(|(i, n)| {
+            prepare_avatar(user_id, n).map_err(|e| match e {
+                Error::Validation { field, message } => {
+                    Error::Validation { field, message: format!("item {i}: {message}") }
+                }
+                e => e,
+            })
+        })
+        .collect()
+}
+
 /// Inserts validated avatars of one owner; run inside a transaction. Each
 /// distinct project is checked once, not once per avatar.
 pub(crate) fn insert_avatars(conn: &Connection, user_id: &str, avatars: &[Avatar]) -> Result<()> {
@@ -489,16 +520,8 @@ pub(crate) fn list_avatars(conn: &Connection, user_id: &str, q: &AvatarQuery) ->
     }
     q.push_filters(&mut sql, &mut args)?;
     if let Some(s) = &q.name_contains {
-        no_nul_filter("nameContains", s)?;
-        if s.len() > MAX_NAME_CONTAINS_LEN && s.chars().count() > MAX_NAME_CONTAINS_LEN {
-            return Err(Error::validation(
-                "nameContains",
-                format!("longer than {MAX_NAME_CONTAINS_LEN} characters, the longest a name can be"),
-            ));
-        }
-        let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         sql.push_str(" AND name LIKE ? ESCAPE '\\'");
-        args.push(Box::new(format!("%{escaped}%")));
+        args.push(Box::new(name_contains_pattern(s)?));
     }
     if let Some(c) = &q.cursor {
         let (key, id) = decode_cursor(c, &tag)?;
@@ -530,7 +553,20 @@ pub(crate) fn list_avatars(conn: &Connection, user_id: &str, q: &AvatarQuery) ->
     Ok(Page { items, next_cursor })
 }
 
-fn no_nul_filter(field: &str, value: &str) -> Result<()> {
+/// The LIKE pattern (escaped with backslashes) of a `nameContains` filter.
+pub(crate) fn name_contains_pattern(s: &str) -> Result<String> {
+    no_nul_filter("nameContains", s)?;
+    if s.len() > MAX_NAME_CONTAINS_LEN && s.chars().count() > MAX_NAME_CONTAINS_LEN {
+        return Err(Error::validation(
+            "nameContains",
+            format!("longer than {MAX_NAME_CONTAINS_LEN} characters, the longest a name can be"),
+        ));
+    }
+    let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    Ok(format!("%{escaped}%"))
+}
+
+pub(crate) fn no_nul_filter(field: &str, value: &str) -> Result<()> {
     if value.contains('\0') {
         return Err(Error::validation(field, "must not contain NUL bytes"));
     }
@@ -628,7 +664,7 @@ fn upsert(table: &str, columns: &str, placeholders: &str) -> String {
     )
 }
 
-fn taken(entity: &str, id: &Uuid) -> Error {
+pub(crate) fn taken(entity: &str, id: &Uuid) -> Error {
     Error::Conflict(format!("{entity} id {id} is taken by another user"))
 }
 
@@ -645,7 +681,7 @@ fn check_owner(conn: &Connection, table: &str, entity: &str, id: &Uuid, user_id:
 
 // ----------------------------------------------------------------- cursors
 
-fn next_page<T>(items: &mut Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> String) -> Option<String> {
+pub(crate) fn next_page<T>(items: &mut Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> String) -> Option<String> {
     if items.len() > limit as usize {
         items.truncate(limit as usize);
         items.last().map(cursor_of)
@@ -656,11 +692,11 @@ fn next_page<T>(items: &mut Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> String
 
 /// A cursor names the query shape it was made for, so one made for another
 /// sort is refused instead of silently skipping rows.
-fn encode_cursor(tag: &str, key: &str, id: &Uuid) -> String {
+pub(crate) fn encode_cursor(tag: &str, key: &str, id: &Uuid) -> String {
     B64.encode(format!("1|{tag}|{key}|{id}"))
 }
 
-fn decode_cursor(cursor: &str, tag: &str) -> Result<(String, String)> {
+pub(crate) fn decode_cursor(cursor: &str, tag: &str) -> Result<(String, String)> {
     let bytes = B64.decode(cursor).map_err(|_| bad_cursor())?;
     let text = String::from_utf8(bytes).map_err(|_| bad_cursor())?;
     let mut parts = text.splitn(4, '|');
@@ -675,7 +711,7 @@ fn decode_cursor(cursor: &str, tag: &str) -> Result<(String, String)> {
     }
 }
 
-fn bad_cursor() -> Error {
+pub(crate) fn bad_cursor() -> Error {
     Error::validation("cursor", "not a cursor returned by this listing")
 }
 

@@ -45,17 +45,20 @@ pub struct IndexSpec {
     pub sql: String,
 }
 
+/// A table as either dialect describes it, normalised so that two schemas of
+/// one dialect compare field by field.
 #[derive(Debug, Clone, Default)]
-struct TableSpec {
-    sql: String,
-    columns: BTreeMap<String, ColumnSpec>,
-    foreign_keys: Vec<String>,
+pub(crate) struct TableSpec {
+    /// The `CREATE TABLE` statement, where the dialect keeps one (SQLite).
+    pub(crate) sql: String,
+    pub(crate) columns: BTreeMap<String, ColumnSpec>,
+    pub(crate) foreign_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
-struct Schema {
-    tables: BTreeMap<String, TableSpec>,
-    indexes: BTreeMap<String, IndexSpec>,
+pub(crate) struct Schema {
+    pub(crate) tables: BTreeMap<String, TableSpec>,
+    pub(crate) indexes: BTreeMap<String, IndexSpec>,
 }
 
 /// A column the live database lacks.
@@ -263,7 +266,11 @@ fn expected() -> &'static Schema {
 pub(crate) fn check(conn: &Connection) -> Result<SchemaReport> {
     let st = migrate::status(conn)?;
     let live = read_schema(conn)?;
-    let exp = expected();
+    Ok(compare(&live, expected(), &st))
+}
+
+/// The report on `live` against `exp`, both read the same way from one dialect.
+pub(crate) fn compare(live: &Schema, exp: &Schema, st: &migrate::MigrationStatus) -> SchemaReport {
     let mut r = SchemaReport {
         current_version: st.current_version,
         expected_version: st.latest_version,
@@ -326,7 +333,7 @@ pub(crate) fn check(conn: &Connection) -> Result<SchemaReport> {
     for name in live.indexes.keys().filter(|i| !exp.indexes.contains_key(*i)) {
         r.warnings.push(format!("extra index {name}"));
     }
-    Ok(r)
+    r
 }
 
 /// Fails with [`Error::SchemaDrift`] unless the live schema is as expected.
@@ -342,11 +349,19 @@ fn quote(ident: &str) -> String {
 /// The statements that fix the additive part of `report`, and descriptions of
 /// what cannot be fixed safely.
 pub(crate) fn repair_plan(report: &SchemaReport) -> (Vec<String>, Vec<String>) {
-    let exp = expected();
+    repair_plan_for(report, expected())
+}
+
+/// [`repair_plan`] against `exp`, the expected schema of either dialect.
+pub(crate) fn repair_plan_for(report: &SchemaReport, exp: &Schema) -> (Vec<String>, Vec<String>) {
     let mut sql = Vec::new();
     let mut refused = Vec::new();
     for t in &report.missing_tables {
-        sql.push(format!("{};", exp.tables[t].sql));
+        match exp.tables.get(t).map(|t| t.sql.as_str()) {
+            Some(create) if !create.is_empty() => sql.push(format!("{create};")),
+            // PostgreSQL's catalog keeps no CREATE TABLE text to replay.
+            _ => refused.push(format!("table {t} is missing; it needs its migration, not a repair")),
+        }
     }
     for c in &report.missing_columns {
         let e = &c.expected;

@@ -14,6 +14,7 @@ use crate::checkpoint::{self, Checkpointer};
 use crate::error::{Error, Result};
 use crate::migrate::{self, MigrationOutcome, MigrationStatus};
 use crate::model::{Avatar, AvatarPatch, NewAvatar, NewProject, Project, ProjectPatch, ProjectWithAvatars};
+use crate::postgres::{self, PgStore};
 use crate::repo::{self, AvatarQuery, Page, ProjectQuery};
 use crate::schema::{self, RepairOutcome, SchemaReport};
 use crate::transfer::ExportIter;
@@ -36,12 +37,13 @@ pub const MAX_BUSY_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
 /// ```
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
-    migrate: bool,
-    backup: bool,
-    verify: bool,
-    busy_timeout: Duration,
-    readers: u32,
-    read_only: bool,
+    pub(crate) migrate: bool,
+    pub(crate) backup: bool,
+    pub(crate) verify: bool,
+    pub(crate) busy_timeout: Duration,
+    pub(crate) readers: u32,
+    pub(crate) read_only: bool,
+    pub(crate) schema: Option<String>,
 }
 
 impl Default for OpenOptions {
@@ -53,6 +55,7 @@ impl Default for OpenOptions {
             busy_timeout: Duration::from_secs(5),
             readers: 4,
             read_only: false,
+            schema: None,
         }
     }
 }
@@ -121,16 +124,36 @@ impl OpenOptions {
         self
     }
 
-    /// Opens (creating if needed, unless read-only) the database file at `path`.
+    /// The PostgreSQL schema the store works in (default `public`); its
+    /// tables are the only ones the store reads or changes, and migrating
+    /// creates the schema when it does not exist. Ignored for SQLite.
+    pub fn schema(mut self, name: impl Into<String>) -> Self {
+        self.schema = Some(name.into());
+        self
+    }
+
+    /// Opens `path`: a `postgres://` or `postgresql://` URL opens that
+    /// PostgreSQL database (libpq URL syntax, `?host=/socket/dir` included);
+    /// anything else is a SQLite file, created if needed unless read-only.
+    /// Errors name a server by host, port, user and database, never by password.
+    ///
+    /// On PostgreSQL, `readers` + 1 is the size of the connection pool and the
+    /// busy timeout bounds connecting and waiting on locks; migrating needs
+    /// no backup (all pending migrations commit in one transaction, DDL
+    /// included), and read-only opening is not supported yet.
     pub fn open(self, path: impl AsRef<Path>) -> Result<Store> {
         self.validate()?;
-        Store::open_with(Some(path.as_ref()), self)
+        let path = path.as_ref();
+        if let Some(url) = postgres::as_url(path) {
+            return Ok(Store { backend: Backend::Postgres(PgStore::open(url, &self)?) });
+        }
+        Ok(Store { backend: Backend::Sqlite(SqliteStore::open_with(Some(path), self)?) })
     }
 
     /// Opens a private in-memory database (always migrated, never read-only).
     pub fn open_in_memory(self) -> Result<Store> {
         self.validate()?;
-        Store::open_with(None, self.migrate(true).read_only(false))
+        Ok(Store { backend: Backend::Sqlite(SqliteStore::open_with(None, self.migrate(true).read_only(false))?) })
     }
 
     fn validate(&self) -> Result<()> {
@@ -147,6 +170,11 @@ impl OpenOptions {
         if self.readers == 0 {
             return Err(Error::validation("readers", "must be at least 1"));
         }
+        if let Some(s) = &self.schema {
+            if s.is_empty() || s.len() > 63 || s.contains('\0') {
+                return Err(Error::validation("schema", "must be 1 to 63 bytes long, without NUL"));
+            }
+        }
         Ok(())
     }
 }
@@ -158,6 +186,19 @@ impl OpenOptions {
 /// block each other or the writer (WAL); writes go through one connection,
 /// one at a time.
 pub struct Store {
+    backend: Backend,
+}
+
+/// The database behind a [`Store`]: every public operation dispatches on it.
+// A store is opened once and shared; boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+enum Backend {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+/// A store on a SQLite file (or in memory).
+pub(crate) struct SqliteStore {
     path: Option<PathBuf>,
     // Closing a file store closes the checkpoint connection and every reader
     // before the writer (see `Drop`), so the writer is the last connection
@@ -172,7 +213,7 @@ pub struct Store {
     migration: MigrationOutcome,
 }
 
-impl Drop for Store {
+impl Drop for SqliteStore {
     fn drop(&mut self) {
         // Waits for a running checkpoint, then closes its connection.
         self.checkpointer.take();
@@ -285,7 +326,11 @@ impl r2d2::ManageConnection for Counted {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+        match &self.backend {
+            Backend::Sqlite(s) => f.debug_struct("Store").field("path", &s.path).finish_non_exhaustive(),
+            // The target is the URL without its password.
+            Backend::Postgres(p) => f.debug_struct("Store").field("postgres", &p.target()).finish_non_exhaustive(),
+        }
     }
 }
 
@@ -394,22 +439,387 @@ impl Store {
         OpenOptions::default()
     }
 
-    fn open_with(path: Option<&Path>, options: OpenOptions) -> Result<Store> {
-        match path {
-            Some(p) if options.read_only => Store::open_read_only(p, options).map_err(|e| e.at_path(p)),
-            Some(p) => Store::open_file(p, options).map_err(|e| e.at_path(p)),
-            None => Store::open_memory(options),
+    /// The database file, `None` in memory and on PostgreSQL.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.path(),
+            Backend::Postgres(p) => p.path(),
         }
     }
 
-    fn open_memory(options: OpenOptions) -> Result<Store> {
+    /// What the migration step did when this store was opened.
+    pub fn migration_outcome(&self) -> &MigrationOutcome {
+        match &self.backend {
+            Backend::Sqlite(s) => s.migration_outcome(),
+            Backend::Postgres(p) => p.migration_outcome(),
+        }
+    }
+
+    /// Applied and pending migrations of this database against this build.
+    pub fn migration_status(&self) -> Result<MigrationStatus> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.migration_status(),
+            Backend::Postgres(p) => p.migration_status(),
+        }
+    }
+
+    /// Applies pending migrations now (after a backup, if enabled at open);
+    /// useful for stores opened with `migrate(false)`.
+    pub fn migrate(&self) -> Result<MigrationOutcome> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.migrate(),
+            Backend::Postgres(p) => p.migrate(),
+        }
+    }
+
+    /// Compares the live schema with the one this build expects.
+    ///
+    /// ```
+    /// let store = avatar_store::Store::open_in_memory().unwrap();
+    /// let report = store.check_schema().unwrap();
+    /// assert!(report.is_ok());
+    /// println!("{report}");          // for people
+    /// println!("{}", report.to_json()); // for machines
+    /// ```
+    pub fn check_schema(&self) -> Result<SchemaReport> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.check_schema(),
+            Backend::Postgres(p) => p.check_schema(),
+        }
+    }
+
+    /// Repairs additive drift (missing tables, missing nullable or defaulted
+    /// columns, missing indexes) in one transaction, after a backup of a file
+    /// database; reports, without touching them, differences that could lose
+    /// data. Refused while migrations are pending: migrate first.
+    pub fn repair(&self) -> Result<RepairOutcome> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.repair(),
+            Backend::Postgres(p) => p.repair(),
+        }
+    }
+
+    /// Writes a consistent copy of the database to `dest` while the store
+    /// stays usable. `dest` must not exist (a symbolic link there is refused
+    /// too); the copy gets the database file's permissions (owner-only in
+    /// memory) and appears only once complete.
+    pub fn backup(&self, dest: impl AsRef<Path>) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.backup(dest),
+            Backend::Postgres(p) => p.backup(dest),
+        }
+    }
+
+    // ------------------------------------------------------------ projects
+
+    /// Creates a project owned by `user_id`.
+    ///
+    /// ```
+    /// let store = avatar_store::Store::open_in_memory().unwrap();
+    /// let p = store.create_project("u1", &avatar_store::NewProject {
+    ///     name: "Campaign".into(),
+    ///     description: Some("spring".into()),
+    /// }).unwrap();
+    /// assert_eq!(p.user_id, "u1");
+    /// let err = store.create_project("u1", &avatar_store::NewProject::default()).unwrap_err();
+    /// assert_eq!(err.field(), Some("name"));
+    /// ```
+    pub fn create_project(&self, user_id: &str, new: &NewProject) -> Result<Project> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.create_project(user_id, new),
+            Backend::Postgres(p) => p.create_project(user_id, new),
+        }
+    }
+
+    /// Reads a project of `user_id`; another user's project is `NOT_FOUND`.
+    pub fn get_project(&self, user_id: &str, id: &Uuid) -> Result<Project> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.get_project(user_id, id),
+            Backend::Postgres(p) => p.get_project(user_id, id),
+        }
+    }
+
+    /// Lists the projects of `user_id`, newest first, one page at a time.
+    ///
+    /// ```
+    /// use avatar_store::{NewProject, ProjectQuery, Store};
+    /// let store = Store::open_in_memory().unwrap();
+    /// for name in ["a", "b", "c"] {
+    ///     store.create_project("u1", &NewProject { name: name.into(), ..Default::default() }).unwrap();
+    /// }
+    /// let first = store.list_projects("u1", &ProjectQuery { limit: Some(2), cursor: None }).unwrap();
+    /// assert_eq!(first.items.len(), 2);
+    /// let rest = store.list_projects("u1", &ProjectQuery { limit: Some(2), cursor: first.next_cursor }).unwrap();
+    /// assert_eq!(rest.items.len(), 1);
+    /// assert!(rest.next_cursor.is_none());
+    /// ```
+    pub fn list_projects(&self, user_id: &str, query: &ProjectQuery) -> Result<Page<Project>> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.list_projects(user_id, query),
+            Backend::Postgres(p) => p.list_projects(user_id, query),
+        }
+    }
+
+    /// Like [`Store::list_projects`], each project with its avatars (oldest
+    /// first), in two queries per page whatever its size.
+    pub fn list_projects_with_avatars(&self, user_id: &str, query: &ProjectQuery) -> Result<Page<ProjectWithAvatars>> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.list_projects_with_avatars(user_id, query),
+            Backend::Postgres(p) => p.list_projects_with_avatars(user_id, query),
+        }
+    }
+
+    /// Applies `patch` to a project of `user_id`.
+    pub fn update_project(&self, user_id: &str, id: &Uuid, patch: &ProjectPatch) -> Result<Project> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.update_project(user_id, id, patch),
+            Backend::Postgres(p) => p.update_project(user_id, id, patch),
+        }
+    }
+
+    /// Deletes a project of `user_id` and, by cascade, its avatars.
+    pub fn delete_project(&self, user_id: &str, id: &Uuid) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.delete_project(user_id, id),
+            Backend::Postgres(p) => p.delete_project(user_id, id),
+        }
+    }
+
+    // ------------------------------------------------------------- avatars
+
+    /// Creates an avatar in a project of `user_id`.
+    ///
+    /// ```
+    /// use avatar_store::{NewAvatar, NewProject, Store};
+    /// let store = Store::open_in_memory().unwrap();
+    /// let p = store.create_project("u1", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
+    /// let a = store.create_avatar("u1", &NewAvatar {
+    ///     project_id: p.id,
+    ///     name: "Nova".into(),
+    ///     persona_age: Some(29),
+    ///     hair_color: Some("silver".into()),
+    ///     source_type: Some("generated".into()),
+    ///     ..Default::default()
+    /// }).unwrap();
+    /// assert_eq!(a.usage_count, 0);
+    /// // A project of another user is not found.
+    /// let err = store.create_avatar("u2", &NewAvatar { project_id: p.id, name: "X".into(), ..Default::default() });
+    /// assert_eq!(err.unwrap_err().code(), "NOT_FOUND");
+    /// ```
+    pub fn create_avatar(&self, user_id: &str, new: &NewAvatar) -> Result<Avatar> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.create_avatar(user_id, new),
+            Backend::Postgres(p) => p.create_avatar(user_id, new),
+        }
+    }
+
+    /// Creates many avatars in one transaction: all or none. Every item is
+    /// validated before anything is written.
+    pub fn create_avatars(&self, user_id: &str, new: &[NewAvatar]) -> Result<Vec<Avatar>> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.create_avatars(user_id, new),
+            Backend::Postgres(p) => p.create_avatars(user_id, new),
+        }
+    }
+
+    /// Reads an avatar of `user_id`.
+    pub fn get_avatar(&self, user_id: &str, id: &Uuid) -> Result<Avatar> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.get_avatar(user_id, id),
+            Backend::Postgres(p) => p.get_avatar(user_id, id),
+        }
+    }
+
+    /// Lists avatars of `user_id` with filters, sort and keyset pagination.
+    ///
+    /// ```
+    /// use avatar_store::{AvatarQuery, AvatarSort, NewAvatar, NewProject, SortOrder, Store};
+    /// let store = Store::open_in_memory().unwrap();
+    /// let p = store.create_project("u1", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
+    /// for (name, hair) in [("a", "red"), ("b", "black"), ("c", "red")] {
+    ///     store.create_avatar("u1", &NewAvatar {
+    ///         project_id: p.id, name: name.into(), hair_color: Some(hair.into()), ..Default::default()
+    ///     }).unwrap();
+    /// }
+    /// let page = store.list_avatars("u1", &AvatarQuery {
+    ///     hair_color: Some("red".into()),
+    ///     order: SortOrder::Desc,
+    ///     ..Default::default()
+    /// }).unwrap();
+    /// let names: Vec<_> = page.items.iter().map(|a| a.name.as_str()).collect();
+    /// assert_eq!(names, ["c", "a"]);
+    /// ```
+    pub fn list_avatars(&self, user_id: &str, query: &AvatarQuery) -> Result<Page<Avatar>> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.list_avatars(user_id, query),
+            Backend::Postgres(p) => p.list_avatars(user_id, query),
+        }
+    }
+
+    /// Applies `patch` to an avatar of `user_id`; `Some(None)` clears a field.
+    pub fn update_avatar(&self, user_id: &str, id: &Uuid, patch: &AvatarPatch) -> Result<Avatar> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.update_avatar(user_id, id, patch),
+            Backend::Postgres(p) => p.update_avatar(user_id, id, patch),
+        }
+    }
+
+    /// Deletes an avatar of `user_id`.
+    pub fn delete_avatar(&self, user_id: &str, id: &Uuid) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.delete_avatar(user_id, id),
+            Backend::Postgres(p) => p.delete_avatar(user_id, id),
+        }
+    }
+
+    /// Counts one use of an avatar: increments `usageCount` and sets
+    /// `lastUsedAt` in one statement, so concurrent callers lose no increment.
+    /// An avatar already at [`crate::MAX_USAGE_COUNT`] is an
+    /// [`Error::Conflict`] and stays unchanged.
+    ///
+    /// ```
+    /// use avatar_store::{NewAvatar, NewProject, Store};
+    /// let store = Store::open_in_memory().unwrap();
+    /// let p = store.create_project("u1", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
+    /// let a = store.create_avatar("u1", &NewAvatar { project_id: p.id, name: "A".into(), ..Default::default() }).unwrap();
+    /// let used = store.record_usage("u1", &a.id).unwrap();
+    /// assert_eq!(used.usage_count, 1);
+    /// assert!(used.last_used_at.is_some());
+    /// ```
+    pub fn record_usage(&self, user_id: &str, id: &Uuid) -> Result<Avatar> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.record_usage(user_id, id),
+            Backend::Postgres(p) => p.record_usage(user_id, id),
+        }
+    }
+
+    // -------------------------------------------------------- import/export
+
+    /// Writes records of `user_id` in one IMMEDIATE transaction: `f` feeds
+    /// them through the [`Importer`], and any error it returns rolls back
+    /// everything. A record of another user, or an avatar in a project that
+    /// is not `user_id`'s, is refused ([`Error::Validation`], nothing written).
+    /// Records are inserted or updated by id, so importing the same data twice
+    /// leaves one copy; an id owned by another user is an [`Error::Conflict`].
+    ///
+    /// ```
+    /// use avatar_store::{NewProject, Record, Store};
+    /// let a = Store::open_in_memory().unwrap();
+    /// a.create_project("alice", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
+    /// let mut records = Vec::new();
+    /// a.export("alice", |r| {
+    ///     records.push(r);
+    ///     Ok(())
+    /// }).unwrap();
+    ///
+    /// let b = Store::open_in_memory().unwrap();
+    /// b.import("alice", |imp| records.iter().try_for_each(|r| imp.record(r))).unwrap();
+    /// assert_eq!(b.count("alice").unwrap(), (1, 0));
+    /// // Alice's records are not bob's to import.
+    /// let err = b.import("bob", |imp| records.iter().try_for_each(|r| imp.record(r))).unwrap_err();
+    /// assert_eq!(err.field(), Some("userId"));
+    /// ```
+    pub fn import<T>(&self, user_id: &str, f: impl FnOnce(&mut Importer<'_>) -> Result<T>) -> Result<T> {
+        self.import_in(Scope::User(user_id), f)
+    }
+
+    /// Like [`Store::import`] for the records of every user: whole-database
+    /// transfer, for operators. Never what an application serving users wants.
+    pub fn import_all_users<T>(&self, f: impl FnOnce(&mut Importer<'_>) -> Result<T>) -> Result<T> {
+        self.import_in(Scope::AllUsers, f)
+    }
+
+    /// [`Store::import`] or [`Store::import_all_users`], by `scope`.
+    pub fn import_in<T>(&self, scope: Scope<'_>, f: impl FnOnce(&mut Importer<'_>) -> Result<T>) -> Result<T> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.import_in(scope, f),
+            Backend::Postgres(p) => p.import_in(scope, f),
+        }
+    }
+
+    /// Streams every project, then every avatar of `user_id`, from one
+    /// consistent snapshot, in creation order.
+    pub fn export(&self, user_id: &str, f: impl FnMut(Record) -> Result<()>) -> Result<()> {
+        self.export_in(Scope::User(user_id), f)
+    }
+
+    /// Like [`Store::export`] for every user: whole-database transfer, for operators.
+    pub fn export_all_users(&self, f: impl FnMut(Record) -> Result<()>) -> Result<()> {
+        self.export_in(Scope::AllUsers, f)
+    }
+
+    /// [`Store::export`] or [`Store::export_all_users`], by `scope`.
+    pub fn export_in(&self, scope: Scope<'_>, f: impl FnMut(Record) -> Result<()>) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.export_in(scope, f),
+            Backend::Postgres(p) => p.export_in(scope, f),
+        }
+    }
+
+    /// The records [`Store::export`] hands over, as an iterator that owns
+    /// its read snapshot (see [`ExportIter`] for what holding it costs).
+    /// [`crate::transfer`] writes them in the export format.
+    ///
+    /// ```
+    /// use avatar_store::{NewProject, Record, Store};
+    /// let store = Store::open_in_memory().unwrap();
+    /// store.create_project("alice", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
+    /// let records: Vec<Record> = store.export_iter("alice").unwrap().collect::<Result<_, _>>().unwrap();
+    /// assert_eq!(records.len(), 1);
+    /// ```
+    pub fn export_iter(&self, user_id: &str) -> Result<ExportIter> {
+        self.export_iter_in(Scope::User(user_id))
+    }
+
+    /// Like [`Store::export_iter`] for every user: whole-database transfer, for operators.
+    pub fn export_all_users_iter(&self) -> Result<ExportIter> {
+        self.export_iter_in(Scope::AllUsers)
+    }
+
+    /// [`Store::export_iter`] or [`Store::export_all_users_iter`], by `scope`.
+    pub fn export_iter_in(&self, scope: Scope<'_>) -> Result<ExportIter> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.export_iter_in(scope),
+            Backend::Postgres(p) => p.export_iter_in(scope),
+        }
+    }
+
+    /// Numbers of projects and avatars of `user_id`.
+    pub fn count(&self, user_id: &str) -> Result<(u64, u64)> {
+        self.count_in(Scope::User(user_id))
+    }
+
+    /// Numbers of projects and avatars of every user together, for operators.
+    pub fn count_all_users(&self) -> Result<(u64, u64)> {
+        self.count_in(Scope::AllUsers)
+    }
+
+    /// [`Store::count`] or [`Store::count_all_users`], by `scope`.
+    pub fn count_in(&self, scope: Scope<'_>) -> Result<(u64, u64)> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.count_in(scope),
+            Backend::Postgres(p) => p.count_in(scope),
+        }
+    }
+}
+
+impl SqliteStore {
+    fn open_with(path: Option<&Path>, options: OpenOptions) -> Result<SqliteStore> {
+        match path {
+            Some(p) if options.read_only => SqliteStore::open_read_only(p, options).map_err(|e| e.at_path(p)),
+            Some(p) => SqliteStore::open_file(p, options).map_err(|e| e.at_path(p)),
+            None => SqliteStore::open_memory(options),
+        }
+    }
+
+    fn open_memory(options: OpenOptions) -> Result<SqliteStore> {
         let mut conn = Connection::open_in_memory()?;
         configure(&conn, options.busy_timeout)?;
         let migration = migrate::migrate(&mut conn, None, false)?;
         if options.verify {
             schema::verify(&conn)?;
         }
-        Ok(Store::one_connection(None, conn, options, migration))
+        Ok(SqliteStore::one_connection(None, conn, options, migration))
     }
 
     /// A store that does everything on `conn`: no reader pool and no
@@ -420,11 +830,19 @@ impl Store {
         conn: Connection,
         options: OpenOptions,
         migration: MigrationOutcome,
-    ) -> Store {
-        Store { path, checkpointer: None, readers: None, live: None, writer: Mutex::new(conn), options, migration }
+    ) -> SqliteStore {
+        SqliteStore {
+            path,
+            checkpointer: None,
+            readers: None,
+            live: None,
+            writer: Mutex::new(conn),
+            options,
+            migration,
+        }
     }
 
-    fn open_file(path: &Path, options: OpenOptions) -> Result<Store> {
+    fn open_file(path: &Path, options: OpenOptions) -> Result<SqliteStore> {
         let busy = options.busy_timeout;
         let deadline = Instant::now() + busy;
         let mut conn = Connection::open(path).map_err(|e| Error::file(path, e))?;
@@ -455,7 +873,7 @@ impl Store {
         let live = Arc::new(Live::default());
         let readers = Some(reader_pool(Counted { manager, live: Arc::clone(&live) }, &options)?);
         let checkpointer = Some(Checkpointer::start(path, &conn, checkpoint::thread())?);
-        Ok(Store {
+        Ok(SqliteStore {
             path: Some(path.to_path_buf()),
             checkpointer,
             readers,
@@ -471,7 +889,7 @@ impl Store {
     /// the pool's thread (at a process exit, for good), and the last
     /// connection to close is the one that removes the -wal and -shm files a
     /// WAL-mode database needs while it is read. Reads run one at a time.
-    fn open_read_only(path: &Path, options: OpenOptions) -> Result<Store> {
+    fn open_read_only(path: &Path, options: OpenOptions) -> Result<SqliteStore> {
         let busy = options.busy_timeout;
         let conn = open_looking(path, busy)?;
         let status = retry_busy(Instant::now() + busy, || migrate::status_of_file(&conn, path))?;
@@ -481,7 +899,7 @@ impl Store {
         }
         let v = status.current_version;
         let migration = MigrationOutcome { from_version: v, to_version: v, ..Default::default() };
-        Ok(Store::one_connection(Some(path.to_path_buf()), conn, options, migration))
+        Ok(SqliteStore::one_connection(Some(path.to_path_buf()), conn, options, migration))
     }
 
     /// Names the database file in an I/O error SQLite reported without it.
@@ -533,44 +951,26 @@ impl Store {
         }
     }
 
-    /// The database file, `None` in memory.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }
 
-    /// What the migration step did when this store was opened.
     pub fn migration_outcome(&self) -> &MigrationOutcome {
         &self.migration
     }
 
-    /// Applied and pending migrations of this database against this build.
     pub fn migration_status(&self) -> Result<MigrationStatus> {
         self.named(migrate::status(&self.writer()))
     }
 
-    /// Applies pending migrations now (after a backup, if enabled at open);
-    /// useful for stores opened with `migrate(false)`.
     pub fn migrate(&self) -> Result<MigrationOutcome> {
         self.named(migrate::migrate(&mut self.writer(), self.path.as_deref(), self.options.backup))
     }
 
-    /// Compares the live schema with the one this build expects.
-    ///
-    /// ```
-    /// let store = avatar_store::Store::open_in_memory().unwrap();
-    /// let report = store.check_schema().unwrap();
-    /// assert!(report.is_ok());
-    /// println!("{report}");          // for people
-    /// println!("{}", report.to_json()); // for machines
-    /// ```
     pub fn check_schema(&self) -> Result<SchemaReport> {
         self.named(schema::check(&self.writer()))
     }
 
-    /// Repairs additive drift (missing tables, missing nullable or defaulted
-    /// columns, missing indexes) in one transaction, after a backup of a file
-    /// database; reports, without touching them, differences that could lose
-    /// data. Refused while migrations are pending: migrate first.
     pub fn repair(&self) -> Result<RepairOutcome> {
         self.named(self.repair_now())
     }
@@ -605,10 +1005,6 @@ impl Store {
         Ok(RepairOutcome { applied: statements, not_repaired, backup: backup_path, after })
     }
 
-    /// Writes a consistent copy of the database to `dest` while the store
-    /// stays usable. `dest` must not exist (a symbolic link there is refused
-    /// too); the copy gets the database file's permissions (owner-only in
-    /// memory) and appears only once complete.
     pub fn backup(&self, dest: impl AsRef<Path>) -> Result<()> {
         let dest = dest.as_ref();
         self.named(match &self.readers {
@@ -619,47 +1015,18 @@ impl Store {
 
     // ------------------------------------------------------------ projects
 
-    /// Creates a project owned by `user_id`.
-    ///
-    /// ```
-    /// let store = avatar_store::Store::open_in_memory().unwrap();
-    /// let p = store.create_project("u1", &avatar_store::NewProject {
-    ///     name: "Campaign".into(),
-    ///     description: Some("spring".into()),
-    /// }).unwrap();
-    /// assert_eq!(p.user_id, "u1");
-    /// let err = store.create_project("u1", &avatar_store::NewProject::default()).unwrap_err();
-    /// assert_eq!(err.field(), Some("name"));
-    /// ```
     pub fn create_project(&self, user_id: &str, new: &NewProject) -> Result<Project> {
         self.write_one(|c| repo::create_project(c, user_id, new))
     }
 
-    /// Reads a project of `user_id`; another user's project is `NOT_FOUND`.
     pub fn get_project(&self, user_id: &str, id: &Uuid) -> Result<Project> {
         self.read(|c| repo::get_project(c, user_id, id))
     }
 
-    /// Lists the projects of `user_id`, newest first, one page at a time.
-    ///
-    /// ```
-    /// use avatar_store::{NewProject, ProjectQuery, Store};
-    /// let store = Store::open_in_memory().unwrap();
-    /// for name in ["a", "b", "c"] {
-    ///     store.create_project("u1", &NewProject { name: name.into(), ..Default::default() }).unwrap();
-    /// }
-    /// let first = store.list_projects("u1", &ProjectQuery { limit: Some(2), cursor: None }).unwrap();
-    /// assert_eq!(first.items.len(), 2);
-    /// let rest = store.list_projects("u1", &ProjectQuery { limit: Some(2), cursor: first.next_cursor }).unwrap();
-    /// assert_eq!(rest.items.len(), 1);
-    /// assert!(rest.next_cursor.is_none());
-    /// ```
     pub fn list_projects(&self, user_id: &str, query: &ProjectQuery) -> Result<Page<Project>> {
         self.read(|c| repo::list_projects(c, user_id, query))
     }
 
-    /// Like [`Store::list_projects`], each project with its avatars (oldest
-    /// first), in two queries per page whatever its size.
     pub fn list_projects_with_avatars(&self, user_id: &str, query: &ProjectQuery) -> Result<Page<ProjectWithAvatars>> {
         // One read transaction, so projects and avatars come from one snapshot.
         self.read(|c| {
@@ -670,198 +1037,58 @@ impl Store {
         })
     }
 
-    /// Applies `patch` to a project of `user_id`.
     pub fn update_project(&self, user_id: &str, id: &Uuid, patch: &ProjectPatch) -> Result<Project> {
         self.write(|c| repo::update_project(c, user_id, id, patch))
     }
 
-    /// Deletes a project of `user_id` and, by cascade, its avatars.
     pub fn delete_project(&self, user_id: &str, id: &Uuid) -> Result<()> {
         self.write_one(|c| repo::delete_project(c, user_id, id))
     }
 
     // ------------------------------------------------------------- avatars
 
-    /// Creates an avatar in a project of `user_id`.
-    ///
-    /// ```
-    /// use avatar_store::{NewAvatar, NewProject, Store};
-    /// let store = Store::open_in_memory().unwrap();
-    /// let p = store.create_project("u1", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
-    /// let a = store.create_avatar("u1", &NewAvatar {
-    ///     project_id: p.id,
-    ///     name: "Nova".into(),
-    ///     persona_age: Some(29),
-    ///     hair_color: Some("silver".into()),
-    ///     source_type: Some("generated".into()),
-    ///     ..Default::default()
-    /// }).unwrap();
-    /// assert_eq!(a.usage_count, 0);
-    /// // A project of another user is not found.
-    /// let err = store.create_avatar("u2", &NewAvatar { project_id: p.id, name: "X".into(), ..Default::default() });
-    /// assert_eq!(err.unwrap_err().code(), "NOT_FOUND");
-    /// ```
     pub fn create_avatar(&self, user_id: &str, new: &NewAvatar) -> Result<Avatar> {
         let a = repo::prepare_avatar(user_id, new)?;
         self.write_one(|c| repo::insert_avatar(c, &a))?;
         Ok(a)
     }
 
-    /// Creates many avatars in one transaction: all or none. Every item is
-    /// validated before anything is written.
     pub fn create_avatars(&self, user_id: &str, new: &[NewAvatar]) -> Result<Vec<Avatar>> {
-        let avatars = new
-            .iter()
-            .enumerate()
-            .map(|(i, n)| {
-                repo::prepare_avatar(user_id, n).map_err(|e| match e {
-                    Error::Validation { field, message } => {
-                        Error::Validation { field, message: format!("item {i}: {message}") }
-                    }
-                    e => e,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let avatars = repo::prepare_avatars(user_id, new)?;
         self.write(|c| repo::insert_avatars(c, user_id, &avatars))?;
         Ok(avatars)
     }
 
-    /// Reads an avatar of `user_id`.
     pub fn get_avatar(&self, user_id: &str, id: &Uuid) -> Result<Avatar> {
         self.read(|c| repo::get_avatar(c, user_id, id))
     }
 
-    /// Lists avatars of `user_id` with filters, sort and keyset pagination.
-    ///
-    /// ```
-    /// use avatar_store::{AvatarQuery, AvatarSort, NewAvatar, NewProject, SortOrder, Store};
-    /// let store = Store::open_in_memory().unwrap();
-    /// let p = store.create_project("u1", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
-    /// for (name, hair) in [("a", "red"), ("b", "black"), ("c", "red")] {
-    ///     store.create_avatar("u1", &NewAvatar {
-    ///         project_id: p.id, name: name.into(), hair_color: Some(hair.into()), ..Default::default()
-    ///     }).unwrap();
-    /// }
-    /// let page = store.list_avatars("u1", &AvatarQuery {
-    ///     hair_color: Some("red".into()),
-    ///     order: SortOrder::Desc,
-    ///     ..Default::default()
-    /// }).unwrap();
-    /// let names: Vec<_> = page.items.iter().map(|a| a.name.as_str()).collect();
-    /// assert_eq!(names, ["c", "a"]);
-    /// ```
     pub fn list_avatars(&self, user_id: &str, query: &AvatarQuery) -> Result<Page<Avatar>> {
         self.read(|c| repo::list_avatars(c, user_id, query))
     }
 
-    /// Applies `patch` to an avatar of `user_id`; `Some(None)` clears a field.
     pub fn update_avatar(&self, user_id: &str, id: &Uuid, patch: &AvatarPatch) -> Result<Avatar> {
         self.write(|c| repo::update_avatar(c, user_id, id, patch))
     }
 
-    /// Deletes an avatar of `user_id`.
     pub fn delete_avatar(&self, user_id: &str, id: &Uuid) -> Result<()> {
         self.write_one(|c| repo::delete_avatar(c, user_id, id))
     }
 
-    /// Counts one use of an avatar: increments `usageCount` and sets
-    /// `lastUsedAt` in one statement, so concurrent callers lose no increment.
-    /// An avatar already at [`crate::MAX_USAGE_COUNT`] is an
-    /// [`Error::Conflict`] and stays unchanged.
-    ///
-    /// ```
-    /// use avatar_store::{NewAvatar, NewProject, Store};
-    /// let store = Store::open_in_memory().unwrap();
-    /// let p = store.create_project("u1", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
-    /// let a = store.create_avatar("u1", &NewAvatar { project_id: p.id, name: "A".into(), ..Default::default() }).unwrap();
-    /// let used = store.record_usage("u1", &a.id).unwrap();
-    /// assert_eq!(used.usage_count, 1);
-    /// assert!(used.last_used_at.is_some());
-    /// ```
     pub fn record_usage(&self, user_id: &str, id: &Uuid) -> Result<Avatar> {
         self.write(|c| repo::record_usage(c, user_id, id))
     }
 
-    // -------------------------------------------------------- import/export
-
-    /// Writes records of `user_id` in one IMMEDIATE transaction: `f` feeds
-    /// them through the [`Importer`], and any error it returns rolls back
-    /// everything. A record of another user, or an avatar in a project that
-    /// is not `user_id`'s, is refused ([`Error::Validation`], nothing written).
-    /// Records are inserted or updated by id, so importing the same data twice
-    /// leaves one copy; an id owned by another user is an [`Error::Conflict`].
-    ///
-    /// ```
-    /// use avatar_store::{NewProject, Record, Store};
-    /// let a = Store::open_in_memory().unwrap();
-    /// a.create_project("alice", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
-    /// let mut records = Vec::new();
-    /// a.export("alice", |r| {
-    ///     records.push(r);
-    ///     Ok(())
-    /// }).unwrap();
-    ///
-    /// let b = Store::open_in_memory().unwrap();
-    /// b.import("alice", |imp| records.iter().try_for_each(|r| imp.record(r))).unwrap();
-    /// assert_eq!(b.count("alice").unwrap(), (1, 0));
-    /// // Alice's records are not bob's to import.
-    /// let err = b.import("bob", |imp| records.iter().try_for_each(|r| imp.record(r))).unwrap_err();
-    /// assert_eq!(err.field(), Some("userId"));
-    /// ```
-    pub fn import<T>(&self, user_id: &str, f: impl FnOnce(&mut Importer<'_>) -> Result<T>) -> Result<T> {
-        self.import_in(Scope::User(user_id), f)
-    }
-
-    /// Like [`Store::import`] for the records of every user: whole-database
-    /// transfer, for operators. Never what an application serving users wants.
-    pub fn import_all_users<T>(&self, f: impl FnOnce(&mut Importer<'_>) -> Result<T>) -> Result<T> {
-        self.import_in(Scope::AllUsers, f)
-    }
-
-    /// [`Store::import`] or [`Store::import_all_users`], by `scope`.
     pub fn import_in<T>(&self, scope: Scope<'_>, f: impl FnOnce(&mut Importer<'_>) -> Result<T>) -> Result<T> {
         scope.validate()?;
-        self.write(|c| f(&mut Importer { conn: c, scope, projects: 0, avatars: 0 }))
+        self.write(|c| f(&mut Importer { conn: ImportConn::Sqlite(c), scope, projects: 0, avatars: 0 }))
     }
 
-    /// Streams every project, then every avatar of `user_id`, from one
-    /// consistent snapshot, in creation order.
-    pub fn export(&self, user_id: &str, f: impl FnMut(Record) -> Result<()>) -> Result<()> {
-        self.export_in(Scope::User(user_id), f)
-    }
-
-    /// Like [`Store::export`] for every user: whole-database transfer, for operators.
-    pub fn export_all_users(&self, f: impl FnMut(Record) -> Result<()>) -> Result<()> {
-        self.export_in(Scope::AllUsers, f)
-    }
-
-    /// [`Store::export`] or [`Store::export_all_users`], by `scope`.
     pub fn export_in(&self, scope: Scope<'_>, f: impl FnMut(Record) -> Result<()>) -> Result<()> {
         scope.validate()?;
         self.read(|c| repo::export(c, scope.user_id(), f))
     }
 
-    /// The records [`Store::export`] hands over, as an iterator that owns
-    /// its read snapshot (see [`ExportIter`] for what holding it costs).
-    /// [`crate::transfer`] writes them in the export format.
-    ///
-    /// ```
-    /// use avatar_store::{NewProject, Record, Store};
-    /// let store = Store::open_in_memory().unwrap();
-    /// store.create_project("alice", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
-    /// let records: Vec<Record> = store.export_iter("alice").unwrap().collect::<Result<_, _>>().unwrap();
-    /// assert_eq!(records.len(), 1);
-    /// ```
-    pub fn export_iter(&self, user_id: &str) -> Result<ExportIter> {
-        self.export_iter_in(Scope::User(user_id))
-    }
-
-    /// Like [`Store::export_iter`] for every user: whole-database transfer, for operators.
-    pub fn export_all_users_iter(&self) -> Result<ExportIter> {
-        self.export_iter_in(Scope::AllUsers)
-    }
-
-    /// [`Store::export_iter`] or [`Store::export_all_users_iter`], by `scope`.
     pub fn export_iter_in(&self, scope: Scope<'_>) -> Result<ExportIter> {
         scope.validate()?;
         match &self.readers {
@@ -885,17 +1112,6 @@ impl Store {
         }
     }
 
-    /// Numbers of projects and avatars of `user_id`.
-    pub fn count(&self, user_id: &str) -> Result<(u64, u64)> {
-        self.count_in(Scope::User(user_id))
-    }
-
-    /// Numbers of projects and avatars of every user together, for operators.
-    pub fn count_all_users(&self) -> Result<(u64, u64)> {
-        self.count_in(Scope::AllUsers)
-    }
-
-    /// [`Store::count`] or [`Store::count_all_users`], by `scope`.
     pub fn count_in(&self, scope: Scope<'_>) -> Result<(u64, u64)> {
         scope.validate()?;
         self.read(|c| repo::count(c, scope.user_id()))
@@ -934,7 +1150,7 @@ impl Scope<'_> {
         }
     }
 
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         match self {
             Scope::User(u) => crate::model::validate_user_id(u),
             Scope::AllUsers => Ok(()),
@@ -1014,10 +1230,22 @@ impl Record {
 
 /// Writes records inside [`Store::import`]'s transaction.
 pub struct Importer<'c> {
-    conn: &'c Connection,
+    conn: ImportConn<'c>,
     scope: Scope<'c>,
     projects: u64,
     avatars: u64,
+}
+
+/// The connection an import writes through, inside its transaction.
+pub(crate) enum ImportConn<'c> {
+    Sqlite(&'c Connection),
+    Postgres(&'c mut ::postgres::Client),
+}
+
+impl<'c> Importer<'c> {
+    pub(crate) fn postgres(conn: &'c mut ::postgres::Client, scope: Scope<'c>) -> Self {
+        Importer { conn: ImportConn::Postgres(conn), scope, projects: 0, avatars: 0 }
+    }
 }
 
 impl Importer<'_> {
@@ -1026,15 +1254,16 @@ impl Importer<'_> {
     /// in a project of another user.
     pub fn record(&mut self, r: &Record) -> Result<()> {
         r.validate(self.scope)?;
+        let scoped = self.scope.user_id().is_some();
+        match (r, &mut self.conn) {
+            (Record::Project(p), ImportConn::Sqlite(c)) => repo::upsert_project(c, p)?,
+            (Record::Project(p), ImportConn::Postgres(c)) => postgres::repo::upsert_project(*c, p)?,
+            (Record::Avatar(a), ImportConn::Sqlite(c)) => repo::upsert_avatar(c, a, scoped)?,
+            (Record::Avatar(a), ImportConn::Postgres(c)) => postgres::repo::upsert_avatar(*c, a, scoped)?,
+        }
         match r {
-            Record::Project(p) => {
-                repo::upsert_project(self.conn, p)?;
-                self.projects += 1;
-            }
-            Record::Avatar(a) => {
-                repo::upsert_avatar(self.conn, a, self.scope.user_id().is_some())?;
-                self.avatars += 1;
-            }
+            Record::Project(_) => self.projects += 1,
+            Record::Avatar(_) => self.avatars += 1,
         }
         Ok(())
     }

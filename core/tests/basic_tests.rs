@@ -7,11 +7,10 @@ use avatar_store::{
 };
 use common::*;
 
-fn store() -> Store {
-    Store::open_in_memory().unwrap()
-}
+use common::pg::store;
 
-#[test]
+// Every test here runs on SQLite and on PostgreSQL (common/pg.rs).
+crate::on_both_backends! {
 fn projects_round_trip_update_and_cascade() {
     let s = store();
     let p = s.create_project("u1", &NewProject { name: "P".into(), description: Some("d".into()) }).unwrap();
@@ -26,7 +25,6 @@ fn projects_round_trip_update_and_cascade() {
     assert_eq!(s.delete_project("u1", &p.id).unwrap_err().code(), "NOT_FOUND");
 }
 
-#[test]
 fn avatars_round_trip_patch_and_clear() {
     let s = store();
     let p = project(&s, "u1", "P");
@@ -51,7 +49,6 @@ fn avatars_round_trip_patch_and_clear() {
     assert_eq!(s.get_avatar("u1", &a.id).unwrap_err().code(), "NOT_FOUND");
 }
 
-#[test]
 fn another_users_records_are_not_found_for_every_operation() {
     let s = store();
     let p = project(&s, "owner", "P");
@@ -77,7 +74,6 @@ fn another_users_records_are_not_found_for_every_operation() {
     assert_eq!(s.count_all_users().unwrap(), (1, 1));
 }
 
-#[test]
 fn every_invalid_field_is_named_and_nothing_is_written() {
     let s = store();
     let p = project(&s, "u1", "P");
@@ -126,7 +122,6 @@ fn every_invalid_field_is_named_and_nothing_is_written() {
     assert_eq!(s.count_all_users().unwrap(), (1, 1), "only the valid avatar was written");
 }
 
-#[test]
 fn sql_looking_and_unicode_strings_are_stored_verbatim() {
     let s = store();
     let name = "Robert'); DROP TABLE avatars;-- 🚀 ñ 中文";
@@ -139,7 +134,6 @@ fn sql_looking_and_unicode_strings_are_stored_verbatim() {
     assert_eq!(s.list_avatars("u'1", &q).unwrap().items.len(), 1);
 }
 
-#[test]
 fn batch_creation_is_all_or_nothing() {
     let s = store();
     let p = project(&s, "u1", "P");
@@ -153,7 +147,6 @@ fn batch_creation_is_all_or_nothing() {
     assert_eq!(s.count("u1").unwrap(), (1, 100));
 }
 
-#[test]
 fn avatar_listing_pages_filters_and_sorts() {
     let s = store();
     let p = project(&s, "u1", "P");
@@ -227,7 +220,6 @@ fn avatar_listing_pages_filters_and_sorts() {
     }
 }
 
-#[test]
 fn projects_with_avatars_newest_first_and_paged() {
     let s = store();
     let mut made = Vec::new();
@@ -258,7 +250,6 @@ fn projects_with_avatars_newest_first_and_paged() {
     assert_eq!(s.get_project("u1", &Uuid::now_v7()).unwrap_err().code(), "NOT_FOUND");
 }
 
-#[test]
 fn export_then_import_is_idempotent_and_guards_owners() {
     let s = store();
     let p = project(&s, "u1", "P");
@@ -294,6 +285,7 @@ fn export_then_import_is_idempotent_and_guards_owners() {
     let err = t.import("u2", |im| stolen.iter().try_for_each(|r| im.record(r))).unwrap_err();
     assert_eq!(err.code(), "CONFLICT");
     assert_eq!(t.count("u2").unwrap(), (0, 0));
+}
 }
 
 #[test]
@@ -333,4 +325,43 @@ fn the_write_ahead_log_stays_bounded_and_goes_on_close() {
         &AvatarQuery { sort: AvatarSort::UsageCount, order: SortOrder::Desc, limit: Some(1), ..Default::default() },
     );
     assert_eq!(used.unwrap().items[0].usage_count, 1);
+}
+
+crate::on_both_backends! {
+    /// Every sort and order pages through the same sequence as one big page,
+    /// with never-used avatars first by last use, and ties broken by id.
+    fn every_sort_pages_like_one_big_page() {
+        let s = store();
+        let p = project(&s, "u1", "P");
+        let ids: Vec<Uuid> = (0..7)
+            .map(|i| s.create_avatar("u1", &NewAvatar { project_id: p.id, name: format!("a{i}"), ..Default::default() }).unwrap().id)
+            .collect();
+        for (i, id) in ids.iter().enumerate().filter(|(i, _)| i % 2 == 1) {
+            for _ in 0..(i % 3 + 1) {
+                s.record_usage("u1", id).unwrap();
+            }
+        }
+        for sort in AvatarSort::ALL {
+            for order in [SortOrder::Asc, SortOrder::Desc] {
+                let q = AvatarQuery { sort, order, limit: Some(1000), ..Default::default() };
+                let all: Vec<Uuid> = s.list_avatars("u1", &q).unwrap().items.iter().map(|a| a.id).collect();
+                assert_eq!(all.len(), 7);
+                let mut paged = Vec::new();
+                let mut cursor = None;
+                loop {
+                    let page = s.list_avatars("u1", &AvatarQuery { limit: Some(2), cursor, ..q.clone() }).unwrap();
+                    paged.extend(page.items.iter().map(|a| a.id));
+                    match page.next_cursor {
+                        Some(c) => cursor = Some(c),
+                        None => break,
+                    }
+                }
+                assert_eq!(paged, all, "{sort} {order}");
+                if (sort, order) == (AvatarSort::LastUsedAt, SortOrder::Asc) {
+                    let unused: Vec<Uuid> = ids.iter().step_by(2).copied().collect();
+                    assert_eq!(all[..4], unused[..], "never-used avatars first, in id order");
+                }
+            }
+        }
+    }
 }

@@ -30,7 +30,7 @@ fn a_busy_timeout_sqlite_cannot_take_is_a_validation_error_at_open() {
 }
 
 fn abc_and_zzz() -> (Store, NewAvatar) {
-    let s = Store::open_in_memory().unwrap();
+    let s = common::pg::store();
     let p = project(&s, "u1", "P");
     for name in ["abc", "zzz"] {
         s.create_avatar("u1", &NewAvatar { project_id: p.id, name: name.into(), ..Default::default() }).unwrap();
@@ -38,7 +38,8 @@ fn abc_and_zzz() -> (Store, NewAvatar) {
     (s, NewAvatar { project_id: p.id, ..Default::default() })
 }
 
-#[test]
+// On both backends (common/pg.rs).
+crate::on_both_backends! {
 fn name_contains_refuses_nul_and_is_bounded() {
     let (s, _) = abc_and_zzz();
     let query = |text: String| AvatarQuery { name_contains: Some(text), ..Default::default() };
@@ -53,6 +54,7 @@ fn name_contains_refuses_nul_and_is_bounded() {
     assert!(s.list_avatars("u1", &query("%".repeat(MAX_NAME_CONTAINS_LEN))).unwrap().items.is_empty());
     let found = s.list_avatars("u1", &query("AB".into())).unwrap();
     assert_eq!(found.items.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["abc"]);
+}
 }
 
 #[test]
@@ -112,7 +114,8 @@ fn a_reader_that_cannot_be_opened_is_io_not_busy() {
     assert!(err.to_string().contains("could not open a reader"), "{err}");
 }
 
-#[test]
+// On both backends (common/pg.rs).
+crate::on_both_backends! {
 fn every_user_scoped_call_refuses_an_empty_user_id() {
     let (s, template) = abc_and_zzz();
     let id = template.project_id;
@@ -135,6 +138,7 @@ fn every_user_scoped_call_refuses_an_empty_user_id() {
         let err = result.unwrap_err();
         assert_eq!((err.code(), err.field()), ("VALIDATION", Some("userId")), "{name}: {err}");
     }
+}
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! the way an older release (or a hand-run console) would have left them.
 #![allow(dead_code)]
 
+pub mod pg;
+
 use std::path::Path;
 
 use avatar_store::{HISTORY_TABLE, NewAvatar, NewProject, Store, Uuid, embedded_migrations};

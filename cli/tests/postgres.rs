@@ -1,0 +1,88 @@
+//! The CLI on a PostgreSQL URL: the incident's drift found by `doctor`,
+//! repaired by `doctor --fix`, and the password never printed.
+
+mod common;
+#[allow(dead_code, unused_macros)]
+#[path = "../../core/tests/common/pg.rs"]
+mod pg;
+
+use std::path::Path;
+
+use avatar_store::{HISTORY_TABLE, embedded_postgres_migrations};
+use common::{INCIDENT_COLUMNS, cli};
+
+/// The incident on PostgreSQL: history at V5, the 18 columns never arrived.
+fn incident_database(c: &mut postgres::Client) {
+    let all = embedded_postgres_migrations();
+    c.batch_execute(&all[0].sql).unwrap();
+    for m in &all[1..] {
+        for stmt in m.sql.split(';').map(|s| {
+            s.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n").trim().to_owned()
+        }) {
+            if stmt.starts_with("CREATE INDEX") && !INCIDENT_COLUMNS.iter().any(|col| stmt.contains(col)) {
+                c.batch_execute(&stmt).unwrap();
+            }
+        }
+    }
+    c.batch_execute(&format!(
+        "CREATE TABLE {HISTORY_TABLE} (version INT4 PRIMARY KEY, name VARCHAR(255), \
+         applied_on VARCHAR(255), checksum VARCHAR(255))"
+    ))
+    .unwrap();
+    for m in &all {
+        c.execute(
+            &format!("INSERT INTO {HISTORY_TABLE} VALUES ($1, $2, '2025-10-01T00:00:00Z', $3)"),
+            &[&m.version, &m.name, &m.checksum],
+        )
+        .unwrap();
+    }
+    c.batch_execute(
+        "INSERT INTO projects VALUES ('p1', 'u1', 'P', NULL, now(), now()); \
+         INSERT INTO avatars VALUES ('a1', 'p1', 'u1', 'A', NULL, NULL, now(), now());",
+    )
+    .unwrap();
+}
+
+#[test]
+fn doctor_names_the_18_columns_on_postgres_and_fix_repairs_them() {
+    let Some(db) = pg::TestDb::create() else { return };
+    incident_database(&mut db.client());
+    // The test server trusts local connections: any password is accepted,
+    // and none may be printed.
+    let url = db.url.replacen("postgresql://postgres@", "postgresql://postgres:s3cr3t-pw@", 1);
+    assert_ne!(url, db.url);
+    let url = Path::new(&url);
+
+    let out = cli(url).arg("doctor").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for col in INCIDENT_COLUMNS {
+        assert!(text.contains(&format!("missing column: avatars.{col}")), "{col}: {text}");
+    }
+    assert!(!text.contains("s3cr3t-pw"), "{text}");
+    assert!(text.contains(&db.name), "{text}");
+
+    let out = cli(url).args(["doctor", "--fix", "--json"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(!text.contains("s3cr3t-pw"), "{text}");
+
+    let out = cli(url).arg("doctor").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let mut c = db.client();
+    let listed: Vec<String> = c
+        .query(
+            "SELECT column_name::text FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name = 'avatars'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for col in INCIDENT_COLUMNS {
+        assert!(listed.iter().any(|l| l == col), "{col} in {listed:?}");
+    }
+    let n: i64 = c.query_one("SELECT count(*) FROM avatars WHERE id = 'a1'", &[]).unwrap().get(0);
+    assert_eq!(n, 1, "rows intact");
+}

@@ -1,0 +1,141 @@
+//! The PostgreSQL server of the tests. `scripts/test.sh` starts a throwaway
+//! one (scripts/pg.sh) and exports its URL in `AVATAR_STORE_TEST_PG_URL`; set
+//! that variable yourself to run against your own server. Every test gets a
+//! database of its own, dropped when the test ends, so tests run in parallel
+//! and leave nothing behind on a server that is not throwaway.
+
+/// The variable holding the server's URL (any database on it; the tests
+/// create their own).
+pub const URL_VAR: &str = "AVATAR_STORE_TEST_PG_URL";
+
+/// The server's URL, or None (with the reason printed) when no server was
+/// given. Under `CI=true` a missing server fails the test instead: CI must
+/// never pass by skipping.
+pub fn server_url() -> Option<String> {
+    match std::env::var(URL_VAR) {
+        Ok(u) if !u.trim().is_empty() => Some(u),
+        _ => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("CI=true but {URL_VAR} is not set: the PostgreSQL tests cannot be skipped in CI");
+            }
+            eprintln!(
+                "skipped: {URL_VAR} is not set (scripts/test.sh starts a throwaway PostgreSQL; \
+                 see README, \"Testing against PostgreSQL\")"
+            );
+            None
+        }
+    }
+}
+
+/// `url` with its database name replaced by `db`.
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let auth_start = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let root = match base[auth_start..].find('/') {
+        Some(i) => &base[..auth_start + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{root}/{db}?{q}"),
+        None => format!("{root}/{db}"),
+    }
+}
+
+pub fn connect(url: &str) -> postgres::Client {
+    postgres::Client::connect(url, postgres::NoTls).unwrap_or_else(|e| panic!("cannot connect to the test server: {e}"))
+}
+
+/// A fresh, empty database on the test server, dropped on drop.
+pub struct TestDb {
+    server: String,
+    /// The database's name.
+    pub name: String,
+    /// Its URL, for `Store::open`.
+    pub url: String,
+}
+
+impl TestDb {
+    /// None when there is no server (see [`server_url`]).
+    pub fn create() -> Option<TestDb> {
+        let server = server_url()?;
+        let name = format!("avatar_store_test_{}", uuid::Uuid::new_v4().simple());
+        connect(&server).batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        let url = with_database(&server, &name);
+        Some(TestDb { server, name, url })
+    }
+
+    /// A plain client on this database, for fixtures and checks.
+    pub fn client(&self) -> postgres::Client {
+        connect(&self.url)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // FORCE ends the connections a store's pool still holds.
+        if let Ok(mut c) = postgres::Client::connect(&self.server, postgres::NoTls) {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+thread_local! {
+    /// The backend [`store`] opens on this test thread.
+    static POSTGRES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Databases of this test thread's PostgreSQL stores, dropped when the
+    /// thread (the test) ends.
+    static DATABASES: std::cell::RefCell<Vec<TestDb>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A fresh, migrated store on this test's backend: in memory for SQLite, a
+/// database of its own on the test server for PostgreSQL.
+pub fn store() -> avatar_store::Store {
+    if POSTGRES.get() {
+        let db = TestDb::create().expect("the PostgreSQL variant runs only with a server");
+        let s = avatar_store::Store::open(&db.url).unwrap();
+        DATABASES.with(|d| d.borrow_mut().push(db));
+        s
+    } else {
+        avatar_store::Store::open_in_memory().unwrap()
+    }
+}
+
+/// Switches this test thread to PostgreSQL; false (the test should return)
+/// when there is no server.
+pub fn use_postgres() -> bool {
+    if server_url().is_none() {
+        return false;
+    }
+    POSTGRES.set(true);
+    true
+}
+
+/// Runs each test on both backends, as `name::sqlite` and `name::postgres`,
+/// the same body against [`store`].
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($(#[doc = $doc:literal])* fn $name:ident() $body:block)*) => {$(
+        $(#[doc = $doc])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn body() $body
+
+            #[test]
+            fn sqlite() {
+                body()
+            }
+
+            #[test]
+            fn postgres() {
+                if $crate::common::pg::use_postgres() {
+                    body()
+                }
+            }
+        }
+    )*};
+}

@@ -1,0 +1,9 @@
+-- Indexes for the listings: every query is scoped by user, and pages are
+-- read in keyset order (sort key, then id), so each index ends with id.
+-- SQLite orders NULL first, and so does the last-used index here: one keyset
+-- order serves both dialects.
+CREATE INDEX idx_projects_user_created ON projects ("userId", "createdAt", "id");
+CREATE INDEX idx_avatars_project_created ON avatars ("projectId", "createdAt", "id");
+CREATE INDEX idx_avatars_user_created ON avatars ("userId", "createdAt", "id");
+CREATE INDEX idx_avatars_user_usage ON avatars ("userId", "usageCount", "id");
+CREATE INDEX idx_avatars_user_last_used ON avatars ("userId", "lastUsedAt" NULLS FIRST, "id");
