@@ -362,7 +362,8 @@ export declare class NativeStore {
   /**
    * Runs the operation `op` (a method name of store.js's `Store`) with
    * the arguments `a`, `b`, `c` on the thread pool. `json` is store.js's
-   * JSON of the new avatar(s) `b` when it could encode them exactly.
+   * JSON of the operation's object argument (new records, patch or query)
+   * when it could encode it exactly; the argument itself is then unread.
    * Records resolve to their JSON (see [`write`]), which store.js decodes;
    * other results are plain objects.
    */

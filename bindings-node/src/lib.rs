@@ -21,7 +21,7 @@ use napi::bindgen_prelude::{AsyncTask, Unknown};
 use napi_derive::napi;
 
 // Exported to JavaScript by #[napi]; public here so test builds see them used.
-pub use crate::read::new_avatar_fields;
+pub use crate::read::{input_fields, new_avatar_fields};
 pub use crate::write::{avatar_fields, avatar_keys};
 
 use crate::fail::Failure;
@@ -119,7 +119,8 @@ impl Store {
 
     /// Runs the operation `op` (a method name of store.js's `Store`) with
     /// the arguments `a`, `b`, `c` on the thread pool. `json` is store.js's
-    /// JSON of the new avatar(s) `b` when it could encode them exactly.
+    /// JSON of the operation's object argument (new records, patch or query)
+    /// when it could encode it exactly; the argument itself is then unread.
     /// Records resolve to their JSON (see [`write`]), which store.js decodes;
     /// other results are plain objects.
     #[napi(
@@ -166,17 +167,17 @@ impl Store {
             "exportAllUsersTo" => self.export_to_work(None, a),
             "importFrom" => self.import_from_work(Some(a), b),
             "importAllUsersFrom" => self.import_from_work(None, a),
-            "createProject" => self.create_project_work(a, b),
+            "createProject" => self.create_project_work(a, b, json),
             "getProject" => self.get_project_work(a, b),
-            "listProjects" => self.list_projects_work(a, Some(b), false),
-            "listProjectsWithAvatars" => self.list_projects_work(a, Some(b), true),
-            "updateProject" => self.update_project_work(a, b, c),
+            "listProjects" => self.list_projects_work(a, Some(b), json, false),
+            "listProjectsWithAvatars" => self.list_projects_work(a, Some(b), json, true),
+            "updateProject" => self.update_project_work(a, b, c, json),
             "deleteProject" => self.delete_project_work(a, b),
             "createAvatar" => self.create_avatar_work(a, b, json),
             "createAvatars" => self.create_avatars_work(a, b, json),
             "getAvatar" => self.get_avatar_work(a, b),
-            "listAvatars" => self.list_avatars_work(a, Some(b)),
-            "updateAvatar" => self.update_avatar_work(a, b, c),
+            "listAvatars" => self.list_avatars_work(a, Some(b), json),
+            "updateAvatar" => self.update_avatar_work(a, b, c, json),
             "deleteAvatar" => self.delete_avatar_work(a, b),
             "recordUsage" => self.record_usage_work(a, b),
             _ => Err(Failure::Core(avatar_store::Error::Internal(format!(
@@ -255,10 +256,10 @@ impl Store {
         }))
     }
 
-    fn create_project_work(&self, user_id: Unknown, project: Unknown) -> Prepared {
+    fn create_project_work(&self, user_id: Unknown, project: Unknown, json: Option<String>) -> Prepared {
         let s = self.core()?;
         let user = read::string("userId", user_id)?;
-        let new = read::new_project(project)?;
+        let new = read::new_project(project, json)?;
         Ok(Box::new(move || s.create_project(&user, &new).map(Out::Project)))
     }
 
@@ -269,10 +270,16 @@ impl Store {
         Ok(Box::new(move || s.get_project(&user, &id).map(Out::Project)))
     }
 
-    fn list_projects_work(&self, user_id: Unknown, query: Option<Unknown>, with_avatars: bool) -> Prepared {
+    fn list_projects_work(
+        &self,
+        user_id: Unknown,
+        query: Option<Unknown>,
+        json: Option<String>,
+        with_avatars: bool,
+    ) -> Prepared {
         let s = self.core()?;
         let user = read::string("userId", user_id)?;
-        let q = read::project_query(query)?;
+        let q = read::project_query(query, json)?;
         Ok(if with_avatars {
             Box::new(move || s.list_projects_with_avatars(&user, &q).map(Out::ProjectsWithAvatars))
         } else {
@@ -280,11 +287,11 @@ impl Store {
         })
     }
 
-    fn update_project_work(&self, user_id: Unknown, id: Unknown, patch: Unknown) -> Prepared {
+    fn update_project_work(&self, user_id: Unknown, id: Unknown, patch: Unknown, json: Option<String>) -> Prepared {
         let s = self.core()?;
         let user = read::string("userId", user_id)?;
         let id = read::id("id", id)?;
-        let patch = read::project_patch(patch)?;
+        let patch = read::project_patch(patch, json)?;
         Ok(Box::new(move || s.update_project(&user, &id, &patch).map(Out::Project)))
     }
 
@@ -316,18 +323,18 @@ impl Store {
         Ok(Box::new(move || s.get_avatar(&user, &id).map(Out::Avatar)))
     }
 
-    fn list_avatars_work(&self, user_id: Unknown, query: Option<Unknown>) -> Prepared {
+    fn list_avatars_work(&self, user_id: Unknown, query: Option<Unknown>, json: Option<String>) -> Prepared {
         let s = self.core()?;
         let user = read::string("userId", user_id)?;
-        let q = read::avatar_query(query)?;
+        let q = read::avatar_query(query, json)?;
         Ok(Box::new(move || s.list_avatars(&user, &q).map(Out::AvatarPage)))
     }
 
-    fn update_avatar_work(&self, user_id: Unknown, id: Unknown, patch: Unknown) -> Prepared {
+    fn update_avatar_work(&self, user_id: Unknown, id: Unknown, patch: Unknown, json: Option<String>) -> Prepared {
         let s = self.core()?;
         let user = read::string("userId", user_id)?;
         let id = read::id("id", id)?;
-        let patch = read::avatar_patch(patch)?;
+        let patch = read::avatar_patch(patch, json)?;
         Ok(Box::new(move || s.update_avatar(&user, &id, &patch).map(Out::Avatar)))
     }
 
