@@ -73,6 +73,7 @@ if (native.join() !== AVATAR_KEYS.join() || Object.keys(avatar(native.map(() => 
 /** How a method's result becomes its documented value. */
 const as = {
   is: (v) => v,
+  json: (json) => JSON.parse(json),
   project: (json) => project(JSON.parse(json)),
   avatar: (json) => avatar(JSON.parse(json)),
   avatars: (json) => avatars(JSON.parse(json)),
@@ -168,17 +169,17 @@ const encode = {
 // also the operation the native `run`/`runSync` dispatch on; store.d.ts
 // declares the same methods (__test__/store.test.cjs compares them).
 const METHODS = [
-  ['checkSchema', as.is],
-  ['repair', as.is],
-  ['migrationStatus', as.is],
-  ['migrate', as.is],
+  ['checkSchema', as.json],
+  ['repair', as.json],
+  ['migrationStatus', as.json],
+  ['migrate', as.json],
   ['backup', as.is],
-  ['count', as.is],
-  ['countAllUsers', as.is],
-  ['exportTo', as.is],
-  ['exportAllUsersTo', as.is],
-  ['importFrom', as.is],
-  ['importAllUsersFrom', as.is],
+  ['count', as.json],
+  ['countAllUsers', as.json],
+  ['exportTo', as.json],
+  ['exportAllUsersTo', as.json],
+  ['importFrom', as.json],
+  ['importAllUsersFrom', as.json],
   ['createProject', as.project, encode.newProject, 1],
   ['getProject', as.project],
   ['listProjects', as.projectPage, encode.projectQuery, 1],
@@ -215,7 +216,7 @@ class Store {
   }
 
   get migrationOutcome() {
-    return this.inner.migrationOutcome
+    return JSON.parse(this.inner.migrationOutcome)
   }
 
   close() {
@@ -293,4 +294,26 @@ ExportCursor.prototype[Symbol.asyncIterator] = async function* exportLines() {
   }
 }
 
-module.exports = { Store, METHODS: METHODS.map(([name]) => name) }
+// ------------------------------------------------------------- module
+
+/** Reads a database file's migration status without changing it. */
+function inspect(path) {
+  return binding.inspect(path).then(as.json)
+}
+
+/** Synchronous `inspect(path)`. */
+function inspectSync(path) {
+  return as.json(binding.inspectSync(path))
+}
+
+/** Replaces the database at `db` with a verified backup (see index.d.ts). */
+function restore(backupFile, db, options) {
+  return binding.restore(backupFile, db, options).then(as.json)
+}
+
+/** Synchronous `restore(backupFile, db, options)`. */
+function restoreSync(backupFile, db, options) {
+  return as.json(binding.restoreSync(backupFile, db, options))
+}
+
+module.exports = { Store, METHODS: METHODS.map(([name]) => name), inspect, inspectSync, restore, restoreSync }

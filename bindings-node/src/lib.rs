@@ -5,7 +5,9 @@
 //! results and errors are converted back ([`write`], [`fail`]). The native
 //! `NativeStore` runs an operation named by `store.js` (the package's
 //! `Store`) with `run` on the libuv thread pool or `runSync` on the calling
-//! thread ([`job`]); records come back as JSON, which `store.js` decodes.
+//! thread ([`job`]); arguments it could encode exactly arrive as JSON, and
+//! results (records, counts, reports) go back as JSON, which `store.js`
+//! decodes.
 
 mod export;
 mod fail;
@@ -91,8 +93,9 @@ impl Store {
         self.inner.as_ref().and_then(|s| s.path()).map(|p| p.display().to_string())
     }
 
-    /// What the migration step did when this store was opened.
-    #[napi(getter, catch_unwind, ts_return_type = "MigrationOutcome")]
+    /// The JSON of what the migration step did when this store was opened;
+    /// store.js's `migrationOutcome` decodes it.
+    #[napi(getter, catch_unwind, ts_return_type = "string")]
     pub fn migration_outcome(&self, env: Env) -> napi::Result<Out> {
         let store = self.core().map_err(|f| fail::into_napi(&env, f))?;
         Ok(Out::Migration(store.migration_outcome().clone()))
@@ -121,8 +124,8 @@ impl Store {
     /// the arguments `a`, `b`, `c` on the thread pool. `json` is store.js's
     /// JSON of the operation's object argument (new records, patch or query)
     /// when it could encode it exactly; the argument itself is then unread.
-    /// Records resolve to their JSON (see [`write`]), which store.js decodes;
-    /// other results are plain objects.
+    /// Records, counts and reports resolve to their JSON (see [`write`]),
+    /// which store.js decodes.
     #[napi(
         catch_unwind,
         ts_args_type = "op: string, a?: unknown, b?: unknown, c?: unknown, json?: string",
@@ -376,14 +379,15 @@ fn inspect_work(path: Unknown) -> Prepared {
 }
 
 /// Reads the migration status of a database file without changing it, so
-/// that a newer or edited database can be inspected too.
-#[napi(catch_unwind, ts_args_type = "path: string", ts_return_type = "Promise<MigrationStatus>")]
+/// that a newer or edited database can be inspected too. Resolves to its
+/// JSON, which store.js's `inspect` decodes.
+#[napi(catch_unwind, ts_args_type = "path: string", ts_return_type = "Promise<string>")]
 pub fn inspect(path: Unknown) -> AsyncTask<Job> {
     spawn(inspect_work(path))
 }
 
 /// Synchronous `inspect(path)`.
-#[napi(catch_unwind, ts_args_type = "path: string", ts_return_type = "MigrationStatus")]
+#[napi(catch_unwind, ts_args_type = "path: string", ts_return_type = "string")]
 pub fn inspect_sync(env: Env, path: Unknown) -> napi::Result<Out> {
     block(&env, inspect_work(path))
 }
@@ -400,11 +404,12 @@ fn restore_work(backup: Unknown, db: Unknown, options: Option<Unknown>) -> Prepa
 
 /// Replaces the database at `db` with a verified backup; an existing
 /// database is replaced only with `force: true`, after a copy of it is kept.
-/// No `Store` may have `db` open meanwhile.
+/// No `Store` may have `db` open meanwhile. Resolves to the outcome's JSON,
+/// which store.js's `restore` decodes.
 #[napi(
     catch_unwind,
     ts_args_type = "backupFile: string, db: string, options?: { force?: boolean }",
-    ts_return_type = "Promise<RestoreOutcome>"
+    ts_return_type = "Promise<string>"
 )]
 pub fn restore(backup_file: Unknown, db: Unknown, options: Option<Unknown>) -> AsyncTask<Job> {
     spawn(restore_work(backup_file, db, options))
@@ -414,7 +419,7 @@ pub fn restore(backup_file: Unknown, db: Unknown, options: Option<Unknown>) -> A
 #[napi(
     catch_unwind,
     ts_args_type = "backupFile: string, db: string, options?: { force?: boolean }",
-    ts_return_type = "RestoreOutcome"
+    ts_return_type = "string"
 )]
 pub fn restore_sync(env: Env, backup_file: Unknown, db: Unknown, options: Option<Unknown>) -> napi::Result<Out> {
     block(&env, restore_work(backup_file, db, options))
