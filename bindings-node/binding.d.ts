@@ -121,6 +121,12 @@ export interface SchemaDifference {
   found: string
 }
 
+/** Numbers of records. */
+export interface Counts {
+  projects: number
+  avatars: number
+}
+
 /** What `checkSchema()` found; the `report` of a SCHEMA_DRIFT error. */
 export interface SchemaReport {
   currentVersion: number
@@ -348,8 +354,11 @@ export declare class NativeStore {
   static open(path: string, options?: OpenOptions): Promise<NativeStore>
   /** The database file, `null` in memory. */
   get path(): string | null
-  /** What the migration step did when this store was opened. */
-  get migrationOutcome(): MigrationOutcome
+  /**
+   * The JSON of what the migration step did when this store was opened;
+   * store.js's `migrationOutcome` decodes it.
+   */
+  get migrationOutcome(): string
   /**
    * Releases the database; later calls fail with `ERR_STORE_CLOSED`.
    * Operations already running finish first.
@@ -362,21 +371,16 @@ export declare class NativeStore {
   /**
    * Runs the operation `op` (a method name of store.js's `Store`) with
    * the arguments `a`, `b`, `c` on the thread pool. `json` is store.js's
-   * JSON of the new avatar(s) `b` when it could encode them exactly.
-   * Records resolve to their JSON (see [`write`]), which store.js decodes;
-   * other results are plain objects.
+   * JSON of the operation's object argument (new records, patch or query)
+   * when it could encode it exactly; the argument itself is then unread.
+   * Records, counts and reports resolve to their JSON (see [`write`]),
+   * which store.js decodes.
    */
   run(op: string, a?: unknown, b?: unknown, c?: unknown, json?: string): Promise<unknown>
   /** Like `run`, on the calling thread. */
   runSync(op: string, a?: unknown, b?: unknown, c?: unknown, json?: string): unknown
 }
 export type Store = NativeStore
-
-/** Numbers of records. */
-export interface Counts {
-  projects: number
-  avatars: number
-}
 
 /** A migration compiled into this build. */
 export interface EmbeddedMigration {
@@ -393,12 +397,13 @@ export declare function embeddedMigrations(): Array<EmbeddedMigration>
 
 /**
  * Reads the migration status of a database file without changing it, so
- * that a newer or edited database can be inspected too.
+ * that a newer or edited database can be inspected too. Resolves to its
+ * JSON, which store.js's `inspect` decodes.
  */
-export declare function inspect(path: string): Promise<MigrationStatus>
+export declare function inspect(path: string): Promise<string>
 
 /** Synchronous `inspect(path)`. */
-export declare function inspectSync(path: string): MigrationStatus
+export declare function inspectSync(path: string): string
 
 /** Highest migration version this build knows. */
 export declare function latestVersion(): number
@@ -406,9 +411,10 @@ export declare function latestVersion(): number
 /**
  * Replaces the database at `db` with a verified backup; an existing
  * database is replaced only with `force: true`, after a copy of it is kept.
- * No `Store` may have `db` open meanwhile.
+ * No `Store` may have `db` open meanwhile. Resolves to the outcome's JSON,
+ * which store.js's `restore` decodes.
  */
-export declare function restore(backupFile: string, db: string, options?: { force?: boolean }): Promise<RestoreOutcome>
+export declare function restore(backupFile: string, db: string, options?: { force?: boolean }): Promise<string>
 
 /** Synchronous `restore(backupFile, db, options)`. */
-export declare function restoreSync(backupFile: string, db: string, options?: { force?: boolean }): RestoreOutcome
+export declare function restoreSync(backupFile: string, db: string, options?: { force?: boolean }): string

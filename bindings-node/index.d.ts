@@ -1,15 +1,8 @@
 // Types of the `avatar-store` package. The declarations themselves are
 // generated into binding.d.ts from the Rust sources (and src/dts-header.d.ts);
 // this file chooses what the package exports, like index.js and index.mjs.
-import { Store } from './store'
-import {
-  embeddedMigrations,
-  latestVersion,
-  inspect,
-  inspectSync,
-  restore,
-  restoreSync,
-} from './binding'
+import { Store, inspect, inspectSync, restore, restoreSync } from './store'
+import { embeddedMigrations, latestVersion } from './binding'
 
 export { Store, embeddedMigrations, latestVersion, inspect, inspectSync, restore, restoreSync }
 

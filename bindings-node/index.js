@@ -9,16 +9,16 @@
 const binding = require('./binding.js')
 // The JavaScript class over the native store: it encodes arguments, decodes
 // results and makes each operation's Promise and Sync methods.
-const { Store } = require('./store.js')
+const { Store, inspect, inspectSync, restore, restoreSync } = require('./store.js')
 
 const api = {
   Store,
   embeddedMigrations: binding.embeddedMigrations,
   latestVersion: binding.latestVersion,
-  inspect: binding.inspect,
-  inspectSync: binding.inspectSync,
-  restore: binding.restore,
-  restoreSync: binding.restoreSync,
+  inspect,
+  inspectSync,
+  restore,
+  restoreSync,
 }
 
 for (const [name, value] of Object.entries(api)) {

@@ -160,3 +160,22 @@ export declare class Store {
   /** Synchronous `recordUsage(userId, id)`. */
   recordUsageSync(userId: string, id: string): B.Avatar
 }
+
+/**
+ * Reads the migration status of a database file without changing it, so
+ * that a newer or edited database can be inspected too.
+ */
+export declare function inspect(path: string): Promise<B.MigrationStatus>
+
+/** Synchronous `inspect(path)`. */
+export declare function inspectSync(path: string): B.MigrationStatus
+
+/**
+ * Replaces the database at `db` with a verified backup; an existing
+ * database is replaced only with `force: true`, after a copy of it is kept.
+ * No `Store` may have `db` open meanwhile.
+ */
+export declare function restore(backupFile: string, db: string, options?: { force?: boolean }): Promise<B.RestoreOutcome>
+
+/** Synchronous `restore(backupFile, db, options)`. */
+export declare function restoreSync(backupFile: string, db: string, options?: { force?: boolean }): B.RestoreOutcome

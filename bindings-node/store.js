@@ -73,6 +73,7 @@ if (native.join() !== AVATAR_KEYS.join() || Object.keys(avatar(native.map(() => 
 /** How a method's result becomes its documented value. */
 const as = {
   is: (v) => v,
+  json: (json) => JSON.parse(json),
   project: (json) => project(JSON.parse(json)),
   avatar: (json) => avatar(JSON.parse(json)),
   avatars: (json) => avatars(JSON.parse(json)),
@@ -95,67 +96,101 @@ const as = {
 
 // ------------------------------------------------------------- inputs
 
-const fields = binding.__newAvatarFields()
-const KNOWN = new Set(fields.known)
-const REQUIRED = fields.required
+// Every object argument (new records, patches, queries) crosses as the JSON
+// of its own properties when that JSON reads back as exactly the values the
+// native property reader would have taken; anything else is left to that
+// reader, so its TypeError stays the only rule. User ids and record ids
+// stay napi strings: one string is one napi call either way, and the reader
+// already tells a lone surrogate from U+FFFD.
 
-/** True when JSON.stringify(a) reads back as exactly a's values. */
-function plain(a) {
-  if (typeof a !== 'object' || a === null || Object.getPrototypeOf(a) !== Object.prototype) return false
-  if (a.toJSON !== undefined) return false
-  for (let i = 0; i < REQUIRED.length; i++) if (typeof a[REQUIRED[i]] !== 'string') return false
-  for (const key in a) {
-    if (!KNOWN.has(key)) return false
-    const v = a[key]
-    // Other numbers (fractions, NaN, beyond 2^53) and bigints, booleans and
-    // objects are for the native reader to judge.
-    if (typeof v !== 'string' && v != null && !Number.isSafeInteger(v)) return false
-  }
-  return true
+/** The native side's property lists, as Sets: `{ known, required, notNull }`. */
+function shape({ known, required = [], notNull = [] }) {
+  return { known: new Set(known), required, notNull: new Set(notNull) }
 }
 
-/** The JSON of a new avatar, or `undefined`: the native reader judges it. */
-function newAvatar(value) {
-  return plain(value) ? JSON.stringify(value) : undefined
+const shapes = binding.__inputFields()
+const NEW_AVATAR = shape(shapes.newAvatar)
+const AVATAR_PATCH = shape(shapes.avatarPatch)
+const AVATAR_QUERY = shape(shapes.avatarQuery)
+const NEW_PROJECT = shape(shapes.newProject)
+const PROJECT_PATCH = shape(shapes.projectPatch)
+const PROJECT_QUERY = shape(shapes.projectQuery)
+
+/** True when JSON.stringify(a) reads back as exactly a's values. */
+function plain(a, { known, required, notNull }) {
+  if (typeof a !== 'object' || a === null || Object.getPrototypeOf(a) !== Object.prototype) return false
+  if (a.toJSON !== undefined) return false
+  // Serde would fill a missing required text with "" (NewAvatar defaults
+  // every field); the reader's TypeError names it.
+  for (let i = 0; i < required.length; i++) if (typeof a[required[i]] !== 'string') return false
+  let keys = 0
+  for (const key in a) {
+    if (!known.has(key)) return false
+    const v = a[key]
+    // Other numbers (fractions, NaN, beyond 2^53) and bigints, booleans and
+    // objects are for the native reader to judge; so is null where serde
+    // would read it as "absent" but the reader refuses it (a patch's name).
+    if (typeof v !== 'string' && v != null && !Number.isSafeInteger(v)) return false
+    if (v === null && notNull.has(key)) return false
+    keys++
+  }
+  // The reader also sees non-enumerable own properties, which JSON drops.
+  return Object.getOwnPropertyNames(a).length === keys
+}
+
+/** An encoder of one object argument: its JSON, or `undefined` to leave it to the reader. */
+function encoder(s) {
+  return (value) => (plain(value, s) ? JSON.stringify(value) : undefined)
 }
 
 /** The JSON of an array of new avatars, or `undefined`. */
 function newAvatars(value) {
   if (!Array.isArray(value) || Object.getPrototypeOf(value) !== Array.prototype) return undefined
-  for (let i = 0; i < value.length; i++) if (!plain(value[i])) return undefined
+  for (let i = 0; i < value.length; i++) if (!plain(value[i], NEW_AVATAR)) return undefined
   return JSON.stringify(value)
+}
+
+const encode = {
+  newAvatar: encoder(NEW_AVATAR),
+  newAvatars,
+  avatarPatch: encoder(AVATAR_PATCH),
+  avatarQuery: encoder(AVATAR_QUERY),
+  newProject: encoder(NEW_PROJECT),
+  projectPatch: encoder(PROJECT_PATCH),
+  projectQuery: encoder(PROJECT_QUERY),
 }
 
 // ------------------------------------------------------------- methods
 
-// Every operation, as [name, result decoder, encoder of its second argument].
+// Every operation, as [name, result decoder, encoder of its object argument,
+// index of that argument].
 // Each becomes `name()`, returning a Promise (the work runs on the libuv
 // thread pool), and `nameSync()`, running on the calling thread. The name is
 // also the operation the native `run`/`runSync` dispatch on; store.d.ts
 // declares the same methods (__test__/store.test.cjs compares them).
 const METHODS = [
-  ['checkSchema', as.is],
-  ['repair', as.is],
-  ['migrationStatus', as.is],
-  ['migrate', as.is],
+  ['checkSchema', as.json],
+  ['repair', as.json],
+  ['migrationStatus', as.json],
+  ['migrate', as.json],
   ['backup', as.is],
-  ['count', as.is],
-  ['countAllUsers', as.is],
-  ['exportTo', as.is],
-  ['exportAllUsersTo', as.is],
-  ['importFrom', as.is],
-  ['importAllUsersFrom', as.is],
-  ['createProject', as.project],
+  ['count', as.json],
+  ['countAllUsers', as.json],
+  ['exportTo', as.json],
+  ['exportAllUsersTo', as.json],
+  ['importFrom', as.json],
+  ['importAllUsersFrom', as.json],
+  ['createProject', as.project, encode.newProject, 1],
   ['getProject', as.project],
-  ['listProjects', as.projectPage],
-  ['listProjectsWithAvatars', as.projectWithAvatarsPage],
-  ['updateProject', as.project],
+  ['listProjects', as.projectPage, encode.projectQuery, 1],
+  ['listProjectsWithAvatars', as.projectWithAvatarsPage, encode.projectQuery, 1],
+  ['updateProject', as.project, encode.projectPatch, 2],
   ['deleteProject', as.is],
-  ['createAvatar', as.avatar, newAvatar],
-  ['createAvatars', as.avatars, newAvatars],
+  ['createAvatar', as.avatar, encode.newAvatar, 1],
+  ['createAvatars', as.avatars, encode.newAvatars, 1],
   ['getAvatar', as.avatar],
-  ['listAvatars', as.avatarPage],
-  ['updateAvatar', as.avatar],
+  ['listAvatars', as.avatarPage, encode.avatarQuery, 1],
+  ['updateAvatar', as.avatar, encode.avatarPatch, 2],
   ['deleteAvatar', as.is],
   ['recordUsage', as.avatar],
 ]
@@ -181,7 +216,7 @@ class Store {
   }
 
   get migrationOutcome() {
-    return this.inner.migrationOutcome
+    return JSON.parse(this.inner.migrationOutcome)
   }
 
   close() {
@@ -199,30 +234,44 @@ class Store {
 
 // Named functions, so that stack traces and `store.getAvatar.name` read as
 // the method, not as a closure of this loop.
-for (const [name, decode, encode] of METHODS) {
-  const methods = encode
-    ? {
-        [name](a, b) {
-          // An encoder that throws (a throwing getter, say) rejects the
-          // Promise like any other argument error.
-          try {
-            return this.inner.run(name, a, b, undefined, encode(b)).then(decode)
-          } catch (e) {
-            return Promise.reject(e)
+for (const [name, decode, encodeArg, at] of METHODS) {
+  const methods =
+    encodeArg === undefined
+      ? {
+          [name](a, b, c) {
+            return this.inner.run(name, a, b, c).then(decode)
+          },
+          [`${name}Sync`](a, b, c) {
+            return decode(this.inner.runSync(name, a, b, c))
+          },
+        }
+      : at === 1
+        ? {
+            [name](a, b) {
+              // An encoder that throws (a throwing getter, say) rejects the
+              // Promise like any other argument error.
+              try {
+                return this.inner.run(name, a, b, undefined, encodeArg(b)).then(decode)
+              } catch (e) {
+                return Promise.reject(e)
+              }
+            },
+            [`${name}Sync`](a, b) {
+              return decode(this.inner.runSync(name, a, b, undefined, encodeArg(b)))
+            },
           }
-        },
-        [`${name}Sync`](a, b) {
-          return decode(this.inner.runSync(name, a, b, undefined, encode(b)))
-        },
-      }
-    : {
-        [name](a, b, c) {
-          return this.inner.run(name, a, b, c).then(decode)
-        },
-        [`${name}Sync`](a, b, c) {
-          return decode(this.inner.runSync(name, a, b, c))
-        },
-      }
+        : {
+            [name](a, b, c) {
+              try {
+                return this.inner.run(name, a, b, c, encodeArg(c)).then(decode)
+              } catch (e) {
+                return Promise.reject(e)
+              }
+            },
+            [`${name}Sync`](a, b, c) {
+              return decode(this.inner.runSync(name, a, b, c, encodeArg(c)))
+            },
+          }
   for (const [key, fn] of Object.entries(methods)) {
     Object.defineProperty(Store.prototype, key, { value: fn, writable: true, configurable: true, enumerable: false })
   }
@@ -245,4 +294,26 @@ ExportCursor.prototype[Symbol.asyncIterator] = async function* exportLines() {
   }
 }
 
-module.exports = { Store, METHODS: METHODS.map(([name]) => name) }
+// ------------------------------------------------------------- module
+
+/** Reads a database file's migration status without changing it. */
+function inspect(path) {
+  return binding.inspect(path).then(as.json)
+}
+
+/** Synchronous `inspect(path)`. */
+function inspectSync(path) {
+  return as.json(binding.inspectSync(path))
+}
+
+/** Replaces the database at `db` with a verified backup (see index.d.ts). */
+function restore(backupFile, db, options) {
+  return binding.restore(backupFile, db, options).then(as.json)
+}
+
+/** Synchronous `restore(backupFile, db, options)`. */
+function restoreSync(backupFile, db, options) {
+  return as.json(binding.restoreSync(backupFile, db, options))
+}
+
+module.exports = { Store, METHODS: METHODS.map(([name]) => name), inspect, inspectSync, restore, restoreSync }

@@ -121,6 +121,12 @@ export interface SchemaDifference {
   found: string
 }
 
+/** Numbers of records. */
+export interface Counts {
+  projects: number
+  avatars: number
+}
+
 /** What `checkSchema()` found; the `report` of a SCHEMA_DRIFT error. */
 export interface SchemaReport {
   currentVersion: number

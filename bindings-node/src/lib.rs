@@ -5,7 +5,9 @@
 //! results and errors are converted back ([`write`], [`fail`]). The native
 //! `NativeStore` runs an operation named by `store.js` (the package's
 //! `Store`) with `run` on the libuv thread pool or `runSync` on the calling
-//! thread ([`job`]); records come back as JSON, which `store.js` decodes.
+//! thread ([`job`]); arguments it could encode exactly arrive as JSON, and
+//! results (records, counts, reports) go back as JSON, which `store.js`
+//! decodes.
 
 mod export;
 mod fail;
@@ -21,7 +23,7 @@ use napi::bindgen_prelude::{AsyncTask, Unknown};
 use napi_derive::napi;
 
 // Exported to JavaScript by #[napi]; public here so test builds see them used.
-pub use crate::read::new_avatar_fields;
+pub use crate::read::{input_fields, new_avatar_fields};
 pub use crate::write::{avatar_fields, avatar_keys};
 
 use crate::fail::Failure;
@@ -91,8 +93,9 @@ impl Store {
         self.inner.as_ref().and_then(|s| s.path()).map(|p| p.display().to_string())
     }
 
-    /// What the migration step did when this store was opened.
-    #[napi(getter, catch_unwind, ts_return_type = "MigrationOutcome")]
+    /// The JSON of what the migration step did when this store was opened;
+    /// store.js's `migrationOutcome` decodes it.
+    #[napi(getter, catch_unwind, ts_return_type = "string")]
     pub fn migration_outcome(&self, env: Env) -> napi::Result<Out> {
         let store = self.core().map_err(|f| fail::into_napi(&env, f))?;
         Ok(Out::Migration(store.migration_outcome().clone()))
@@ -119,9 +122,10 @@ impl Store {
 
     /// Runs the operation `op` (a method name of store.js's `Store`) with
     /// the arguments `a`, `b`, `c` on the thread pool. `json` is store.js's
-    /// JSON of the new avatar(s) `b` when it could encode them exactly.
-    /// Records resolve to their JSON (see [`write`]), which store.js decodes;
-    /// other results are plain objects.
+    /// JSON of the operation's object argument (new records, patch or query)
+    /// when it could encode it exactly; the argument itself is then unread.
+    /// Records, counts and reports resolve to their JSON (see [`write`]),
+    /// which store.js decodes.
     #[napi(
         catch_unwind,
         ts_args_type = "op: string, a?: unknown, b?: unknown, c?: unknown, json?: string",
@@ -166,17 +170,17 @@ impl Store {
             "exportAllUsersTo" => self.export_to_work(None, a),
             "importFrom" => self.import_from_work(Some(a), b),
             "importAllUsersFrom" => self.import_from_work(None, a),
-            "createProject" => self.create_project_work(a, b),
+            "createProject" => self.create_project_work(a, b, json),
             "getProject" => self.get_project_work(a, b),
-            "listProjects" => self.list_projects_work(a, Some(b), false),
-            "listProjectsWithAvatars" => self.list_projects_work(a, Some(b), true),
-            "updateProject" => self.update_project_work(a, b, c),
+            "listProjects" => self.list_projects_work(a, Some(b), json, false),
+            "listProjectsWithAvatars" => self.list_projects_work(a, Some(b), json, true),
+            "updateProject" => self.update_project_work(a, b, c, json),
             "deleteProject" => self.delete_project_work(a, b),
             "createAvatar" => self.create_avatar_work(a, b, json),
             "createAvatars" => self.create_avatars_work(a, b, json),
             "getAvatar" => self.get_avatar_work(a, b),
-            "listAvatars" => self.list_avatars_work(a, Some(b)),
-            "updateAvatar" => self.update_avatar_work(a, b, c),
+            "listAvatars" => self.list_avatars_work(a, Some(b), json),
+            "updateAvatar" => self.update_avatar_work(a, b, c, json),
             "deleteAvatar" => self.delete_avatar_work(a, b),
             "recordUsage" => self.record_usage_work(a, b),
             _ => Err(Failure::Core(avatar_store::Error::Internal(format!(
@@ -255,10 +259,10 @@ impl Store {
         }))
     }
 
-    fn create_project_work(&self, user_id: Unknown, project: Unknown) -> Prepared {
+    fn create_project_work(&self, user_id: Unknown, project: Unknown, json: Option<String>) -> Prepared {
         let s = self.core()?;
         let user = read::string("userId", user_id)?;
-        let new = read::new_project(project)?;
+        let new = read::new_project(project, json)?;
         Ok(Box::new(move || s.create_project(&user, &new).map(Out::Project)))
     }
 
@@ -269,10 +273,16 @@ impl Store {
         Ok(Box::new(move || s.get_project(&user, &id).map(Out::Project)))
     }
 
-    fn list_projects_work(&self, user_id: Unknown, query: Option<Unknown>, with_avatars: bool) -> Prepared {
+    fn list_projects_work(
+        &self,
+        user_id: Unknown,
+        query: Option<Unknown>,
+        json: Option<String>,
+        with_avatars: bool,
+    ) -> Prepared {
         let s = self.core()?;
         let user = read::string("userId", user_id)?;
-        let q = read::project_query(query)?;
+        let q = read::project_query(query, json)?;
         Ok(if with_avatars {
             Box::new(move || s.list_projects_with_avatars(&user, &q).map(Out::ProjectsWithAvatars))
         } else {
@@ -280,11 +290,11 @@ impl Store {
         })
     }
 
-    fn update_project_work(&self, user_id: Unknown, id: Unknown, patch: Unknown) -> Prepared {
+    fn update_project_work(&self, user_id: Unknown, id: Unknown, patch: Unknown, json: Option<String>) -> Prepared {
         let s = self.core()?;
         let user = read::string("userId", user_id)?;
         let id = read::id("id", id)?;
-        let patch = read::project_patch(patch)?;
+        let patch = read::project_patch(patch, json)?;
         Ok(Box::new(move || s.update_project(&user, &id, &patch).map(Out::Project)))
     }
 
@@ -316,18 +326,18 @@ impl Store {
         Ok(Box::new(move || s.get_avatar(&user, &id).map(Out::Avatar)))
     }
 
-    fn list_avatars_work(&self, user_id: Unknown, query: Option<Unknown>) -> Prepared {
+    fn list_avatars_work(&self, user_id: Unknown, query: Option<Unknown>, json: Option<String>) -> Prepared {
         let s = self.core()?;
         let user = read::string("userId", user_id)?;
-        let q = read::avatar_query(query)?;
+        let q = read::avatar_query(query, json)?;
         Ok(Box::new(move || s.list_avatars(&user, &q).map(Out::AvatarPage)))
     }
 
-    fn update_avatar_work(&self, user_id: Unknown, id: Unknown, patch: Unknown) -> Prepared {
+    fn update_avatar_work(&self, user_id: Unknown, id: Unknown, patch: Unknown, json: Option<String>) -> Prepared {
         let s = self.core()?;
         let user = read::string("userId", user_id)?;
         let id = read::id("id", id)?;
-        let patch = read::avatar_patch(patch)?;
+        let patch = read::avatar_patch(patch, json)?;
         Ok(Box::new(move || s.update_avatar(&user, &id, &patch).map(Out::Avatar)))
     }
 
@@ -369,14 +379,15 @@ fn inspect_work(path: Unknown) -> Prepared {
 }
 
 /// Reads the migration status of a database file without changing it, so
-/// that a newer or edited database can be inspected too.
-#[napi(catch_unwind, ts_args_type = "path: string", ts_return_type = "Promise<MigrationStatus>")]
+/// that a newer or edited database can be inspected too. Resolves to its
+/// JSON, which store.js's `inspect` decodes.
+#[napi(catch_unwind, ts_args_type = "path: string", ts_return_type = "Promise<string>")]
 pub fn inspect(path: Unknown) -> AsyncTask<Job> {
     spawn(inspect_work(path))
 }
 
 /// Synchronous `inspect(path)`.
-#[napi(catch_unwind, ts_args_type = "path: string", ts_return_type = "MigrationStatus")]
+#[napi(catch_unwind, ts_args_type = "path: string", ts_return_type = "string")]
 pub fn inspect_sync(env: Env, path: Unknown) -> napi::Result<Out> {
     block(&env, inspect_work(path))
 }
@@ -393,11 +404,12 @@ fn restore_work(backup: Unknown, db: Unknown, options: Option<Unknown>) -> Prepa
 
 /// Replaces the database at `db` with a verified backup; an existing
 /// database is replaced only with `force: true`, after a copy of it is kept.
-/// No `Store` may have `db` open meanwhile.
+/// No `Store` may have `db` open meanwhile. Resolves to the outcome's JSON,
+/// which store.js's `restore` decodes.
 #[napi(
     catch_unwind,
     ts_args_type = "backupFile: string, db: string, options?: { force?: boolean }",
-    ts_return_type = "Promise<RestoreOutcome>"
+    ts_return_type = "Promise<string>"
 )]
 pub fn restore(backup_file: Unknown, db: Unknown, options: Option<Unknown>) -> AsyncTask<Job> {
     spawn(restore_work(backup_file, db, options))
@@ -407,7 +419,7 @@ pub fn restore(backup_file: Unknown, db: Unknown, options: Option<Unknown>) -> A
 #[napi(
     catch_unwind,
     ts_args_type = "backupFile: string, db: string, options?: { force?: boolean }",
-    ts_return_type = "RestoreOutcome"
+    ts_return_type = "string"
 )]
 pub fn restore_sync(env: Env, backup_file: Unknown, db: Unknown, options: Option<Unknown>) -> napi::Result<Out> {
     block(&env, restore_work(backup_file, db, options))

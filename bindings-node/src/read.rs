@@ -251,19 +251,40 @@ pub fn open_options(v: Option<Unknown>) -> R<OpenOptions> {
     Ok(o)
 }
 
-pub fn new_project(v: Unknown) -> R<NewProject> {
-    let p = Props::new("project", v, &["name", "description"])?;
+/// The properties of a new project.
+static PROJECT_NEW_FIELDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    avatar_store::PROJECT_FIELDS.iter().filter(|f| f.settable_on_create()).map(|f| f.json_name).collect()
+});
+
+/// The properties a project patch may change.
+static PROJECT_PATCH_FIELDS: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| avatar_store::PROJECT_FIELDS.iter().filter(|f| f.patchable()).map(|f| f.json_name).collect());
+
+const PROJECT_QUERY_FIELDS: &[&str] = &["limit", "cursor"];
+
+pub fn new_project(v: Unknown, json: Option<String>) -> R<NewProject> {
+    if let Some(p) = encoded(json) {
+        return Ok(p);
+    }
+    let p = Props::new("project", v, &PROJECT_NEW_FIELDS)?;
     Ok(NewProject { name: p.required_string("name")?, description: p.string("description")? })
 }
 
-pub fn project_patch(v: Unknown) -> R<ProjectPatch> {
-    let p = Props::new("patch", v, &["name", "description"])?;
+pub fn project_patch(v: Unknown, json: Option<String>) -> R<ProjectPatch> {
+    if let Some(p) = encoded(json) {
+        return Ok(p);
+    }
+    let p = Props::new("patch", v, &PROJECT_PATCH_FIELDS)?;
     Ok(ProjectPatch { name: p.patch_name("name")?, description: p.patch_string("description")? })
 }
 
-pub fn project_query(v: Option<Unknown>) -> R<ProjectQuery> {
+pub fn project_query(v: Option<Unknown>, json: Option<String>) -> R<ProjectQuery> {
+    if let Some(q) = encoded::<ProjectQuery>(json) {
+        checked_limit(q.limit)?;
+        return Ok(q);
+    }
     let Some(v) = optional(v)? else { return Ok(ProjectQuery::default()) };
-    let p = Props::new("query", v, &["limit", "cursor"])?;
+    let p = Props::new("query", v, PROJECT_QUERY_FIELDS)?;
     Ok(ProjectQuery { limit: p.limit()?, cursor: p.string("cursor")? })
 }
 
@@ -290,6 +311,41 @@ pub fn new_avatar_fields() -> serde_json::Value {
     let required: Vec<&str> =
         avatar_store::AVATAR_FIELDS.iter().filter(|f| f.create == Create::Required).map(|f| f.json_name).collect();
     serde_json::json!({ "known": *AVATAR_FIELDS, "required": required })
+}
+
+/// The fields of `fields` a patch may change but not clear: serde reads a
+/// JSON `null` there as "unchanged", the reader refuses it, so store.js
+/// leaves such a patch to the reader.
+fn not_null(fields: &[FieldDescriptor]) -> Vec<&'static str> {
+    fields.iter().filter(|f| f.patch == Patch::Set).map(|f| f.json_name).collect()
+}
+
+/// Tells `store.js` the properties of each object argument it may encode as
+/// JSON: for each, `known` (any other property is the reader's TypeError),
+/// `required` (must be strings) and `notNull` (must not be `null`).
+#[napi(js_name = "__inputFields", skip_typescript)]
+pub fn input_fields() -> serde_json::Value {
+    serde_json::json!({
+        "newAvatar": new_avatar_fields(),
+        "avatarPatch": { "known": *PATCH_FIELDS, "notNull": not_null(avatar_store::AVATAR_FIELDS) },
+        "avatarQuery": { "known": *QUERY_FIELDS },
+        "newProject": {
+            "known": *PROJECT_NEW_FIELDS,
+            "required": avatar_store::PROJECT_FIELDS.iter()
+                .filter(|f| f.create == Create::Required).map(|f| f.json_name).collect::<Vec<_>>(),
+        },
+        "projectPatch": { "known": *PROJECT_PATCH_FIELDS, "notNull": not_null(avatar_store::PROJECT_FIELDS) },
+        "projectQuery": { "known": PROJECT_QUERY_FIELDS },
+    })
+}
+
+/// The reader checks a page size as it reads it; a decoded query is
+/// checked the same way, so the error and its order are the same.
+fn checked_limit(limit: Option<u32>) -> R<()> {
+    if let Some(n) = limit {
+        avatar_store::check_limit(n.into())?;
+    }
+    Ok(())
 }
 
 /// A field's value read by its kind: `bigint` is accepted where the field
@@ -359,7 +415,10 @@ fn at_index(e: Failure, i: u32) -> Failure {
     }
 }
 
-pub fn avatar_patch(v: Unknown) -> R<AvatarPatch> {
+pub fn avatar_patch(v: Unknown, json: Option<String>) -> R<AvatarPatch> {
+    if let Some(p) = encoded(json) {
+        return Ok(p);
+    }
     // The project, owner and usage counters are not editable.
     let p = Props::new("patch", v, &PATCH_FIELDS)?;
     let mut patch = AvatarPatch::default();
@@ -380,7 +439,11 @@ pub fn avatar_patch(v: Unknown) -> R<AvatarPatch> {
     Ok(patch)
 }
 
-pub fn avatar_query(v: Option<Unknown>) -> R<AvatarQuery> {
+pub fn avatar_query(v: Option<Unknown>, json: Option<String>) -> R<AvatarQuery> {
+    if let Some(q) = encoded::<AvatarQuery>(json) {
+        checked_limit(q.limit)?;
+        return Ok(q);
+    }
     let Some(v) = optional(v)? else { return Ok(AvatarQuery::default()) };
     let p = Props::new("query", v, &QUERY_FIELDS)?;
     let sort = p.string("sort")?.map(|s| s.parse::<AvatarSort>()).transpose()?.unwrap_or_default();

@@ -12,15 +12,15 @@ use avatar_store::{
     AVATAR_FIELDS, FieldKind, FieldRef, MigrationOutcome, MigrationStatus, Page, RepairOutcome, SchemaReport,
 };
 use napi::bindgen_prelude::{ToNapiValue, TypeName};
-use napi::{Env, ValueType, sys};
+use napi::{ValueType, sys};
 use napi_derive::napi;
 use serde::ser::{Serialize, SerializeStruct, SerializeTuple, Serializer};
 
-/// Numbers of records.
-#[napi(object)]
-pub struct Counts {
-    pub projects: i64,
-    pub avatars: i64,
+/// Numbers of records, as `store.js` reads them (`Counts` in dts-header.d.ts).
+#[derive(serde::Serialize)]
+struct Counts {
+    projects: u64,
+    avatars: u64,
 }
 
 /// A migration compiled into this build.
@@ -60,10 +60,18 @@ pub enum Out {
 }
 
 impl Out {
-    /// Serializes records into their wire form, so a Promise method does it
-    /// on the worker thread; other values pass through.
+    /// Serializes records, counts and reports into their wire form, so a
+    /// Promise method does it on the worker thread; `store.js` parses the
+    /// JSON in one call where napi would set each property with its own.
+    /// Other values pass through.
     pub fn encoded(self) -> Out {
         Out::Json(match &self {
+            Out::Counts(projects, avatars) => to_json(&Counts { projects: *projects, avatars: *avatars }),
+            Out::Report(r) => to_json(r),
+            Out::Repair(r) => to_json(r),
+            Out::Migration(m) => to_json(m),
+            Out::Status(s) => to_json(s),
+            Out::Restore(r) => to_json(r),
             Out::Project(p) => to_json(&ProjectJson(p)),
             Out::Avatar(a) => to_json(&AvatarJson(a)),
             Out::Avatars(v) => to_json(&List(v, AvatarJson)),
@@ -85,29 +93,15 @@ impl TypeName for Out {
     }
 }
 
-fn serialized<T: serde::Serialize>(env: sys::napi_env, v: &T) -> napi::Result<sys::napi_value> {
-    let env = Env::from_raw(env);
-    let value = env.to_js_value(v)?;
-    unsafe { ToNapiValue::to_napi_value(env.raw(), value) }
-}
-
 impl ToNapiValue for Out {
     unsafe fn to_napi_value(env: sys::napi_env, out: Self) -> napi::Result<sys::napi_value> {
         unsafe {
             match out.encoded() {
                 Out::Unit => <()>::to_napi_value(env, ()),
                 Out::Json(json) => String::to_napi_value(env, json),
-                Out::Counts(projects, avatars) => {
-                    Counts::to_napi_value(env, Counts { projects: projects as i64, avatars: avatars as i64 })
-                }
-                Out::Report(r) => serialized(env, &r),
-                Out::Repair(r) => serialized(env, &r),
-                Out::Migration(m) => serialized(env, &m),
-                Out::Status(s) => serialized(env, &s),
-                Out::Restore(r) => serialized(env, &r),
                 Out::Opened(store) => crate::Store::to_napi_value(env, crate::Store::wrap(store)),
                 Out::Text(text) => Option::<String>::to_napi_value(env, text),
-                // encoded() turned every record into Json.
+                // encoded() turned every record, count and report into Json.
                 _ => Err(napi::Error::from_reason("avatar-store: a result was not encoded")),
             }
         }
@@ -122,8 +116,8 @@ impl ToNapiValue for Out {
 // is an array of its values (it makes the object).
 
 fn to_json<T: Serialize>(v: &T) -> String {
-    // Serializing these structs cannot fail: every key is a string and no
-    // value is a float.
+    // Serializing these structs cannot fail: every key is a string, no value
+    // is a float, and paths are written lossily.
     serde_json::to_string(v).unwrap_or_default()
 }
 
