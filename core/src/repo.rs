@@ -390,7 +390,31 @@ pub(crate) fn list_projects_with_avatars(
     user_id: &str,
     q: &ProjectQuery,
 ) -> Result<Page<ProjectWithAvatars>> {
-    let page = list_projects(conn, user_id, q)?;
+    with_avatars(list_projects(conn, user_id, q)?, |ids, push| {
+        // One query for the whole page instead of one per project. The unary
+        // `+` keeps SQLite off the userId indexes (which would scan all of the
+        // user's avatars and sort them) and on (projectId, createdAt, id),
+        // which yields the rows already in order.
+        let ids = serde_json::to_string(ids).map_err(|e| Error::Internal(e.to_string()))?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {AVATAR_COLUMNS} FROM avatars WHERE +userId = ?1 \
+             AND projectId IN (SELECT value FROM json_each(?2)) ORDER BY projectId, createdAt, id"
+        ))?;
+        let mut rows = stmt.query(params![user_id, ids])?;
+        while let Some(row) = rows.next()? {
+            push(avatar_from_row(row)?);
+        }
+        Ok(())
+    })
+}
+
+/// Gives each project of `page` its avatars, which `fetch` reads for the
+/// ids of the whole page in one query (of either dialect) and pushes in
+/// order; not called for an empty page.
+pub(crate) fn with_avatars(
+    page: Page<Project>,
+    fetch: impl FnOnce(&[String], &mut dyn FnMut(Avatar)) -> Result<()>,
+) -> Result<Page<ProjectWithAvatars>> {
     let mut slot: HashMap<Uuid, usize> = HashMap::with_capacity(page.items.len());
     let ids: Vec<String> = page.items.iter().map(|p| p.id.to_string()).collect();
     let mut items: Vec<ProjectWithAvatars> = page
@@ -403,22 +427,11 @@ pub(crate) fn list_projects_with_avatars(
         })
         .collect();
     if !items.is_empty() {
-        // One query for the whole page instead of one per project. The unary
-        // `+` keeps SQLite off the userId indexes (which would scan all of the
-        // user's avatars and sort them) and on (projectId, createdAt, id),
-        // which yields the rows already in order.
-        let ids = serde_json::to_string(&ids).map_err(|e| Error::Internal(e.to_string()))?;
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {AVATAR_COLUMNS} FROM avatars WHERE +userId = ?1 \
-             AND projectId IN (SELECT value FROM json_each(?2)) ORDER BY projectId, createdAt, id"
-        ))?;
-        let mut rows = stmt.query(params![user_id, ids])?;
-        while let Some(row) = rows.next()? {
-            let a = avatar_from_row(row)?;
+        fetch(&ids, &mut |a| {
             if let Some(&i) = slot.get(&a.project_id) {
                 items[i].avatars.push(a);
             }
-        }
+        })?;
     }
     Ok(Page { items, next_cursor: page.next_cursor })
 }

@@ -1101,14 +1101,7 @@ impl SqliteStore {
             // lent to a thread, nor held by an iterator without blocking
             // every other call meanwhile (a call by the consumer itself would
             // deadlock): copy the records.
-            None => {
-                let mut records = Vec::new();
-                self.export_in(scope, |r| {
-                    records.push(r);
-                    Ok(())
-                })?;
-                Ok(ExportIter::buffered(records))
-            }
+            None => ExportIter::buffered(|push| self.export_in(scope, push)),
         }
     }
 

@@ -211,8 +211,15 @@ impl ExportIter {
         Ok(ExportIter { source: Source::Thread { records: Some(rx), thread: Some(thread) } })
     }
 
-    pub(crate) fn buffered(records: Vec<Record>) -> Self {
-        ExportIter { source: Source::Buffered(records.into_iter()) }
+    /// Runs `export` to its end first, then hands its records out: for a
+    /// store whose one connection cannot be lent to a thread.
+    pub(crate) fn buffered(export: impl FnOnce(&mut dyn FnMut(Record) -> Result<()>) -> Result<()>) -> Result<Self> {
+        let mut records = Vec::new();
+        export(&mut |r| {
+            records.push(r);
+            Ok(())
+        })?;
+        Ok(ExportIter { source: Source::Buffered(records.into_iter()) })
     }
 }
 

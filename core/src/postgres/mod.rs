@@ -371,12 +371,7 @@ impl PgStore {
     /// Buffered on PostgreSQL for now: the records are read in one snapshot
     /// first, then handed out.
     pub(crate) fn export_iter_in(&self, scope: Scope<'_>) -> Result<ExportIter> {
-        let mut records = Vec::new();
-        self.export_in(scope, |r| {
-            records.push(r);
-            Ok(())
-        })?;
-        Ok(ExportIter::buffered(records))
+        ExportIter::buffered(|push| self.export_in(scope, push))
     }
 
     pub(crate) fn count_in(&self, scope: Scope<'_>) -> Result<(u64, u64)> {

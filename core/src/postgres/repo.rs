@@ -3,7 +3,7 @@
 //! quoted (camelCase), integer columns are read and bound as `int8` (the
 //! record's `i64`), timestamps are `TIMESTAMPTZ(3)`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
@@ -180,18 +180,7 @@ pub(crate) fn list_projects_with_avatars(
     q: &ProjectQuery,
 ) -> Result<Page<ProjectWithAvatars>> {
     let page = list_projects(c, user_id, q)?;
-    let mut slot: HashMap<Uuid, usize> = HashMap::with_capacity(page.items.len());
-    let ids: Vec<String> = page.items.iter().map(|p| p.id.to_string()).collect();
-    let mut items: Vec<ProjectWithAvatars> = page
-        .items
-        .into_iter()
-        .enumerate()
-        .map(|(i, project)| {
-            slot.insert(project.id, i);
-            ProjectWithAvatars { project, avatars: Vec::new() }
-        })
-        .collect();
-    if !items.is_empty() {
+    crate::repo::with_avatars(page, |ids, push| {
         // One query for the whole page instead of one per project.
         let rows = c.query(
             &format!(
@@ -202,13 +191,10 @@ pub(crate) fn list_projects_with_avatars(
             &[&user_id, &ids],
         )?;
         for r in &rows {
-            let a = Avatar::from_pg_row(r)?;
-            if let Some(&i) = slot.get(&a.project_id) {
-                items[i].avatars.push(a);
-            }
+            push(Avatar::from_pg_row(r)?);
         }
-    }
-    Ok(Page { items, next_cursor: page.next_cursor })
+        Ok(())
+    })
 }
 
 pub(crate) fn update_project(
