@@ -70,16 +70,7 @@ fn doctor_names_the_18_columns_on_postgres_and_fix_repairs_them() {
     let out = cli(url).arg("doctor").output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     let mut c = db.client();
-    let listed: Vec<String> = c
-        .query(
-            "SELECT column_name::text FROM information_schema.columns \
-             WHERE table_schema = 'public' AND table_name = 'avatars'",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let listed = pg::listed_avatar_columns(&mut c);
     for col in INCIDENT_COLUMNS {
         assert!(listed.iter().any(|l| l == col), "{col} in {listed:?}");
     }

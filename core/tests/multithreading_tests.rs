@@ -125,21 +125,7 @@ fn several_processes_open_one_old_file_and_exactly_one_migrates() {
                 .unwrap()
         })
         .collect();
-    let mut applied = vec![Vec::new(); TRIALS];
-    let mut failures = Vec::new();
-    for c in children {
-        let out = c.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "child failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-        for line in stdout.lines().filter_map(|l| l.strip_prefix("TRIAL=")) {
-            let (trial, rest) = line.split_once(' ').unwrap();
-            let trial: usize = trial.parse().unwrap();
-            match rest.strip_prefix("APPLIED=") {
-                Some(n) => applied[trial].push(n.trim().parse::<usize>().unwrap()),
-                None => failures.push(format!("file {trial}: {rest}")),
-            }
-        }
-    }
+    let (applied, failures) = files::trial_reports(children, TRIALS, "file");
     assert!(failures.is_empty(), "opens failed instead of waiting: {failures:#?}");
     let migrations = (latest_version() - 1) as usize;
     for (t, applied) in applied.iter().enumerate() {

@@ -8,6 +8,7 @@ use std::sync::Barrier;
 
 use avatar_store::{HISTORY_TABLE, NewProject, Store, embedded_migrations, embedded_postgres_migrations};
 use common::INCIDENT_COLUMNS;
+use common::files;
 use common::pg::TestDb;
 
 fn record_history(c: &mut postgres::Client, schema: &str, up_to: i32) {
@@ -210,16 +211,7 @@ fn the_incident_is_repaired_in_one_transaction_with_rows_intact() {
     assert_eq!(out.applied.len(), 18 + 2, "{:?}", out.applied);
     assert_eq!(out.backup, None);
     // The report's own verification query now lists all 18.
-    let listed: Vec<String> = c
-        .query(
-            "SELECT column_name::text FROM information_schema.columns \
-             WHERE table_schema = 'public' AND table_name = 'avatars'",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let listed = common::pg::listed_avatar_columns(&mut c);
     for col in INCIDENT_COLUMNS {
         assert!(listed.iter().any(|l| l == col), "{col} in {listed:?}");
     }
@@ -509,35 +501,17 @@ fn six_processes_open_one_v1_database_and_exactly_one_migrates() {
     }
     let dir = tempfile::tempdir().unwrap();
     let urls = dbs.iter().map(|d| d.url.as_str()).collect::<Vec<_>>().join(" ");
-    let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = (0..CHILDREN)
         .map(|i| {
-            std::process::Command::new(&exe)
-                .args(["--exact", "pg_child_opens_stores", "--ignored", "--nocapture", "--test-threads=1"])
+            files::child_test("pg_child_opens_stores")
                 .env(CHILD_URLS, &urls)
                 .env(CHILD_DIR, dir.path())
                 .env(CHILD_INDEX, i.to_string())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap()
         })
         .collect();
-    let mut applied = vec![Vec::new(); TRIALS];
-    let mut failures = Vec::new();
-    for c in children {
-        let out = c.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "child failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-        for line in stdout.lines().filter_map(|l| l.strip_prefix("TRIAL=")) {
-            let (trial, rest) = line.split_once(' ').unwrap();
-            let trial: usize = trial.parse().unwrap();
-            match rest.strip_prefix("APPLIED=") {
-                Some(n) => applied[trial].push(n.trim().parse::<usize>().unwrap()),
-                None => failures.push(format!("database {trial}: {rest}")),
-            }
-        }
-    }
+    let (applied, failures) = files::trial_reports(children, TRIALS, "database");
     assert!(failures.is_empty(), "opens failed instead of waiting: {failures:#?}");
     for (t, applied) in applied.iter().enumerate() {
         assert_eq!(applied.len(), CHILDREN, "database {t}: not every child reported");

@@ -72,6 +72,29 @@ pub fn child_test(name: &str) -> Command {
     c
 }
 
+/// Waits for child processes that each print, per trial, a line
+/// `TRIAL=<n> APPLIED=<migrations applied>` or `TRIAL=<n> <why it failed>`.
+/// Returns the counts per trial and the failures, each naming its `what`
+/// (a file, a database) and trial.
+pub fn trial_reports(children: Vec<std::process::Child>, trials: usize, what: &str) -> (Vec<Vec<usize>>, Vec<String>) {
+    let mut applied = vec![Vec::new(); trials];
+    let mut failures = Vec::new();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "child failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        for line in stdout.lines().filter_map(|l| l.strip_prefix("TRIAL=")) {
+            let (trial, rest) = line.split_once(' ').unwrap();
+            let trial: usize = trial.parse().unwrap();
+            match rest.strip_prefix("APPLIED=") {
+                Some(n) => applied[trial].push(n.trim().parse::<usize>().unwrap()),
+                None => failures.push(format!("{what} {trial}: {rest}")),
+            }
+        }
+    }
+    (applied, failures)
+}
+
 /// Asserts that the connection's file is in rollback-journal mode, as
 /// another tool (or an older release) leaves it.
 pub fn assert_rollback_journal(conn: &Connection) {

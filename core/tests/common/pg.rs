@@ -44,6 +44,20 @@ pub fn with_database(url: &str, db: &str) -> String {
     }
 }
 
+/// The columns of `public.avatars` as the incident report's own
+/// verification query lists them.
+pub fn listed_avatar_columns(c: &mut postgres::Client) -> Vec<String> {
+    c.query(
+        "SELECT column_name::text FROM information_schema.columns \
+         WHERE table_schema = 'public' AND table_name = 'avatars'",
+        &[],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
 pub fn connect(url: &str) -> postgres::Client {
     postgres::Client::connect(url, postgres::NoTls).unwrap_or_else(|e| panic!("cannot connect to the test server: {e}"))
 }
