@@ -511,19 +511,31 @@ pub(crate) fn get_avatar(conn: &Connection, user_id: &str, id: &Uuid) -> Result<
         .ok_or_else(|| not_found("avatar", id))
 }
 
-pub(crate) fn list_avatars(conn: &Connection, user_id: &str, q: &AvatarQuery) -> Result<Page<Avatar>> {
-    validate_user_id(user_id)?;
-    let limit = page_limit(q.limit)?;
-    let (sort_tag, key_sql) = match q.sort {
-        AvatarSort::CreatedAt => ("c", "createdAt"),
-        AvatarSort::UsageCount => ("u", "usageCount"),
-        AvatarSort::LastUsedAt => ("l", "ifnull(lastUsedAt, '')"),
+/// The cursor tag, SQL direction and keyset comparison of a query's sort
+/// and order: one definition for both dialects, so that a cursor names the
+/// same position on either.
+pub(crate) fn keyset(q: &AvatarQuery) -> (String, &'static str, &'static str) {
+    let sort_tag = match q.sort {
+        AvatarSort::CreatedAt => "c",
+        AvatarSort::UsageCount => "u",
+        AvatarSort::LastUsedAt => "l",
     };
     let (dir_tag, dir, cmp) = match q.order {
         SortOrder::Asc => ("a", "ASC", ">"),
         SortOrder::Desc => ("d", "DESC", "<"),
     };
-    let tag = format!("{sort_tag}{dir_tag}");
+    (format!("{sort_tag}{dir_tag}"), dir, cmp)
+}
+
+pub(crate) fn list_avatars(conn: &Connection, user_id: &str, q: &AvatarQuery) -> Result<Page<Avatar>> {
+    validate_user_id(user_id)?;
+    let limit = page_limit(q.limit)?;
+    let key_sql = match q.sort {
+        AvatarSort::CreatedAt => "createdAt",
+        AvatarSort::UsageCount => "usageCount",
+        AvatarSort::LastUsedAt => "ifnull(lastUsedAt, '')",
+    };
+    let (tag, dir, cmp) = keyset(q);
 
     let mut sql = format!("SELECT {AVATAR_COLUMNS} FROM avatars WHERE userId = ?");
     let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(user_id.to_owned())];

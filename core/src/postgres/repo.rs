@@ -19,7 +19,7 @@ use crate::model::{
     ProjectWithAvatars, format_timestamp, parse_timestamp, time_of_id, truncate_to_millis, validate_user_id,
 };
 use crate::repo::{
-    AvatarQuery, AvatarSort, Page, ProjectQuery, SortOrder, bad_cursor, decode_cursor, edit_time, encode_cursor,
+    AvatarQuery, AvatarSort, Page, ProjectQuery, bad_cursor, decode_cursor, edit_time, encode_cursor, keyset,
     name_contains_pattern, next_page, no_nul_filter, not_found, page_limit, taken,
 };
 use crate::store::Record;
@@ -260,16 +260,12 @@ pub(crate) fn list_avatars(c: &mut impl GenericClient, user_id: &str, q: &Avatar
     validate_user_id(user_id)?;
     let limit = page_limit(q.limit)?;
     // Never-used avatars sort as oldest, as on SQLite (where NULL is '').
-    let (sort_tag, key_sql) = match q.sort {
-        AvatarSort::CreatedAt => ("c", "\"createdAt\""),
-        AvatarSort::UsageCount => ("u", "\"usageCount\"::int8"),
-        AvatarSort::LastUsedAt => ("l", "coalesce(\"lastUsedAt\", '-infinity'::timestamptz)"),
+    let key_sql = match q.sort {
+        AvatarSort::CreatedAt => "\"createdAt\"",
+        AvatarSort::UsageCount => "\"usageCount\"::int8",
+        AvatarSort::LastUsedAt => "coalesce(\"lastUsedAt\", '-infinity'::timestamptz)",
     };
-    let (dir_tag, dir, cmp) = match q.order {
-        SortOrder::Asc => ("a", "ASC", ">"),
-        SortOrder::Desc => ("d", "DESC", "<"),
-    };
-    let tag = format!("{sort_tag}{dir_tag}");
+    let (tag, dir, cmp) = keyset(q);
     // Appends `clause` with its `$?` numbered as the parameter `v` becomes.
     fn next(sql: &mut String, args: &mut Vec<Param>, clause: &str, v: Param) {
         args.push(v);
