@@ -281,14 +281,12 @@ pub(crate) fn validate_schema_name(s: &str) -> Result<()> {
 /// limit" there, so it is refused rather than silently meaning the opposite.
 fn check_timeout(field: &str, t: Option<Duration>, max: Duration) -> Result<()> {
     match t {
-        Some(t) if t < Duration::from_millis(1) => Err(Error::validation(
-            field,
-            format!("must be at least 1 ms, got {t:?} (leave it unset for the default)"),
-        )),
-        Some(t) if t > max => Err(Error::validation(
-            field,
-            format!("must be at most {} ms, got {} ms", max.as_millis(), t.as_millis()),
-        )),
+        Some(t) if t < Duration::from_millis(1) => {
+            Err(Error::validation(field, format!("must be at least 1 ms, got {t:?} (leave it unset for the default)")))
+        }
+        Some(t) if t > max => {
+            Err(Error::validation(field, format!("must be at most {} ms, got {} ms", max.as_millis(), t.as_millis())))
+        }
         _ => Ok(()),
     }
 }

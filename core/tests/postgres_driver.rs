@@ -39,10 +39,12 @@ fn password_of(url: &str) -> String {
     auth.split_once(':').expect("the TLS URL has a password").1.to_owned()
 }
 
-/// Fails fast on a server that refuses: a TLS or authentication failure is
-/// retried by the pool until the connect timeout, like any failed connect.
+/// Fails soon on a server that refuses: a TLS or authentication failure is
+/// retried by the pool until the connect timeout, like any failed connect
+/// (long enough for one handshake on a loaded machine, so the error names
+/// its cause).
 fn quick() -> avatar_store::OpenOptions {
-    Store::options().busy_timeout(Duration::from_millis(300)).connect_timeout(Duration::from_millis(300))
+    Store::options().busy_timeout(Duration::from_secs(2)).connect_timeout(Duration::from_secs(2))
 }
 
 #[test]
@@ -52,10 +54,17 @@ fn sslmode_require_and_prefer_encrypt_the_stores_connections() {
     let mut admin = db.client();
     for (mode, app) in [(Some("require"), "avatar_store_tls_require"), (None, "avatar_store_tls_prefer")] {
         // No CA: require and prefer encrypt without checking the certificate, as libpq does.
-        let url = with_param(&with_param(&with_param(&url, "sslrootcert", None), "sslmode", mode), "application_name", Some(app));
+        let url = with_param(
+            &with_param(&with_param(&url, "sslrootcert", None), "sslmode", mode),
+            "application_name",
+            Some(app),
+        );
         let store = Store::open(&url).unwrap();
         store.create_project("u1", &project("over TLS")).unwrap();
-        assert!(all_encrypted(&mut admin, app), "sslmode={mode:?}: pg_stat_ssl says the store's connection is not encrypted");
+        assert!(
+            all_encrypted(&mut admin, app),
+            "sslmode={mode:?}: pg_stat_ssl says the store's connection is not encrypted"
+        );
     }
 }
 
@@ -87,8 +96,7 @@ fn verify_full_refuses_a_wrong_host_name_or_an_unknown_ca_without_showing_the_pa
     let Some(url) = tls_url(&db) else { return };
     let password = password_of(&url);
 
-    let wrong_host =
-        with_param(&url.replacen("@localhost:", "@wrong-host.invalid:", 1), "hostaddr", Some("127.0.0.1"));
+    let wrong_host = with_param(&url.replacen("@localhost:", "@wrong-host.invalid:", 1), "hostaddr", Some("127.0.0.1"));
     let err = quick().open(&wrong_host).unwrap_err();
     assert_eq!(err.code(), "IO", "{err}");
     let text = format!("{err} {err:?}");
@@ -132,7 +140,11 @@ fn the_urls_search_path_names_the_stores_schema() {
     let Some(db) = TestDb::create() else { return };
     let mut admin = db.client();
     // A table of another schema the store must leave alone.
-    admin.batch_execute("CREATE TABLE public.avatars (id TEXT, note TEXT); INSERT INTO public.avatars VALUES ('x', 'mine')").unwrap();
+    admin
+        .batch_execute(
+            "CREATE TABLE public.avatars (id TEXT, note TEXT); INSERT INTO public.avatars VALUES ('x', 'mine')",
+        )
+        .unwrap();
     // libpq's spelling; unquoted names fold to lower case, as the server reads them.
     let url = with_param(&db.url, "options", Some("-csearch_path%3DTenant_U,public"));
     let store = Store::open(&url).unwrap();
@@ -168,7 +180,10 @@ fn pool_size_and_timeouts_are_validated_naming_the_option() {
         (Store::options().pool_size(avatar_store::MAX_POOL_SIZE + 1), "poolSize"),
         (Store::options().connect_timeout(Duration::ZERO), "connectTimeout"),
         (Store::options().connect_timeout(Duration::from_micros(500)), "connectTimeout"),
-        (Store::options().connect_timeout(avatar_store::MAX_CONNECT_TIMEOUT + Duration::from_secs(1)), "connectTimeout"),
+        (
+            Store::options().connect_timeout(avatar_store::MAX_CONNECT_TIMEOUT + Duration::from_secs(1)),
+            "connectTimeout",
+        ),
         (Store::options().statement_timeout(Duration::ZERO), "statementTimeout"),
         (Store::options().statement_timeout(Duration::from_micros(999)), "statementTimeout"),
         (
@@ -350,7 +365,8 @@ fn a_store_outlives_a_server_restart() {
     assert_eq!(store.get_project("u1", &p.id).unwrap().name, "before");
 
     server.run("down");
-    for call in [store.get_project("u1", &p.id).map(drop), store.create_project("u1", &project("while down")).map(drop)] {
+    for call in [store.get_project("u1", &p.id).map(drop), store.create_project("u1", &project("while down")).map(drop)]
+    {
         let err = call.unwrap_err();
         assert_eq!(err.code(), "IO", "{err}");
         let text = format!("{err} {err:?}");

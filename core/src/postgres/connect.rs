@@ -77,7 +77,9 @@ impl TlsMode {
             other => {
                 return Err(Error::validation(
                     "url",
-                    format!("sslmode={other} is not supported (use disable, prefer, require, verify-ca or verify-full)"),
+                    format!(
+                        "sslmode={other} is not supported (use disable, prefer, require, verify-ca or verify-full)"
+                    ),
                 ));
             }
         })
@@ -152,8 +154,8 @@ pub(crate) fn parse(url: &str) -> Result<Target> {
 
 fn client_config(mode: TlsMode, root_cert: Option<&str>) -> Result<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verify_chain = matches!(mode, TlsMode::VerifyCa | TlsMode::VerifyFull)
-        || (mode == TlsMode::Require && root_cert.is_some());
+    let verify_chain =
+        matches!(mode, TlsMode::VerifyCa | TlsMode::VerifyFull) || (mode == TlsMode::Require && root_cert.is_some());
     let verifier: Arc<dyn ServerCertVerifier> = if verify_chain {
         let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots(root_cert)?), provider.clone())
             .build()
@@ -399,8 +401,14 @@ mod test {
     #[test]
     fn the_schema_comes_from_the_urls_search_path() {
         let schema = |url: &str| parse(url).map(|t| t.search_path);
-        assert_eq!(schema("postgresql://u@h/db?options=-csearch_path%3Dmyschema").unwrap().as_deref(), Some("myschema"));
-        assert_eq!(schema("postgresql://u@h/db?options=-c%20search_path%3DTenant,public").unwrap().as_deref(), Some("tenant"));
+        assert_eq!(
+            schema("postgresql://u@h/db?options=-csearch_path%3Dmyschema").unwrap().as_deref(),
+            Some("myschema")
+        );
+        assert_eq!(
+            schema("postgresql://u@h/db?options=-c%20search_path%3DTenant,public").unwrap().as_deref(),
+            Some("tenant")
+        );
         assert_eq!(
             schema("postgresql://u@h/db?options=--search_path%3D%22My%5C%20Schema%22,public").unwrap().as_deref(),
             Some("My Schema")
@@ -414,7 +422,10 @@ mod test {
         );
         assert_eq!(schema("postgresql://u@h/db?options=-cstatement_timeout%3D5s").unwrap(), None);
         assert_eq!(schema("postgresql://u@h/db").unwrap(), None);
-        assert_eq!(schema("postgresql://u@h/db?options=-csearch_path%3D%24user,public").unwrap_err().field(), Some("url"));
+        assert_eq!(
+            schema("postgresql://u@h/db?options=-csearch_path%3D%24user,public").unwrap_err().field(),
+            Some("url")
+        );
         assert_eq!(schema("postgresql://u@h/db?options=-csearch_path%3D").unwrap_err().field(), Some("url"));
     }
 }

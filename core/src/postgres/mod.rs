@@ -26,8 +26,8 @@ mod migrate;
 pub(crate) mod repo;
 mod schema;
 
-use std::path::Path;
 use std::hash::BuildHasher;
+use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -140,8 +140,11 @@ struct Setup {
 
 impl r2d2::CustomizeConnection<postgres::Client, postgres::Error> for Setup {
     fn on_acquire(&self, c: &mut postgres::Client) -> std::result::Result<(), postgres::Error> {
-        let mut sql =
-            format!("SET search_path TO {}; SET lock_timeout = {}", quote(&self.schema), self.lock_timeout.as_millis().max(1));
+        let mut sql = format!(
+            "SET search_path TO {}; SET lock_timeout = {}",
+            quote(&self.schema),
+            self.lock_timeout.as_millis().max(1)
+        );
         if let Some(t) = self.statement_timeout {
             sql.push_str(&format!("; SET statement_timeout = {}", t.as_millis().max(1)));
         }
