@@ -275,6 +275,42 @@ fn a_deadlock_is_retried_and_the_batch_commits_once() {
 }
 
 #[test]
+fn an_import_that_deadlocks_is_busy_and_not_run_again() {
+    let Some(db) = TestDb::create() else { return };
+    let store = Store::open(&db.url).unwrap();
+    let p = store.create_project("u1", &project("P")).unwrap();
+    let a1 = store.create_avatar("u1", &common::full_avatar(p.id, "A1")).unwrap();
+    let a2 = store.create_avatar("u1", &common::full_avatar(p.id, "A2")).unwrap();
+    let renamed = |a: &avatar_store::Avatar| {
+        avatar_store::Record::Avatar(avatar_store::Avatar { name: "renamed".into(), ..a.clone() })
+    };
+    let mut holder = db.client();
+    let mut admin = db.client();
+    holder.batch_execute("SET deadlock_timeout = '60s'; BEGIN").unwrap();
+    holder.execute("SELECT 1 FROM avatars WHERE id = $1 FOR UPDATE", &[&a2.id.to_string()]).unwrap();
+    let runs = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        // The caller's closure reads its input once: the store must not run it again.
+        let import = s.spawn(|| {
+            store.import("u1", |im| {
+                runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                im.record(&renamed(&a1))?;
+                im.record(&renamed(&a2))
+            })
+        });
+        wait_until("the import waits for A2", || someone_waits_on_a_lock(&mut admin, &db.name));
+        holder.execute("SELECT 1 FROM avatars WHERE id = $1 FOR UPDATE", &[&a1.id.to_string()]).unwrap();
+        holder.batch_execute("COMMIT").unwrap();
+        let err = import.join().unwrap().unwrap_err();
+        assert_eq!(err.code(), "BUSY", "{err}");
+        assert!(err.to_string().contains("deadlock") && err.to_string().contains("40P01"), "{err}");
+    });
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(store.get_avatar("u1", &a1.id).unwrap().name, "A1", "rolled back whole");
+    assert_eq!(store.get_avatar("u1", &a2.id).unwrap().name, "A2");
+}
+
+#[test]
 fn a_serialization_failure_is_retried_on_a_fresh_snapshot() {
     let Some(db) = TestDb::create() else { return };
     // Under REPEATABLE READ (as a server or role may be set up), a row

@@ -105,8 +105,10 @@ pub(crate) struct Target {
     pub(crate) search_path: Option<String>,
 }
 
-/// Parses `url`. Errors never quote it: it may hold a password.
-pub(crate) fn parse(url: &str) -> Result<Target> {
+/// The driver's [`Config`] of `url`, whose `sslmode` and `sslrootcert` it
+/// does not know, so they are taken out and returned beside it. Errors never
+/// quote the URL: it may hold a password.
+pub(crate) fn driver_config(url: &str) -> Result<(Config, TlsMode, Option<String>)> {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let mut mode = TlsMode::Prefer;
     let mut root_cert: Option<String> = None;
@@ -122,13 +124,18 @@ pub(crate) fn parse(url: &str) -> Result<Target> {
     }
     let rest = if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) };
     // The parser's own message could quote the URL, password included.
-    let mut config: Config = rest.parse().map_err(|_| {
+    let config: Config = rest.parse().map_err(|_| {
         Error::validation(
             "url",
             "not a valid PostgreSQL URL (expected postgresql://user:password@host:port/database?options)",
         )
     })?;
+    Ok((config, mode, root_cert))
+}
 
+/// What to connect to and how, from `url`.
+pub(crate) fn parse(url: &str) -> Result<Target> {
+    let (mut config, mode, root_cert) = driver_config(url)?;
     let unix = config.get_hosts().iter().filter(|h| matches!(h, Host::Unix(_))).count();
     let driver_mode = if unix > 0 && unix == config.get_hosts().len() {
         SslMode::Disable
@@ -396,6 +403,11 @@ mod test {
         std::fs::write(&empty, "not a certificate\n").unwrap();
         let url = format!("postgresql://u@h/db?sslmode=verify-full&sslrootcert={}", empty.display());
         assert_eq!(refused(&url).field(), Some("sslrootcert"));
+        // Shown without the password, also with TLS options the driver does not know.
+        let shown = crate::display_database(std::path::Path::new(
+            "postgresql://app:s3cret@db.example/app?sslmode=verify-full&sslrootcert=/etc/ca.pem",
+        ));
+        assert_eq!(shown, "postgresql://app@db.example:5432/app");
     }
 
     #[test]

@@ -71,8 +71,8 @@ pub(crate) fn as_url(path: &Path) -> Option<&str> {
 /// ```
 pub fn display_database(db: &Path) -> String {
     match as_url(db) {
-        Some(url) => match url.parse::<Config>() {
-            Ok(c) => describe(&c),
+        Some(url) => match connect::driver_config(url) {
+            Ok((c, _, _)) => describe(&c),
             Err(_) => "(an invalid PostgreSQL URL)".to_owned(),
         },
         None => db.display().to_string(),
