@@ -74,7 +74,15 @@ tls_url_for() {
 # A throwaway CA and a server certificate it signs, for localhost and 127.0.0.1.
 make_certs() {
   local tls=$1/tls
-  command -v openssl >/dev/null 2>&1 || { echo "pg.sh: the openssl command is needed for the TLS certificates" >&2; return 1; }
+  if ! command -v openssl >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "pg.sh: openssl not found, installing it with apt-get" >&2
+      apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >&2
+    else
+      echo "pg.sh: the openssl command is needed for the TLS certificates; install openssl" >&2
+      return 1
+    fi
+  fi
   mkdir -p "$tls"
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 \
     -subj "/CN=avatar-store test CA" -addext "basicConstraints=critical,CA:TRUE" \
