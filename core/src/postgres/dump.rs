@@ -45,7 +45,8 @@ pub(crate) fn find(tool: &str) -> Result<PathBuf> {
             dirs
         }
     };
-    dirs.iter().map(|d| d.join(tool)).find(|p| is_executable(p)).ok_or_else(|| missing(tool))
+    let file = if cfg!(windows) { format!("{tool}.exe") } else { tool.to_owned() };
+    dirs.iter().map(|d| d.join(&file)).find(|p| is_executable(p)).ok_or_else(|| missing(tool))
 }
 
 /// The error naming what to install.
@@ -219,7 +220,7 @@ impl Tools {
         if let Some(p) = self.password.as_deref().filter(|p| !p.is_empty()) {
             text = text.replace(p, "***");
         }
-        Err(Error::io(path, format!("{what} failed ({}, {}): {text}", tool.display(), out.status)))
+        Err(Error::io(path, format!("{what} ({}, {}): {text}", tool.display(), out.status)))
     }
 
     /// Writes a `pg_dump -Fc` archive of `schema` to `dest`, which must not
@@ -245,7 +246,7 @@ impl Tools {
             .arg(format!("--schema={}", quote(schema)))
             .arg("--file")
             .arg(&*temp);
-        self.run(cmd, &pg_dump, "pg_dump", dest)?;
+        self.run(cmd, &pg_dump, "pg_dump failed", dest)?;
         temp.persist_noclobber(dest).map_err(|e| Error::io(dest, e.error))
     }
 }
@@ -352,9 +353,7 @@ pub(crate) fn restore(url: &str, backup: &Path, force: bool) -> Result<RestoreOu
 
     let mut cmd = tools.command(&pg_restore);
     cmd.arg("--list").arg(backup);
-    let list = tools
-        .run(cmd, &pg_restore, "reading the archive", backup)
-        .map_err(|e| Error::io(backup, format!("not a pg_dump custom-format archive ({e})")))?;
+    let list = tools.run(cmd, &pg_restore, "not a pg_dump custom-format archive", backup)?;
     let list = String::from_utf8_lossy(&list).into_owned();
     let not_ours = || Error::io(backup, "holds no avatar-store migration history; not a backup of this store");
     let schema = archived_schema(&list).ok_or_else(not_ours)?;
@@ -363,7 +362,7 @@ pub(crate) fn restore(url: &str, backup: &Path, force: bool) -> Result<RestoreOu
         .arg(format!("--schema={schema}"))
         .arg(format!("--table={HISTORY_TABLE}"))
         .arg(backup);
-    let script = tools.run(cmd, &pg_restore, "reading the archive's history", backup)?;
+    let script = tools.run(cmd, &pg_restore, "cannot read the archive's migration history", backup)?;
     let st = status_of(history_rows(&String::from_utf8_lossy(&script))?, embedded_postgres_migrations());
     check_compatible(&st)?;
     if st.applied.is_empty() {
@@ -402,7 +401,7 @@ pub(crate) fn restore(url: &str, backup: &Path, force: bool) -> Result<RestoreOu
     let dbname = format!("dbname='{}'", tools.dbname.replace('\\', "\\\\").replace('\'', "\\'"));
     cmd.arg("--use-list").arg(list_file.path()).arg("--dbname").arg(dbname).arg(backup);
     let target = PathBuf::from(&tools.target);
-    tools.run(cmd, &pg_restore, "pg_restore (nothing was changed)", &target)?;
+    tools.run(cmd, &pg_restore, "pg_restore failed, nothing was changed", &target)?;
     Ok(RestoreOutcome { version, replaced_copy })
 }
 

@@ -201,6 +201,15 @@ impl PgStore {
         })
     }
 
+    /// Refuses a schema change through a read-only store up front, rather
+    /// than at its first statement (which would fail all the same).
+    fn writable(&self) -> Result<()> {
+        if self.read_only {
+            return Err(Error::Io { path: self.target.clone(), message: "the store was opened read-only".into() });
+        }
+        Ok(())
+    }
+
     /// Names the server in a connection error.
     fn named<T>(&self, r: Result<T>) -> Result<T> {
         r.map_err(|e| match e {
@@ -223,6 +232,7 @@ impl PgStore {
     }
 
     pub(crate) fn migrate(&self) -> Result<MigrationOutcome> {
+        self.writable()?;
         let mut c = self.conn()?;
         self.named(migrate::migrate(&mut c, &self.schema))
     }
@@ -251,6 +261,7 @@ impl PgStore {
     /// differences that could lose data alone. No backup: the transaction
     /// either commits every statement or none.
     pub(crate) fn repair(&self) -> Result<RepairOutcome> {
+        self.writable()?;
         let mut c = self.conn()?;
         let exp = self.expected(&mut c)?;
         self.named((|| {
@@ -482,11 +493,12 @@ impl From<postgres::Error> for Error {
                 "{detail}: the database has a NOT NULL column this version of avatar-store does not fill; \
                  its schema has drifted (run `avatar-store doctor`)"
             )),
-            // Only a read-only store's connections refuse writes: like a
-            // read-only SQLite file, an I/O error naming the database.
-            c if *c == SqlState::READ_ONLY_SQL_TRANSACTION => {
-                Error::Io { path: String::new(), message: format!("the store was opened read-only ({detail})") }
-            }
+            // A read-only store's session (or a standby server) refuses the
+            // write: like a read-only SQLite file, an I/O error naming the database.
+            c if *c == SqlState::READ_ONLY_SQL_TRANSACTION => Error::Io {
+                path: String::new(),
+                message: format!("the database refused a write ({detail}): a read-only store or a standby server"),
+            },
             c if *c == SqlState::T_R_SERIALIZATION_FAILURE
                 || *c == SqlState::T_R_DEADLOCK_DETECTED
                 || *c == SqlState::LOCK_NOT_AVAILABLE =>
