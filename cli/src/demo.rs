@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::Report;
 use crate::fail::CliError;
-use crate::ops::open_to_read;
+use crate::ops::{is_url, open_to_read, shown};
 
 /// The database `demo` uses when no --db / AVATAR_STORE_DB is given.
 pub const DEFAULT_DB: &str = "avatar-store-demo.db";
@@ -41,29 +41,40 @@ pub fn run(db: &Path) -> Result<Report, CliError> {
     let text = serde_json::to_string_pretty(&all).unwrap_or_default() + "\n";
     eprintln!(
         "demo database {}: seeded user {USER:?} with {projects} projects and {avatars} avatars; their projects:",
-        db.display()
+        shown(db)
     );
     Ok(Report { human: text, json: json!(all), exit: crate::fail::OK, to_stderr: false })
 }
 
 /// Refuses, with a `CONFLICT` (exit 5) and before changing anything, a
-/// database that is neither new (missing or empty) nor a demo database.
+/// database that is neither new (missing or empty; on PostgreSQL, a schema
+/// without tables and history) nor a demo database.
 fn refuse_unless_demo(db: &Path) -> Result<(), CliError> {
-    match std::fs::metadata(db) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(CliError::io(db, e)),
-        Ok(m) if m.len() == 0 => return Ok(()),
-        Ok(_) => {}
+    if !is_url(db) {
+        match std::fs::metadata(db) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(CliError::io(db, e)),
+            Ok(m) if m.len() == 0 => return Ok(()),
+            Ok(_) => {}
+        }
     }
     let refuse = |why: &str| {
         CliError::from(avatar_store::Error::Conflict(format!(
             "{} is not a demo database ({why}); demo only seeds a new file or a database it seeded",
-            db.display()
+            shown(db)
         )))
         .with_hint("pass --db with a new file name, or unset AVATAR_STORE_DB to use ./avatar-store-demo.db")
     };
     let store = open_to_read(db)?;
-    if !store.check_schema()?.missing_tables.is_empty() {
+    let report = store.check_schema()?;
+    // An empty server database: no history, none of our tables, no others.
+    let empty = report.current_version == 0
+        && report.warnings.is_empty()
+        && ["avatars", "projects"].iter().all(|t| report.missing_tables.iter().any(|m| m == t));
+    if is_url(db) && empty {
+        return Ok(());
+    }
+    if !report.missing_tables.is_empty() {
         return Err(refuse("it is not an avatar-store database"));
     }
     let (all_projects, all_avatars) = store.count_all_users()?;

@@ -24,15 +24,16 @@ const ABOUT: &str = "Operate avatar-store databases: migrate, check and repair t
 const LONG_ABOUT: &str = "Operate avatar-store databases: migrate, check and repair the schema, back up and \
 restore, export and import.
 
-The database is the file given with --db, or in the AVATAR_STORE_DB environment variable. Commands print \
+The database is the file or postgres:// URL given with --db, or in the AVATAR_STORE_DB environment variable \
+(a URL's password is never printed). Commands print \
 for people by default and a JSON object with --json (errors too: {\"error\": {\"code\", \"exitCode\", \
 \"message\", ...}} on stderr).";
 
 #[derive(Debug, Parser)]
 #[command(name = "avatar-store", version, about = ABOUT, long_about = LONG_ABOUT, after_help = fail::exit_codes_help())]
 struct Cli {
-    /// The database file.
-    #[arg(long, global = true, env = "AVATAR_STORE_DB", value_name = "FILE")]
+    /// The database file, or a PostgreSQL URL (postgres://user:password@host:port/database).
+    #[arg(long, global = true, env = "AVATAR_STORE_DB", value_name = "FILE|URL", hide_env_values = true)]
     db: Option<PathBuf>,
 
     /// Print a JSON object instead of text (for scripts and pipelines).
@@ -50,7 +51,9 @@ enum Command {
     /// Creates the database if it does not exist. Exits 0 when the schema is as
     /// expected afterwards, 1 when drift remains that migrations do not fix
     /// (run `doctor --fix`), 7 when a migration fails (the file is left as it
-    /// was), 8 when the file was written by a newer avatar-store.
+    /// was), 8 when the file was written by a newer avatar-store. On
+    /// PostgreSQL there is no file backup: all pending migrations and their
+    /// history rows commit in one transaction, or none does.
     Migrate {
         /// Only list the migrations that would run; the file is only read, never changed.
         #[arg(long)]
@@ -81,6 +84,11 @@ enum Command {
     /// online backup, so it can run while another process writes, and reads the
     /// database without changing it. The copy gets the database file's
     /// permissions and appears at DEST only once complete.
+    ///
+    /// On a PostgreSQL URL, DEST is a `pg_dump -Fc` archive of the store's
+    /// schema (owner-only), made by pg_dump from PATH, AVATAR_STORE_PG_BIN or
+    /// /usr/lib/postgresql/*/bin; the password reaches it in PGPASSWORD,
+    /// never on its command line.
     Backup {
         /// Where to write the backup.
         dest: PathBuf,
@@ -94,8 +102,14 @@ enum Command {
     /// kept next to it (FILE.replaced-<time>.bak) or waits and lands in the
     /// restored database. A file that is not a SQLite database at all is moved
     /// aside as FILE.damaged-<time>.bak instead.
+    ///
+    /// On a PostgreSQL URL, BACKUP is a `pg_dump -Fc` archive with an
+    /// avatar-store history this build can open, restored by pg_restore in one
+    /// transaction into the schema it came from. A schema that holds any
+    /// table is replaced only with --force (exit 5 without it), after a
+    /// pg_dump of it is kept beside BACKUP as DATABASE.replaced-<time>.bak.
     Restore {
-        /// The backup file to restore.
+        /// The backup file (or pg_dump archive) to restore.
         backup: PathBuf,
         /// Replace an existing database (a copy of it is kept).
         #[arg(long)]

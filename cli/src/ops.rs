@@ -43,7 +43,7 @@ pub fn is_url(db: &Path) -> bool {
 }
 
 /// The database as it may be printed: a URL without its password.
-fn shown(db: &Path) -> String {
+pub fn shown(db: &Path) -> String {
     avatar_store::display_database(db)
 }
 
@@ -80,7 +80,7 @@ fn drift_summary(r: &SchemaReport) -> String {
 
 pub fn migrate(db: &Path, dry_run: bool) -> Result<Report, CliError> {
     if dry_run {
-        let (current, pending) = if db.exists() {
+        let (current, pending) = if is_url(db) || db.exists() {
             let st = open_to_read(db)?.migration_status()?;
             (st.current_version, st.pending)
         } else {
@@ -115,6 +115,10 @@ pub fn migrate(db: &Path, dry_run: bool) -> Result<Report, CliError> {
     };
     if let Some(b) = &out.backup {
         let _ = writeln!(human, "backup of the file before migrating: {}", b.display());
+    } else if is_url(db) && !out.applied.is_empty() {
+        // PostgreSQL's DDL is transactional: there is no half-migrated state
+        // a file backup would have to undo.
+        human.push_str("applied in one transaction (PostgreSQL: no file backup needed)\n");
     }
     let exit = if report.is_ok() {
         human.push_str("schema OK\n");
@@ -161,6 +165,7 @@ fn status_text(db: &Path, st: &MigrationStatus) -> String {
 
 pub fn status(db: &Path) -> Result<Report, CliError> {
     require_existing(db)?;
+    // A URL too: read through a read-only session, also a newer database.
     let st = avatar_store::inspect(db)?;
     let mut json = serde_json::to_value(&st).unwrap_or_default();
     json["database"] = path_json(db);
@@ -169,7 +174,8 @@ pub fn status(db: &Path) -> Result<Report, CliError> {
 
 pub fn doctor(db: &Path, fix: bool) -> Result<Report, CliError> {
     require_existing(db)?;
-    let store = open_as_is(db)?;
+    // Only --fix may write; a look changes nothing, on a file or a server.
+    let store = if fix { open_as_is(db)? } else { open_to_read(db)? };
     let before = store.check_schema()?;
     if !fix {
         let mut human = format!("database: {}\n{before}", shown(db));
@@ -240,6 +246,8 @@ pub fn restore(backup: &Path, db: &Path, force: bool) -> Result<Report, CliError
         return Err(CliError::io(backup, "no such backup file"));
     }
     let out = avatar_store::restore(backup, db, force).map_err(|e| match e {
+        avatar_store::Error::Conflict(_) if is_url(db) => CliError::from(e)
+            .with_hint("pass --force to replace them; a pg_dump of them is kept beside the backup first"),
         avatar_store::Error::Conflict(_) => {
             CliError::from(e).with_hint("pass --force to replace it; a copy of the current file is kept")
         }

@@ -19,7 +19,7 @@ use serde_json::json;
 
 use crate::Report;
 use crate::fail::CliError;
-use crate::ops::require_existing;
+use crate::ops::{is_url, path_json, require_existing, shown};
 
 fn bar(total: u64, unit: &str, visible: bool) -> ProgressBar {
     if !visible {
@@ -74,7 +74,7 @@ fn is_database_file(db: &Path, out: &Path) -> bool {
 
 /// Refuses an export target that is the database, or that exists without --force.
 fn check_output(db: &Path, out: &Path, force: bool) -> Result<(), CliError> {
-    if is_database_file(db, out) {
+    if !is_url(db) && is_database_file(db, out) {
         return Err(avatar_store::Error::Conflict(format!(
             "{} is the database being exported (or its -wal, -shm or -journal file); \
              export never writes over it, --force or not",
@@ -166,7 +166,7 @@ pub fn export(db: &Path, scope: Scope<'_>, output: Option<&Path>, force: bool, j
 
     let human = format!("exported {projects} projects and {avatars} avatars to {target}\n");
     let summary = json!({
-        "database": lossy(db),
+        "database": path_json(db),
         "output": output.map(lossy),
         "userId": scope.user_id(),
         "allUsers": scope == Scope::AllUsers,
@@ -195,7 +195,7 @@ fn named(e: avatar_store::Error, path: &str) -> avatar_store::Error {
 /// Names the database in an I/O error that names no file.
 fn on_database(e: CliError, db: &Path) -> CliError {
     match e {
-        CliError::Store { error, hint } => CliError::Store { error: named(error, &lossy(db)), hint },
+        CliError::Store { error, hint } => CliError::Store { error: named(error, &shown(db)), hint },
         e => e,
     }
 }
@@ -299,14 +299,16 @@ pub fn import(db: &Path, scope: Scope<'_>, file: &Path) -> Result<Report, CliErr
     // database is about to take, on the disk that must hold it anyway.
     let on_input = |e: avatar_store::Error| named(e, &from);
     let reader = Reader::new(input, scope).map_err(on_input)?;
-    let checked = Checked::read(reader, parent_dir(db)).map_err(on_input)?;
+    // A server's data lives elsewhere: the local copy goes to the temporary folder.
+    let spool = if is_url(db) { std::env::temp_dir() } else { parent_dir(db).to_path_buf() };
+    let checked = Checked::read(reader, &spool).map_err(on_input)?;
     pb.finish_and_clear();
 
     // Second pass: one transaction, fed from the local copy.
     let (projects, avatars) = checked.counts();
     let pb = bar(projects + avatars, "records", terminal);
     pb.set_message("importing");
-    let written = if db.exists() {
+    let written = if is_url(db) || db.exists() {
         import_into_existing(db, &checked, &pb)
     } else {
         match import_into_new(db, &checked, &pb) {
@@ -319,11 +321,11 @@ pub fn import(db: &Path, scope: Scope<'_>, file: &Path) -> Result<Report, CliErr
     pb.finish_and_clear();
     let (projects, avatars) = written.map_err(|e| on_database(e, db))?;
 
-    let human = format!("imported {projects} projects and {avatars} avatars from {from} into {}\n", lossy(db));
+    let human = format!("imported {projects} projects and {avatars} avatars from {from} into {}\n", shown(db));
     Ok(Report::ok(
         human,
         json!({
-            "database": lossy(db),
+            "database": path_json(db),
             "file": lossy(file),
             "userId": scope.user_id(),
             "allUsers": scope == Scope::AllUsers,

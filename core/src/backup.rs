@@ -168,6 +168,8 @@ pub struct RestoreOutcome {
     /// Where the database that was replaced was kept, if there was one: a
     /// copy named `<db>.replaced-<time>.bak`, or, when it was not a SQLite
     /// database at all, the file itself moved aside as `<db>.damaged-<time>.bak`.
+    /// On PostgreSQL, a `pg_dump -Fc` archive of the replaced schema,
+    /// `<database>.replaced-<time>.bak` beside the restored archive.
     #[serde(serialize_with = "lossy_path")]
     pub replaced_copy: Option<PathBuf>,
 }
@@ -183,7 +185,18 @@ pub struct RestoreOutcome {
 /// database at all is moved aside as `<db>.damaged-<time>.bak` instead.
 /// New files (the restored database, the kept copy) get the permissions of
 /// the file they come from.
+///
+/// When `db` is a PostgreSQL URL, `backup_file` is a `pg_dump -Fc` archive
+/// (what [`crate::Store::backup`] writes there), restored with `pg_restore`
+/// in one transaction into the schema it was taken from. That schema must be
+/// empty unless `force` is given; then what it holds is first dumped to
+/// `<database>.replaced-<time>.bak` beside the archive. Needs `pg_restore`
+/// (and `pg_dump` with `force`) on `PATH`, in `AVATAR_STORE_PG_BIN`, or in a
+/// usual install folder; an [`Error::Io`] says what to install otherwise.
 pub fn restore(backup_file: &Path, db: &Path, force: bool) -> Result<RestoreOutcome> {
+    if let Some(url) = crate::postgres::as_url(db) {
+        return crate::postgres::dump::restore(url, backup_file, force);
+    }
     let src = store::open_looking(backup_file, BUSY)?;
     let integrity: String = src
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))

@@ -175,7 +175,8 @@ pub(crate) fn status_of(applied: Vec<AppliedMigration>, embedded: Vec<MigrationI
 /// Reads the migration status of the database file at `path` without
 /// changing it (no migration, no compatibility check, no switch to WAL, and
 /// no -wal or -shm file left beside it), so that a newer or edited database
-/// can be inspected too.
+/// can be inspected too. A PostgreSQL URL is read through a read-only
+/// session in the default schema.
 ///
 /// ```
 /// # let dir = tempfile::tempdir().unwrap();
@@ -186,6 +187,9 @@ pub(crate) fn status_of(applied: Vec<AppliedMigration>, embedded: Vec<MigrationI
 /// assert!(st.pending.is_empty() && !st.newer_than_build);
 /// ```
 pub fn inspect(path: &Path) -> Result<MigrationStatus> {
+    if crate::postgres::as_url(path).is_some() {
+        return crate::store::OpenOptions::default().inspecting().open(path)?.migration_status();
+    }
     let conn = crate::store::open_looking(path, std::time::Duration::from_secs(5))?;
     status_of_file(&conn, path)
 }

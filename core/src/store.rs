@@ -60,6 +60,9 @@ pub struct OpenOptions {
     pub(crate) pool_size: Option<u32>,
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) statement_timeout: Option<Duration>,
+    /// Open even a database this build refuses (newer, edited), read-only,
+    /// only to report on it.
+    pub(crate) inspect: bool,
 }
 
 impl Default for OpenOptions {
@@ -75,6 +78,7 @@ impl Default for OpenOptions {
             pool_size: None,
             connect_timeout: None,
             statement_timeout: None,
+            inspect: false,
         }
     }
 }
@@ -88,7 +92,10 @@ impl OpenOptions {
         self
     }
 
-    /// Back up a non-empty file before migrating or repairing it (default true).
+    /// Back up a non-empty file before migrating or repairing it (default
+    /// true). Ignored on PostgreSQL, whose DDL is transactional: migrations
+    /// and repairs commit whole or not at all, so there is no half-changed
+    /// state to go back from.
     pub fn backup(mut self, on: bool) -> Self {
         self.backup = on;
         self
@@ -127,6 +134,12 @@ impl OpenOptions {
     /// single connection. For commands that promise to change nothing
     /// (status, backup, export, dry runs).
     ///
+    /// On PostgreSQL, nothing is migrated and every pooled connection runs
+    /// with `default_transaction_read_only = on`, so every write fails with
+    /// [`Error::Io`] naming the server; the schema is checked against this
+    /// build's recorded head schema, since learning it from the server needs
+    /// a scratch schema. A role with nothing but read privileges will do.
+    ///
     /// ```
     /// # fn main() -> avatar_store::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
@@ -141,6 +154,12 @@ impl OpenOptions {
     pub fn read_only(mut self, on: bool) -> Self {
         self.read_only = on;
         self
+    }
+
+    /// Read-only, unverified, and not refusing a newer or edited database:
+    /// for looking at one, never for using it.
+    pub(crate) fn inspecting(self) -> Self {
+        OpenOptions { inspect: true, ..self.read_only(true).verify(false) }
     }
 
     /// The PostgreSQL schema the store works in (default: the first schema
@@ -225,7 +244,7 @@ impl OpenOptions {
     /// statement, and `sslmode` (`disable`, `prefer`, `require`, `verify-ca`,
     /// `verify-full`) with `sslrootcert` choose TLS as libpq does; migrating needs
     /// no backup (all pending migrations commit in one transaction, DDL
-    /// included), and read-only opening is not supported yet.
+    /// included), and a read-only store writes nothing at all.
     pub fn open(self, path: impl AsRef<Path>) -> Result<Store> {
         self.validate()?;
         let path = path.as_ref();
@@ -615,6 +634,13 @@ impl Store {
     /// stays usable. `dest` must not exist (a symbolic link there is refused
     /// too); the copy gets the database file's permissions (owner-only in
     /// memory) and appears only once complete.
+    ///
+    /// On PostgreSQL the copy is a `pg_dump -Fc` archive of the store's
+    /// schema (owner-only, restored by [`crate::restore`] or `pg_restore`),
+    /// made by PostgreSQL's `pg_dump`, found in `AVATAR_STORE_PG_BIN`, on
+    /// `PATH` or in a usual install folder (an [`Error::Io`] says what to
+    /// install when it is missing). The password reaches it through the
+    /// `PGPASSWORD` environment variable, never its command line.
     pub fn backup(&self, dest: impl AsRef<Path>) -> Result<()> {
         match &self.backend {
             Backend::Sqlite(s) => s.backup(dest),

@@ -295,16 +295,121 @@ fn a_store_sees_only_its_own_schema() {
     assert_eq!(tables(&mut c, "public"), ["avatars"]);
 }
 
+/// A read-only store migrates nothing and writes nothing: it works for a
+/// role that may only read, and a write through it is an IO error naming
+/// the server.
 #[test]
-fn operations_not_yet_on_postgres_say_so() {
+fn a_read_only_store_writes_nothing() {
     let Some(db) = TestDb::create() else { return };
-    let store = Store::open(&db.url).unwrap();
+    // An old database: V1 applied, V2.. pending.
+    let mut c = db.client();
+    c.batch_execute(&embedded_postgres_migrations()[0].sql).unwrap();
+    record_history(&mut c, "public", 1);
+    c.batch_execute("INSERT INTO projects VALUES ('p1', 'u1', 'P', NULL, now(), now())").unwrap();
+    let reader = db.reader_url();
+    let before = db.fingerprint();
+
+    // Pending migrations are drift for a verifying read-only open, not applied.
+    let err = Store::options().read_only(true).open(&reader).unwrap_err();
+    assert_eq!(err.code(), "SCHEMA_DRIFT", "{err}");
+    assert_eq!(err.schema_report().unwrap().pending_migrations, [2, 3, 4, 5]);
+
+    // The superuser could write: the session, not the role, must refuse.
+    for url in [&reader, &db.url] {
+        let store = Store::options().read_only(true).verify(false).open(url).unwrap();
+        assert!(store.migration_outcome().applied.is_empty());
+        let report = store.check_schema().unwrap();
+        assert_eq!(report.pending_migrations, [2, 3, 4, 5], "{report}");
+        assert_eq!(store.count("u1").unwrap(), (1, 0));
+        let err = store.create_project("u1", &NewProject { name: "X".into(), ..Default::default() }).unwrap_err();
+        assert_eq!(err.code(), "IO", "{err}");
+        assert!(err.to_string().contains(&db.name) && err.to_string().contains("read-only transaction"), "{err}");
+        let err = store.migrate().unwrap_err();
+        assert_eq!(err.code(), "IO", "{err}");
+        assert_eq!(store.repair().unwrap_err().code(), "IO");
+    }
+    assert_eq!(db.fingerprint(), before, "a read-only store changed the database");
+
+    // At head, a verifying read-only open passes, as the reader too.
+    Store::open(&db.url).unwrap();
+    let reader = db.reader_url();
+    let store = Store::options().read_only(true).open(&reader).unwrap();
+    assert!(store.check_schema().unwrap().is_ok());
+    assert_eq!(avatar_store::inspect(std::path::Path::new(&reader)).unwrap().current_version, 5);
+}
+
+/// `Store::backup` writes a pg_dump archive that `restore` puts back, rows
+/// and all; restore refuses a non-empty schema without force, and keeps a
+/// dump of what force replaces.
+#[test]
+fn backup_and_restore_round_trip_on_postgres() {
+    let Some(a) = TestDb::create() else { return };
+    let Some(b) = TestDb::create() else { return };
+    let store = Store::open(&a.url).unwrap();
+    let p = store.create_project("u1", &NewProject { name: "Kept".into(), ..Default::default() }).unwrap();
+    store
+        .create_avatar(
+            "u1",
+            &avatar_store::NewAvatar {
+                project_id: p.id,
+                name: "Nova".into(),
+                seed_used: Some(i64::MAX),
+                ..Default::default()
+            },
+        )
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let err = store.backup(dir.path().join("b")).unwrap_err();
-    assert_eq!(err.code(), "INTERNAL");
-    assert!(err.to_string().contains("not yet supported on PostgreSQL"), "{err}");
-    let ro = Store::options().read_only(true).open(&db.url).unwrap_err();
-    assert!(ro.to_string().contains("not yet supported on PostgreSQL: read-only open"), "{ro}");
+    let archive = dir.path().join("a.dump");
+    store.backup(&archive).unwrap();
+    assert_eq!(store.backup(&archive).unwrap_err().code(), "IO", "an existing file is never overwritten");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&archive).unwrap().permissions().mode() & 0o077, 0, "owner-only");
+    }
+
+    let out = avatar_store::restore(&archive, std::path::Path::new(&b.url), false).unwrap();
+    assert_eq!((out.version, out.replaced_copy.clone()), (avatar_store::latest_version(), None));
+    let rows =
+        |db: &TestDb| db.fingerprint().lines().filter(|l| !l.starts_with("refinery")).collect::<Vec<_>>().join("\n");
+    assert_eq!(rows(&b), rows(&a));
+    let restored = Store::open(&b.url).unwrap();
+    assert_eq!(restored.get_project("u1", &p.id).unwrap(), p);
+
+    // Not empty now: refused, untouched.
+    restored.create_project("u1", &NewProject { name: "Later".into(), ..Default::default() }).unwrap();
+    let later = b.fingerprint();
+    let err = avatar_store::restore(&archive, std::path::Path::new(&b.url), false).unwrap_err();
+    assert_eq!(err.code(), "CONFLICT", "{err}");
+    assert!(err.to_string().contains("avatars"), "{err}");
+    assert_eq!(b.fingerprint(), later);
+
+    // With force: replaced, and what was there kept as an archive.
+    let out = avatar_store::restore(&archive, std::path::Path::new(&b.url), true).unwrap();
+    assert_eq!(rows(&b), rows(&a));
+    let kept = out.replaced_copy.expect("a copy of the replaced schema");
+    assert!(kept.starts_with(dir.path()), "{kept:?}");
+    let Some(c) = TestDb::create() else { return };
+    avatar_store::restore(&kept, std::path::Path::new(&c.url), false).unwrap();
+    assert_eq!(Store::open(&c.url).unwrap().count("u1").unwrap(), (2, 1), "the kept copy holds the replaced rows");
+
+    // Not an archive, or an archive of something else: refused, nothing written.
+    let junk = dir.path().join("junk");
+    std::fs::write(&junk, "not an archive").unwrap();
+    let err = avatar_store::restore(&junk, std::path::Path::new(&c.url), true).unwrap_err();
+    assert_eq!(err.code(), "IO", "{err}");
+    assert!(err.to_string().contains("not a pg_dump custom-format archive"), "{err}");
+
+    // An archive of a newer build's database is refused before anything is written.
+    a.client().execute(&format!("INSERT INTO {HISTORY_TABLE} VALUES (99, 'future', '', '0')"), &[]).unwrap();
+    let newer = dir.path().join("newer.dump");
+    store.backup(&newer).unwrap();
+    let status = avatar_store::inspect(std::path::Path::new(&a.url)).unwrap();
+    assert!(status.newer_than_build && status.current_version == 99, "inspect reads a newer database as it is");
+    let Some(d) = TestDb::create() else { return };
+    let err = avatar_store::restore(&newer, std::path::Path::new(&d.url), false).unwrap_err();
+    assert_eq!(err.code(), "NEWER_SCHEMA", "{err}");
+    assert_eq!(tables(&mut d.client(), "public"), Vec::<String>::new(), "nothing was restored");
 }
 
 #[test]

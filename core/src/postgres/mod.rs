@@ -18,11 +18,16 @@
 //! (see [`PgStore::retrying`]) where the operation is a transaction of its
 //! own: everything but imports, whose caller's closure cannot be run twice.
 //!
-//! Not yet supported here, each failing with an [`Error::Internal`] that says
-//! so: backup and read-only opening (see [`unsupported`]).
+//! A read-only store (`OpenOptions::read_only`) migrates nothing and sets
+//! `default_transaction_read_only` on every pooled connection, so that no
+//! code path can write through it; it checks the schema against the copy
+//! in [`pinned`]. Backup and restore run PostgreSQL's own `pg_dump` and
+//! `pg_restore` (see [`dump`]).
 
 mod connect;
+pub(crate) mod dump;
 mod migrate;
+mod pinned;
 pub(crate) mod repo;
 mod schema;
 
@@ -126,16 +131,21 @@ pub(crate) struct PgStore {
     migration: MigrationOutcome,
     /// The schema this build's migrations produce, read once per store.
     expected: OnceLock<crate::schema::Schema>,
+    read_only: bool,
+    /// How pg_dump reaches the server (password included, never shown).
+    tools: dump::Tools,
 }
 
 /// Sets up every pooled connection: the store's schema first in the search
 /// path, lock waits bounded by the busy timeout, statements by the statement
-/// timeout when one is set (else the server's or the URL's setting stays).
+/// timeout when one is set (else the server's or the URL's setting stays),
+/// and, for a read-only store, every transaction read-only.
 #[derive(Debug)]
 struct Setup {
     schema: String,
     lock_timeout: Duration,
     statement_timeout: Option<Duration>,
+    read_only: bool,
 }
 
 impl r2d2::CustomizeConnection<postgres::Client, postgres::Error> for Setup {
@@ -147,6 +157,9 @@ impl r2d2::CustomizeConnection<postgres::Client, postgres::Error> for Setup {
         );
         if let Some(t) = self.statement_timeout {
             sql.push_str(&format!("; SET statement_timeout = {}", t.as_millis().max(1)));
+        }
+        if self.read_only {
+            sql.push_str("; SET default_transaction_read_only = on");
         }
         c.batch_execute(&sql)
     }
@@ -179,9 +192,8 @@ impl PgStore {
     pub(crate) fn open(url: &str, options: &OpenOptions) -> Result<PgStore> {
         let connect::Target { mut config, tls, mode: tls_mode, search_path } = connect::parse(url)?;
         let target = describe(&config);
-        if options.read_only {
-            return Err(unsupported("read-only open"));
-        }
+        let tools = dump::Tools::new(url, &config);
+        let read_only = options.read_only;
         let schema = match (&options.schema, search_path) {
             (Some(option), Some(url)) if *option != url => {
                 return Err(Error::validation(
@@ -213,6 +225,7 @@ impl PgStore {
                 schema: schema.clone(),
                 lock_timeout: options.busy_timeout,
                 statement_timeout: options.statement_timeout,
+                read_only,
             }))
             .build_unchecked(manager(config, tls));
         let mut store = PgStore {
@@ -224,11 +237,15 @@ impl PgStore {
             connect_error,
             migration: MigrationOutcome::default(),
             expected: OnceLock::new(),
+            read_only,
+            tools,
         };
         let mut conn = store.conn()?;
         let status = store.named(migrate::status(&mut *conn, &store.schema))?;
-        crate::migrate::check_compatible(&status)?;
-        store.migration = if options.migrate && !status.pending.is_empty() {
+        if !options.inspect {
+            crate::migrate::check_compatible(&status)?;
+        }
+        store.migration = if options.migrate && !read_only && !status.pending.is_empty() {
             store.named(migrate::migrate(&mut conn, &store.schema))?
         } else {
             let v = status.current_version;
@@ -278,6 +295,15 @@ impl PgStore {
         })
     }
 
+    /// Refuses a schema change through a read-only store up front, rather
+    /// than at its first statement (which would fail all the same).
+    fn writable(&self) -> Result<()> {
+        if self.read_only {
+            return Err(Error::Io { path: self.target.clone(), message: "the store was opened read-only".into() });
+        }
+        Ok(())
+    }
+
     /// Names the server in a connection error.
     fn named<T>(&self, r: Result<T>) -> Result<T> {
         r.map_err(|e| match e {
@@ -300,6 +326,7 @@ impl PgStore {
     }
 
     pub(crate) fn migrate(&self) -> Result<MigrationOutcome> {
+        self.writable()?;
         let mut c = self.conn()?;
         self.named(migrate::migrate(&mut c, &self.schema))
     }
@@ -309,7 +336,8 @@ impl PgStore {
         match self.expected.get() {
             Some(e) => Ok(e),
             None => {
-                let e = self.named(schema::expected(c))?;
+                // Learning it from the server creates a scratch schema.
+                let e = if self.read_only { pinned::expected() } else { self.named(schema::expected(c))? };
                 Ok(self.expected.get_or_init(|| e))
             }
         }
@@ -327,6 +355,7 @@ impl PgStore {
     /// differences that could lose data alone. No backup: the transaction
     /// either commits every statement or none.
     pub(crate) fn repair(&self) -> Result<RepairOutcome> {
+        self.writable()?;
         let mut c = self.conn()?;
         let exp = self.expected(&mut c)?;
         self.named((|| {
@@ -356,8 +385,26 @@ impl PgStore {
         })())
     }
 
-    pub(crate) fn backup(&self, _dest: impl AsRef<Path>) -> Result<()> {
-        Err(unsupported("backup (use pg_dump)"))
+    /// A `pg_dump -Fc` archive of the store's schema at `dest`.
+    pub(crate) fn backup(&self, dest: impl AsRef<Path>) -> Result<()> {
+        self.tools.backup(&self.schema, dest.as_ref())
+    }
+
+    /// The tables, views and sequences in the store's schema.
+    pub(crate) fn relations(&self) -> Result<Vec<String>> {
+        self.read(|c| {
+            let rows = c.query(
+                "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') ORDER BY 1",
+                &[&self.schema],
+            )?;
+            Ok(rows.iter().map(|r| r.get(0)).collect())
+        })
+    }
+
+    /// Whether the store's schema exists.
+    pub(crate) fn schema_exists(&self) -> Result<bool> {
+        self.read(|c| Ok(c.query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&self.schema])?.is_some()))
     }
 
     /// Runs `attempt` again while it fails with a serialization failure or a
@@ -560,11 +607,6 @@ fn is_retryable(e: &Error) -> bool {
 const SERIALIZATION_TAG: &str = "(SQLSTATE 40001)";
 const DEADLOCK_TAG: &str = "(SQLSTATE 40P01)";
 
-/// The error of an operation the PostgreSQL backend does not implement yet.
-pub(crate) fn unsupported(op: &str) -> Error {
-    Error::Internal(format!("not yet supported on PostgreSQL: {op}"))
-}
-
 impl From<postgres::Error> for Error {
     /// By SQLSTATE, so that the codes match SQLite's: a duplicate key is
     /// `CONFLICT`, a lock or serialization failure `BUSY`, a lost or refused
@@ -592,6 +634,12 @@ impl From<postgres::Error> for Error {
                 "{detail}: the database has a NOT NULL column this version of avatar-store does not fill; \
                  its schema has drifted (run `avatar-store doctor`)"
             )),
+            // A read-only store's session (or a standby server) refuses the
+            // write: like a read-only SQLite file, an I/O error naming the database.
+            c if *c == SqlState::READ_ONLY_SQL_TRANSACTION => Error::Io {
+                path: String::new(),
+                message: format!("the database refused a write ({detail}): a read-only store or a standby server"),
+            },
             // Tagged with their SQLSTATE: PgStore::retrying runs these again.
             c if *c == SqlState::T_R_SERIALIZATION_FAILURE => Error::Busy(format!("{detail} {SERIALIZATION_TAG}")),
             c if *c == SqlState::T_R_DEADLOCK_DETECTED => Error::Busy(format!("{detail} {DEADLOCK_TAG}")),
@@ -616,7 +664,8 @@ impl From<postgres::Error> for Error {
             {
                 Error::Io { path: String::new(), message: detail }
             }
-            _ => Error::Internal(text),
+            // rust-postgres shows a server error as "db error": the server's message says which.
+            _ => Error::Internal(format!("{text}: {detail}")),
         }
     }
 }

@@ -87,11 +87,75 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// The URL of a role that may read this database's `public` schema and
+    /// nothing more: no CREATE anywhere, no temporary tables, SELECT only.
+    /// Grants cover the tables that exist when it is called.
+    pub fn reader_url(&self) -> String {
+        let role = self.reader_role();
+        let mut c = connect(&self.server);
+        c.batch_execute(&format!(
+            "DO $$ BEGIN CREATE ROLE {role} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        ))
+        .unwrap();
+        self.client()
+            .batch_execute(&format!(
+                "REVOKE ALL ON DATABASE {db} FROM PUBLIC; GRANT CONNECT ON DATABASE {db} TO {role}; \
+                 REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT USAGE ON SCHEMA public TO {role}; \
+                 GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}",
+                db = self.name
+            ))
+            .unwrap();
+        let url = self.url.replacen("postgresql://postgres@", &format!("postgresql://{role}@"), 1);
+        assert_ne!(url, self.url, "the test server's URL names the postgres user");
+        url
+    }
+
+    fn reader_role(&self) -> String {
+        format!("{}_reader", self.name)
+    }
+
+    /// Everything a write to this database could change, as text: its
+    /// schemas, the columns, indexes and constraints of `public`, and every
+    /// row of every table there (the migration history included).
+    pub fn fingerprint(&self) -> String {
+        let mut c = self.client();
+        let mut out = String::new();
+        for q in [
+            "SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace",
+            "SELECT string_agg(table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' \
+                    || coalesce(column_default, ''), ', ' ORDER BY table_name, ordinal_position) \
+             FROM information_schema.columns WHERE table_schema = 'public'",
+            "SELECT string_agg(indexdef, ', ' ORDER BY indexname) FROM pg_indexes WHERE schemaname = 'public'",
+            "SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid), ', ' ORDER BY conname) \
+             FROM pg_constraint WHERE connamespace = 'public'::regnamespace",
+        ] {
+            let v: Option<String> = c.query_one(q, &[]).unwrap().get(0);
+            out += &format!("{}\n", v.unwrap_or_default());
+        }
+        let tables: Vec<String> = c
+            .query("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        for t in tables {
+            let rows: Option<String> = c
+                .query_one(&format!("SELECT string_agg(t::text, '|' ORDER BY t::text) FROM public.\"{t}\" t"), &[])
+                .unwrap()
+                .get(0);
+            out += &format!("{t}: {}\n", rows.unwrap_or_default());
+        }
+        out
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         // FORCE ends the connections a store's pool still holds.
         if let Ok(mut c) = postgres::Client::connect(&self.server, postgres::NoTls) {
             let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+            let _ = c.batch_execute(&format!("DROP ROLE IF EXISTS {}", self.reader_role()));
         }
     }
 }
