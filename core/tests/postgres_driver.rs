@@ -345,6 +345,31 @@ fn a_serialization_failure_is_retried_on_a_fresh_snapshot() {
     assert_eq!(now.usage_count, 21, "both holders' increments and the store's: none lost");
 }
 
+#[test]
+fn an_update_waits_for_a_concurrent_increment_instead_of_losing_it() {
+    let Some(db) = TestDb::create() else { return };
+    let store = Store::open(&db.url).unwrap();
+    let p = store.create_project("u1", &project("P")).unwrap();
+    let a = store.create_avatar("u1", &common::full_avatar(p.id, "A")).unwrap();
+    let mut holder = db.client();
+    let mut admin = db.client();
+    // An increment in flight (record_usage from another process, say).
+    holder.batch_execute("BEGIN").unwrap();
+    holder
+        .execute("UPDATE avatars SET \"usageCount\" = \"usageCount\" + 1 WHERE id = $1", &[&a.id.to_string()])
+        .unwrap();
+    let rename = avatar_store::AvatarPatch { name: Some("renamed".into()), ..Default::default() };
+    std::thread::scope(|s| {
+        let update = s.spawn(|| store.update_avatar("u1", &a.id, &rename));
+        wait_until("the update waits for the row", || someone_waits_on_a_lock(&mut admin, &db.name));
+        holder.batch_execute("COMMIT").unwrap();
+        // Had the update read the row before waiting, it would write the old count back.
+        assert_eq!(update.join().unwrap().unwrap().usage_count, 1);
+    });
+    let now = store.get_avatar("u1", &a.id).unwrap();
+    assert_eq!((now.name.as_str(), now.usage_count), ("renamed", 1));
+}
+
 /// A PostgreSQL cluster of one test's own (scripts/pg.sh in a temporary
 /// folder), for tests that stop or restart their server; stopped on drop.
 struct PrivateServer {
