@@ -165,13 +165,20 @@ impl r2d2::CustomizeConnection<postgres::Client, postgres::Error> for Setup {
     }
 }
 
-/// Keeps the last error of opening a pooled connection, causes included.
+/// Keeps the last error of opening a pooled connection, causes included,
+/// until a connection opens.
 #[derive(Debug)]
 struct KeepConnectError(Arc<Mutex<Option<String>>>);
 
 impl r2d2::HandleError<postgres::Error> for KeepConnectError {
     fn handle_error(&self, e: postgres::Error) {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(with_causes(&e));
+    }
+}
+
+impl r2d2::HandleEvent for KeepConnectError {
+    fn handle_acquire(&self, _: r2d2::event::AcquireEvent) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
     }
 }
 
@@ -221,6 +228,7 @@ impl PgStore {
             // opening one by the connect timeout: whichever is longer.
             .connection_timeout(busy.max(connect_timeout))
             .error_handler(Box::new(KeepConnectError(connect_error.clone())))
+            .event_handler(Box::new(KeepConnectError(connect_error.clone())))
             .connection_customizer(Box::new(Setup {
                 schema: schema.clone(),
                 lock_timeout: options.busy_timeout,
