@@ -144,6 +144,11 @@ impl PgStore {
         let mut conn = store.conn()?;
         let status = store.named(migrate::status(&mut *conn, &store.schema))?;
         crate::migrate::check_compatible(&status)?;
+        // Another tool's database: refused before the first write, unless
+        // only looked at (doctor, adopt).
+        if options.migrate || options.verify {
+            store.named(migrate::refuse_unadopted(&mut *conn, &store.schema, &status))?;
+        }
         store.migration = if options.migrate && !status.pending.is_empty() {
             store.named(migrate::migrate(&mut conn, &store.schema))?
         } else {
@@ -232,6 +237,8 @@ impl PgStore {
         self.named((|| {
             let mut tx = c.transaction()?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&migrate::lock_key(&self.schema)])?;
+            let st = migrate::status(&mut tx, &self.schema)?;
+            migrate::refuse_unadopted(&mut tx, &self.schema, &st)?;
             let before = schema::check_in(&mut tx, &self.schema, exp)?;
             if !before.pending_migrations.is_empty() {
                 return Err(Error::Migration {
@@ -254,6 +261,16 @@ impl PgStore {
             tx.commit()?;
             Ok(RepairOutcome { applied: statements, not_repaired, backup: None, after })
         })())
+    }
+
+    pub(crate) fn adoption_check(&self) -> Result<Option<crate::adopt::AdoptionReport>> {
+        let mut c = self.conn()?;
+        self.named(migrate::adoption_check(&mut c, &self.schema))
+    }
+
+    pub(crate) fn adopt(&self) -> Result<crate::adopt::AdoptOutcome> {
+        let mut c = self.conn()?;
+        self.named(migrate::adopt(&mut c, &self.schema))
     }
 
     pub(crate) fn backup(&self, _dest: impl AsRef<Path>) -> Result<()> {
