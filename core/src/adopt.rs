@@ -114,7 +114,8 @@ impl fmt::Display for AdoptionReport {
         }
         match (self.matching_version, self.closest()) {
             (Some(n), _) => {
-                writeln!(f, "it is V{n}: `avatar-store migrate --adopt` records V1 to V{n} as applied")?;
+                let range = if n == 1 { "V1".to_owned() } else { format!("V1 to V{n}") };
+                writeln!(f, "it is V{n}: `avatar-store migrate --adopt` records {range} as applied")?;
                 if self.head().is_some_and(|h| h.version > n) {
                     writeln!(f, "then `avatar-store migrate` applies the later versions")?;
                 }

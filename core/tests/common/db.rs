@@ -105,7 +105,9 @@ impl Db {
     /// One integer (a count, a version) that `sql` selects.
     pub fn query_i64(&self, sql: &str) -> i64 {
         match self {
-            Db::Sqlite { path, .. } => rusqlite::Connection::open(path).unwrap().query_row(sql, [], |r| r.get(0)).unwrap(),
+            Db::Sqlite { path, .. } => {
+                rusqlite::Connection::open(path).unwrap().query_row(sql, [], |r| r.get(0)).unwrap()
+            }
             Db::Postgres(db) => db.client().query_one(&format!("SELECT ({sql})::int8"), &[]).unwrap().get(0),
         }
     }
@@ -172,7 +174,9 @@ impl Db {
     /// The declared type of a column, upper-cased.
     pub fn column_type(&self, table: &str, column: &str) -> String {
         let sql = match self {
-            Db::Sqlite { .. } => format!("SELECT upper(type) FROM pragma_table_info('{table}') WHERE name = '{column}'"),
+            Db::Sqlite { .. } => {
+                format!("SELECT upper(type) FROM pragma_table_info('{table}') WHERE name = '{column}'")
+            }
             Db::Postgres(_) => format!(
                 "SELECT upper(data_type::text) FROM information_schema.columns \
                  WHERE table_schema = 'public' AND table_name = '{table}' AND column_name = '{column}'"
