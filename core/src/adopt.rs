@@ -46,8 +46,10 @@ impl VersionComparison {
 pub struct AdoptionReport {
     /// avatar-store's tables found in the database.
     pub tables: Vec<String>,
-    /// The version whose schema the live one is exactly (the latest such),
-    /// which [`crate::Store::adopt`] would record; `None` when it matches none.
+    /// The version whose schema the live one is exactly, which
+    /// [`crate::Store::adopt`] would record; `None` when it matches none.
+    /// Should two versions have the same schema (a later migration that
+    /// changes only data), the earlier one, so that the later one still runs.
     pub matching_version: Option<i32>,
     /// The live schema against each version this build knows, oldest first;
     /// the last one is this build's schema.
@@ -187,7 +189,7 @@ pub(crate) fn compare_versions(
             VersionComparison { version: *version, differences }
         })
         .collect();
-    let matching_version = comparisons.iter().rev().find(|c| c.matches()).map(|c| c.version);
+    let matching_version = comparisons.iter().find(|c| c.matches()).map(|c| c.version);
     AdoptionReport { tables, matching_version, versions: comparisons }
 }
 

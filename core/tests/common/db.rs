@@ -49,7 +49,12 @@ impl Db {
                 m.sql.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
             for stmt in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
                 if !INCIDENT_COLUMNS.iter().any(|c| stmt.contains(c)) {
-                    db.execute(stmt);
+                    // A later version may drop an index the incident never got.
+                    db.execute(
+                        &stmt
+                            .replace("DROP INDEX IF EXISTS ", "DROP INDEX ")
+                            .replace("DROP INDEX ", "DROP INDEX IF EXISTS "),
+                    );
                 }
             }
         }
