@@ -195,3 +195,27 @@ fn concurrent_adopters_record_the_history_once() {
         assert_eq!(db.history(), [1]);
     }
 }
+
+/// On PostgreSQL the store's own schema is the one looked at and adopted:
+/// another schema's tables neither trigger the refusal nor get a history.
+#[test]
+fn adoption_on_postgres_stays_in_the_stores_schema() {
+    let Some(db) = common::pg::TestDb::create() else { return };
+    let mut c = db.client();
+    c.batch_execute("CREATE SCHEMA legacy; SET search_path TO legacy").unwrap();
+    c.batch_execute(seed::BASE_TABLES_POSTGRES).unwrap();
+    let opts = || Store::options().schema("legacy");
+    assert!(matches!(opts().open(&db.url).unwrap_err(), Error::NotAdopted { .. }));
+    let out = opts().migrate(false).verify(false).open(&db.url).unwrap().adopt().unwrap();
+    assert_eq!(out.version, 1);
+    let store = opts().open(&db.url).unwrap();
+    assert_eq!(store.migration_outcome().from_version, 1);
+    assert!(store.check_schema().unwrap().is_ok());
+    let public: i64 = c
+        .query_one("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(public, 0, "nothing written outside the store's schema");
+    // public, empty, is a fresh database of its own: nothing to adopt there.
+    assert!(Store::open(&db.url).unwrap().adoption_check().unwrap().is_none());
+}
