@@ -45,6 +45,25 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// The database holds avatar-store's tables but no migration history:
+    /// another tool made it (Prisma Migrate, a hand-written script), so this
+    /// build cannot tell which of its migrations the tables already reflect.
+    /// Nothing was written. `avatar-store doctor` compares it with every
+    /// known version; [`crate::Store::adopt`] (`avatar-store migrate
+    /// --adopt`) records the history when it matches one exactly. Code
+    /// `MIGRATION`.
+    #[error(
+        "the database has avatar-store's tables ({}) but no migration history ({}): it was not created by \
+         avatar-store, so no migration was applied and nothing was changed; run `avatar-store doctor` to \
+         compare it with the schema of each version, then `avatar-store migrate --adopt` to record the \
+         version it matches",
+        tables.join(", "),
+        crate::migrate::HISTORY_TABLE
+    )]
+    NotAdopted {
+        /// avatar-store's tables found in the database.
+        tables: Vec<String>,
+    },
     /// The database was written by a newer build; it was left untouched.
     #[error(
         "the database was written by schema V{found}, this build knows up to V{known}; \
@@ -101,7 +120,7 @@ impl Error {
             Error::Validation { .. } => "VALIDATION",
             Error::Conflict(_) => "CONFLICT",
             Error::SchemaDrift(_) => "SCHEMA_DRIFT",
-            Error::Migration { .. } => "MIGRATION",
+            Error::Migration { .. } | Error::NotAdopted { .. } => "MIGRATION",
             Error::NewerSchema { .. } => "NEWER_SCHEMA",
             Error::Busy(_) => "BUSY",
             Error::Io { .. } => "IO",
@@ -132,6 +151,7 @@ impl Error {
             Error::Busy(_) => "the database is busy; try again later".into(),
             Error::SchemaDrift(_) => "the database schema does not match this version of avatar-store".into(),
             Error::Migration { .. } => "a database migration failed".into(),
+            Error::NotAdopted { .. } => "the database was not created by avatar-store and is not adopted yet".into(),
             Error::Io { .. } => "a database file could not be read or written".into(),
             Error::Internal(_) => "internal error in avatar-store".into(),
             Error::AtLine { line, error } => format!("line {line}: {}", error.public_message()),
