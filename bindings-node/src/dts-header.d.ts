@@ -13,9 +13,9 @@ export interface OpenOptions {
   backup?: boolean
   /** Verify the live schema at open (default true); false opens a drifted database so it can be repaired. */
   verify?: boolean
-  /** How long a write waits for another connection's lock before failing with BUSY (default 5000, at most 2147483647). */
+  /** How long a write waits for another connection's lock before failing with BUSY (default 5000, at most 2147483647); on PostgreSQL it also bounds connecting. */
   busyTimeoutMs?: number
-  /** Size of the pool of reader connections of a file database (default 4, at least 1). */
+  /** Size of the pool of reader connections of a file database (default 4, at least 1); on PostgreSQL the pool holds `readers` + 1 connections. */
   readers?: number
 }
 
