@@ -48,6 +48,7 @@ __all__ = [
     "StoreIOError",
     "ValidationError",
     "__version__",
+    "display_database",
     "embedded_migrations",
     "inspect",
     "latest_version",
