@@ -7,8 +7,9 @@
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { Store, displayDatabase, latestVersion } = require('avatar-store')
-const { fullAvatar, INCIDENT_COLUMNS } = require('./helpers.cjs')
+const path = require('node:path')
+const { Store, displayDatabase, inspect, inspectSync, latestVersion, restore, restoreSync } = require('avatar-store')
+const { fullAvatar, tempDir, INCIDENT_COLUMNS } = require('./helpers.cjs')
 const { database, withClient, passwordOf, listedAvatarColumns, incidentDatabase, LEGACY } = require('./pg.cjs')
 
 const USER = 'user-1'
@@ -183,6 +184,19 @@ test('a malformed URL is VALIDATION naming url, without the password', () => {
     assert.ok(!everythingShown(e).includes('hunter2-secret'))
     return true
   })
+})
+
+test('a URL where a file is expected is named without its password', async (t) => {
+  const url = 'postgresql://app:hunter2-secret@127.0.0.1:1/avatars'
+  const restored = path.join(tempDir(t), 'restored.db')
+  for (const call of [() => inspect(url), async () => inspectSync(url), () => restore(url, restored), async () => restoreSync(url, restored)]) {
+    await assert.rejects(call(), (e) => {
+      assert.equal(e.code, 'IO')
+      assert.equal(e.path, 'postgresql://app@127.0.0.1:1/avatars')
+      assert.ok(!everythingShown(e).includes('hunter2-secret'), everythingShown(e))
+      return true
+    })
+  }
 })
 
 test('displayDatabase drops the password and the options', () => {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import traceback
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -211,6 +212,18 @@ def test_a_malformed_url_is_validation_without_the_password() -> None:
         Store("postgresql://app:hunter2-secret@db.example:notaport/avatars")
     assert e.value.field == "url"
     assert "hunter2-secret" not in everything_shown(e.value)
+
+
+def test_a_url_where_a_file_is_expected_is_named_without_its_password(tmp_path: Path) -> None:
+    url = "postgresql://app:hunter2-secret@127.0.0.1:1/avatars"
+    for call in (
+        lambda: avatar_store.inspect(url),
+        lambda: avatar_store.restore(url, tmp_path / "restored.db"),
+    ):
+        with pytest.raises(avatar_store.StoreIOError) as e:
+            call()
+        assert e.value.path == "postgresql://app@127.0.0.1:1/avatars"
+        assert "hunter2-secret" not in everything_shown(e.value)
 
 
 def test_display_database_drops_the_password() -> None:
