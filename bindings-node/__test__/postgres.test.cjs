@@ -105,6 +105,25 @@ test('the open options reach a PostgreSQL store', async (t) => {
   assert.equal((await store.recordUsage(USER, avatar.id)).usageCount, 1)
 })
 
+test('the schema option keeps a store in its schema', async (t) => {
+  const url = await database(t)
+  if (!url) return
+  const a = await Store.open(url, { schema: 'tenant_a' })
+  const project = await a.createProject(USER, { name: 'In tenant_a' })
+  assert.deepEqual(await a.count(USER), { projects: 1, avatars: 0 })
+  a.close()
+  const pub = await Store.open(url)
+  t.after(() => pub.close())
+  assert.deepEqual(await pub.count(USER), { projects: 0, avatars: 0 })
+  await assert.rejects(pub.getProject(USER, project.id), { code: 'NOT_FOUND' })
+  const { rows } = await withClient(url, (c) =>
+    c.query("SELECT table_schema, table_name FROM information_schema.tables WHERE table_name IN ('projects', 'avatars') ORDER BY 1, 2"),
+  )
+  assert.deepEqual(rows.map((r) => `${r.table_schema}.${r.table_name}`), ['public.avatars', 'public.projects', 'tenant_a.avatars', 'tenant_a.projects'])
+  await assert.rejects(Store.open(url, { schema: '' }), { code: 'VALIDATION', field: 'schema' })
+  assert.throws(() => new Store(url, { schema: 7 }), { code: 'ERR_INVALID_ARG_TYPE' })
+})
+
 test('the incident on PostgreSQL: refused with SCHEMA_DRIFT naming all 18, repaired, rows intact', async (t) => {
   const url = await database(t)
   if (!url) return

@@ -17,6 +17,8 @@ export interface OpenOptions {
   busyTimeoutMs?: number
   /** Size of the pool of reader connections of a file database (default 4, at least 1); on PostgreSQL the pool holds `readers` + 1 connections. */
   readers?: number
+  /** The PostgreSQL schema the store works in (default `public`), created by the first migration when missing; ignored for SQLite. */
+  schema?: string
 }
 
 export interface NewProject {

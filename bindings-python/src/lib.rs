@@ -66,9 +66,11 @@ impl PyStore {
     /// Opens the database at `path`: a `postgresql://` (or `postgres://`) URL
     /// opens that PostgreSQL database, anything else is a SQLite file,
     /// created if needed. The options apply to both; on PostgreSQL the pool
-    /// holds `readers` + 1 connections.
+    /// holds `readers` + 1 connections, and `schema` names the schema the
+    /// store works in (default `public`; ignored for SQLite).
     #[new]
-    #[pyo3(signature = (path, *, migrate = true, backup = true, verify = true, busy_timeout = 5.0, readers = 4))]
+    #[pyo3(signature = (path, *, migrate = true, backup = true, verify = true, busy_timeout = 5.0, readers = 4, schema = None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         path: PathBuf,
@@ -77,17 +79,23 @@ impl PyStore {
         verify: bool,
         #[pyo3(from_py_with = busy_timeout_arg)] busy_timeout: f64,
         #[pyo3(from_py_with = readers_arg)] readers: u32,
+        schema: Option<String>,
     ) -> PyResult<Self> {
         let busy = busy_timeout_of(py, busy_timeout)?;
         let shown = Some(avatar_store::display_database(&path));
         let store = run(py, move || {
-            avatar_store::Store::options()
+            let options = avatar_store::Store::options()
                 .migrate(migrate)
                 .backup(backup)
                 .verify(verify)
                 .busy_timeout(busy)
-                .readers(readers)
-                .open(&path)
+                .readers(readers);
+            // The core checks the name at open.
+            match schema {
+                Some(s) => options.schema(s),
+                None => options,
+            }
+            .open(&path)
         })?;
         Ok(PyStore::wrap(store, shown))
     }

@@ -125,6 +125,26 @@ def test_the_open_options_reach_a_postgres_store(pg_url: str) -> None:
         assert store.record_usage(USER, avatar.id).usage_count == 1
 
 
+def test_the_schema_option_keeps_a_store_in_its_schema(pg_url: str) -> None:
+    with Store(pg_url, schema="tenant_a") as a:
+        project = a.create_project(USER, name="In tenant_a")
+        assert a.count(USER) == (1, 0)
+    with Store(pg_url) as public:
+        assert public.count(USER) == (0, 0)
+        with pytest.raises(avatar_store.NotFoundError):
+            public.get_project(USER, project.id)
+    with connect(pg_url) as c:
+        rows = c.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_name IN ('projects', 'avatars') ORDER BY 1, 2"
+        ).fetchall()
+        assert rows == [("public", "avatars"), ("public", "projects"), ("tenant_a", "avatars"), ("tenant_a", "projects")]
+        assert c.execute('SELECT name FROM tenant_a.projects').fetchall() == [("In tenant_a",)]
+    with pytest.raises(avatar_store.ValidationError) as e:
+        Store(pg_url, schema="")
+    assert e.value.field == "schema"
+
+
 def test_the_incident_on_postgres_is_refused_then_repaired(pg_url: str) -> None:
     make_incident_database(pg_url, lambda url: Store(url).close())
     with connect(pg_url) as c:

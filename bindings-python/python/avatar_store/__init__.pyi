@@ -231,6 +231,7 @@ class Store:
         verify: bool = True,
         busy_timeout: float = 5.0,
         readers: int = 4,
+        schema: Optional[str] = None,
     ) -> Self: ...
     @staticmethod
     def in_memory() -> Store: ...
