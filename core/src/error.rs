@@ -213,15 +213,22 @@ impl Error {
         Error::Validation { field: field.into(), message: message.into() }
     }
 
+    /// An I/O error on `path`. A PostgreSQL URL given where a file was
+    /// expected (`inspect(url)`, `restore(url, ..)`) is named without its
+    /// password, like every other message that names a server.
     pub(crate) fn io(path: &std::path::Path, e: impl std::fmt::Display) -> Self {
-        Error::Io { path: path.display().to_string(), message: e.to_string() }
+        Error::Io { path: crate::postgres::display_database(path), message: e.to_string() }
     }
 
     /// A SQLite failure on the database file at `path`: waiting too long for
     /// another connection's lock is [`Error::Busy`], anything else an I/O
     /// error naming the file.
     pub(crate) fn file(path: &std::path::Path, e: rusqlite::Error) -> Self {
-        if is_lock_error(&e) { Error::Busy(format!("{}: {e}", path.display())) } else { Error::io(path, e) }
+        if is_lock_error(&e) {
+            Error::Busy(format!("{}: {e}", crate::postgres::display_database(path)))
+        } else {
+            Error::io(path, e)
+        }
     }
 
     /// Names `path` in an I/O error that SQLite reported without one (the
@@ -308,6 +315,15 @@ impl From<r2d2::Error> for Error {
 mod test {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn an_io_error_on_a_url_never_shows_its_password() {
+        let url = std::path::Path::new("postgresql://app:hunter2@db.example:5432/avatars");
+        let e = Error::io(url, "no such file");
+        assert_eq!(e.to_string(), "I/O error on postgresql://app@db.example:5432/avatars: no such file");
+        let file = std::path::Path::new("data/app.db");
+        assert_eq!(Error::io(file, "no such file").to_string(), "I/O error on data/app.db: no such file");
+    }
 
     fn sqlite_error(setup: &str, statement: &str) -> Error {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
