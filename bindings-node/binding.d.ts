@@ -13,10 +13,12 @@ export interface OpenOptions {
   backup?: boolean
   /** Verify the live schema at open (default true); false opens a drifted database so it can be repaired. */
   verify?: boolean
-  /** How long a write waits for another connection's lock before failing with BUSY (default 5000, at most 2147483647). */
+  /** How long a write waits for another connection's lock before failing with BUSY (default 5000, at most 2147483647); on PostgreSQL it also bounds connecting. */
   busyTimeoutMs?: number
-  /** Size of the pool of reader connections of a file database (default 4, at least 1). */
+  /** Size of the pool of reader connections of a file database (default 4, at least 1); on PostgreSQL the pool holds `readers` + 1 connections. */
   readers?: number
+  /** The PostgreSQL schema the store works in (default `public`), created by the first migration when missing; ignored for SQLite. */
+  schema?: string
 }
 
 export interface NewProject {
@@ -346,13 +348,15 @@ export declare class ExportCursor {
  */
 export declare class NativeStore {
   /**
-   * Opens (creating if needed) the database file at `path`, or a private
-   * in-memory database for `":memory:"`; store.js's `new Store(path)`.
+   * Opens the database at `path`: a `postgresql://` (or `postgres://`)
+   * URL opens that PostgreSQL database, `":memory:"` a private in-memory
+   * one, anything else a SQLite file (created if needed); store.js's
+   * `new Store(path)`.
    */
   constructor(path: string, options?: OpenOptions)
   /** Opens a database off the event loop; store.js's `Store.open(path)`. */
   static open(path: string, options?: OpenOptions): Promise<NativeStore>
-  /** The database file, `null` in memory. */
+  /** The database file, `null` in memory and on PostgreSQL. */
   get path(): string | null
   /**
    * The JSON of what the migration step did when this store was opened;
@@ -381,6 +385,12 @@ export declare class NativeStore {
   runSync(op: string, a?: unknown, b?: unknown, c?: unknown, json?: string): unknown
 }
 export type Store = NativeStore
+
+/**
+ * `path` as it may be shown in logs and messages: a PostgreSQL URL without
+ * its password (nor any option, which could hold one), a file path as it is.
+ */
+export declare function displayDatabase(path: string): string
 
 /** A migration compiled into this build. */
 export interface EmbeddedMigration {

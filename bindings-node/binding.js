@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.ExportCursor = nativeBinding.ExportCursor
 module.exports.NativeStore = nativeBinding.NativeStore
 module.exports.Store = nativeBinding.Store
+module.exports.displayDatabase = nativeBinding.displayDatabase
 module.exports.embeddedMigrations = nativeBinding.embeddedMigrations
 module.exports.inspect = nativeBinding.inspect
 module.exports.inspectSync = nativeBinding.inspectSync

@@ -2,9 +2,9 @@
 // generated into binding.d.ts from the Rust sources (and src/dts-header.d.ts);
 // this file chooses what the package exports, like index.js and index.mjs.
 import { Store, inspect, inspectSync, restore, restoreSync } from './store'
-import { embeddedMigrations, latestVersion } from './binding'
+import { embeddedMigrations, latestVersion, displayDatabase } from './binding'
 
-export { Store, embeddedMigrations, latestVersion, inspect, inspectSync, restore, restoreSync }
+export { Store, embeddedMigrations, latestVersion, displayDatabase, inspect, inspectSync, restore, restoreSync }
 
 export type {
   AvatarStoreError,
@@ -42,6 +42,7 @@ declare const avatarStore: {
   readonly Store: typeof Store
   readonly embeddedMigrations: typeof embeddedMigrations
   readonly latestVersion: typeof latestVersion
+  readonly displayDatabase: typeof displayDatabase
   readonly inspect: typeof inspect
   readonly inspectSync: typeof inspectSync
   readonly restore: typeof restore

@@ -15,6 +15,7 @@ const api = {
   Store,
   embeddedMigrations: binding.embeddedMigrations,
   latestVersion: binding.latestVersion,
+  displayDatabase: binding.displayDatabase,
   inspect,
   inspectSync,
   restore,

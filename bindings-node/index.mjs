@@ -6,6 +6,6 @@ import { createRequire } from 'node:module'
 
 const avatarStore = createRequire(import.meta.url)('./index.js')
 
-export const { Store, embeddedMigrations, latestVersion, inspect, inspectSync, restore, restoreSync } = avatarStore
+export const { Store, embeddedMigrations, latestVersion, displayDatabase, inspect, inspectSync, restore, restoreSync } = avatarStore
 
 export default avatarStore

@@ -12,14 +12,15 @@ import type * as B from './binding'
  */
 export declare class Store {
   /**
-   * Opens (creating if needed) the database file at `path`, or a private
-   * in-memory database for `":memory:"`. Blocks while migrating; prefer
-   * `await Store.open(path)` in a server.
+   * Opens the database at `path`: a `postgresql://` (or `postgres://`) URL
+   * opens that PostgreSQL database, `":memory:"` a private in-memory one,
+   * anything else a SQLite file (created if needed). Blocks while
+   * migrating; prefer `await Store.open(path)` in a server.
    */
   constructor(path: string, options?: B.OpenOptions)
   /** Opens a database like `new Store(path, options)`, off the event loop. */
   static open(path: string, options?: B.OpenOptions): Promise<Store>
-  /** The database file, `null` in memory. */
+  /** The database file, `null` in memory and on PostgreSQL. */
   get path(): string | null
   /** What the migration step did when this store was opened. */
   get migrationOutcome(): B.MigrationOutcome

@@ -197,8 +197,9 @@ const METHODS = [
 
 class Store {
   /**
-   * Opens (creating if needed) the database at `path` (":memory:" for a
-   * private in-memory one); blocks while migrating.
+   * Opens the database at `path`: a PostgreSQL URL, ":memory:" for a
+   * private in-memory one, or a SQLite file (created if needed); blocks
+   * while migrating.
    */
   constructor(path, options) {
     this.inner = new NativeStore(path, options)

@@ -20,7 +20,11 @@ export MYPY_CACHE_DIR="$root/target/mypy-cache"
 pip=("$py" -m pip --disable-pip-version-check --quiet)
 
 echo "-- installing test tools"
-"${pip[@]}" install "maturin>=1.9,<2" "pytest>=8,<10" "pytest-timeout>=2.3,<3" "mypy>=1.13,<2" "typing_extensions>=4.6"
+# psycopg: a real PostgreSQL client for the PostgreSQL tests' fixtures and
+# checks (tests/pgserver.py), so the store under test is not also the tool
+# that builds and inspects its databases.
+"${pip[@]}" install "maturin>=1.9,<2" "pytest>=8,<10" "pytest-timeout>=2.3,<3" "mypy>=1.13,<2" "typing_extensions>=4.6" \
+  "psycopg[binary]>=3.1,<4"
 
 echo "-- pip install ./bindings-python"
 # --force-reinstall: the version does not change between edits, the build does.

@@ -13,10 +13,12 @@ export interface OpenOptions {
   backup?: boolean
   /** Verify the live schema at open (default true); false opens a drifted database so it can be repaired. */
   verify?: boolean
-  /** How long a write waits for another connection's lock before failing with BUSY (default 5000, at most 2147483647). */
+  /** How long a write waits for another connection's lock before failing with BUSY (default 5000, at most 2147483647); on PostgreSQL it also bounds connecting. */
   busyTimeoutMs?: number
-  /** Size of the pool of reader connections of a file database (default 4, at least 1). */
+  /** Size of the pool of reader connections of a file database (default 4, at least 1); on PostgreSQL the pool holds `readers` + 1 connections. */
   readers?: number
+  /** The PostgreSQL schema the store works in (default `public`), created by the first migration when missing; ignored for SQLite. */
+  schema?: string
 }
 
 export interface NewProject {

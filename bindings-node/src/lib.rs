@@ -74,8 +74,10 @@ fn opened(out: Out) -> Store {
 
 #[napi]
 impl Store {
-    /// Opens (creating if needed) the database file at `path`, or a private
-    /// in-memory database for `":memory:"`; store.js's `new Store(path)`.
+    /// Opens the database at `path`: a `postgresql://` (or `postgres://`)
+    /// URL opens that PostgreSQL database, `":memory:"` a private in-memory
+    /// one, anything else a SQLite file (created if needed); store.js's
+    /// `new Store(path)`.
     #[napi(constructor, catch_unwind, ts_args_type = "path: string, options?: OpenOptions")]
     pub fn new(env: Env, path: Unknown, options: Option<Unknown>) -> napi::Result<Self> {
         block(&env, open_work(path, options)).map(opened)
@@ -87,7 +89,7 @@ impl Store {
         spawn(open_work(path, options))
     }
 
-    /// The database file, `null` in memory.
+    /// The database file, `null` in memory and on PostgreSQL.
     #[napi(getter, catch_unwind, ts_return_type = "string | null")]
     pub fn path(&self) -> Option<String> {
         self.inner.as_ref().and_then(|s| s.path()).map(|p| p.display().to_string())
@@ -371,6 +373,13 @@ pub fn embedded_migrations() -> Vec<EmbeddedMigration> {
 #[napi(catch_unwind)]
 pub fn latest_version() -> i32 {
     avatar_store::latest_version()
+}
+
+/// `path` as it may be shown in logs and messages: a PostgreSQL URL without
+/// its password (nor any option, which could hold one), a file path as it is.
+#[napi(catch_unwind)]
+pub fn display_database(path: String) -> String {
+    avatar_store::display_database(std::path::Path::new(&path))
 }
 
 fn inspect_work(path: Unknown) -> Prepared {

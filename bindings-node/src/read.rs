@@ -229,7 +229,7 @@ pub fn open_error(e: avatar_store::Error) -> avatar_store::Error {
 pub fn open_options(v: Option<Unknown>) -> R<OpenOptions> {
     let mut o = OpenOptions::default();
     let Some(v) = optional(v)? else { return Ok(o) };
-    let p = Props::new("options", v, &["migrate", "backup", "verify", "busyTimeoutMs", "readers"])?;
+    let p = Props::new("options", v, &["migrate", "backup", "verify", "busyTimeoutMs", "readers", "schema"])?;
     if let Some(b) = p.bool("migrate")? {
         o = o.migrate(b);
     }
@@ -247,6 +247,10 @@ pub fn open_options(v: Option<Unknown>) -> R<OpenOptions> {
     if let Some(n) = p.int("readers", false)? {
         let n = u32::try_from(n).map_err(|_| wrong_value("options.readers", "must be between 1 and 4294967295"))?;
         o = o.readers(n);
+    }
+    if let Some(schema) = p.string("schema")? {
+        // The core checks the name at open.
+        o = o.schema(schema);
     }
     Ok(o)
 }

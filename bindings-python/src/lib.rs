@@ -37,11 +37,14 @@ struct PyStore {
     // `close()` takes the store out; calls already running keep their own
     // `Arc`, so closing never pulls the database from under them.
     inner: RwLock<Option<Arc<avatar_store::Store>>>,
+    /// The database as `repr()` shows it (a URL without its password),
+    /// `None` in memory.
+    shown: Option<String>,
 }
 
 impl PyStore {
-    fn wrap(store: avatar_store::Store) -> Self {
-        PyStore { inner: RwLock::new(Some(Arc::new(store))) }
+    fn wrap(store: avatar_store::Store, shown: Option<String>) -> Self {
+        PyStore { inner: RwLock::new(Some(Arc::new(store))), shown }
     }
 
     fn store(&self) -> PyResult<Arc<avatar_store::Store>> {
@@ -60,9 +63,14 @@ fn busy_timeout_of(py: Python<'_>, seconds: f64) -> PyResult<Duration> {
 
 #[pymethods]
 impl PyStore {
-    /// Opens (creating if needed) the database file at `path`.
+    /// Opens the database at `path`: a `postgresql://` (or `postgres://`) URL
+    /// opens that PostgreSQL database, anything else is a SQLite file,
+    /// created if needed. The options apply to both; on PostgreSQL the pool
+    /// holds `readers` + 1 connections, and `schema` names the schema the
+    /// store works in (default `public`; ignored for SQLite).
     #[new]
-    #[pyo3(signature = (path, *, migrate = true, backup = true, verify = true, busy_timeout = 5.0, readers = 4))]
+    #[pyo3(signature = (path, *, migrate = true, backup = true, verify = true, busy_timeout = 5.0, readers = 4, schema = None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         path: PathBuf,
@@ -71,27 +79,34 @@ impl PyStore {
         verify: bool,
         #[pyo3(from_py_with = busy_timeout_arg)] busy_timeout: f64,
         #[pyo3(from_py_with = readers_arg)] readers: u32,
+        schema: Option<String>,
     ) -> PyResult<Self> {
         let busy = busy_timeout_of(py, busy_timeout)?;
+        let shown = Some(avatar_store::display_database(&path));
         let store = run(py, move || {
-            avatar_store::Store::options()
+            let options = avatar_store::Store::options()
                 .migrate(migrate)
                 .backup(backup)
                 .verify(verify)
                 .busy_timeout(busy)
-                .readers(readers)
-                .open(&path)
+                .readers(readers);
+            // The core checks the name at open.
+            match schema {
+                Some(s) => options.schema(s),
+                None => options,
+            }
+            .open(&path)
         })?;
-        Ok(PyStore::wrap(store))
+        Ok(PyStore::wrap(store, shown))
     }
 
     /// Opens a private, migrated in-memory database.
     #[staticmethod]
     fn in_memory(py: Python<'_>) -> PyResult<Self> {
-        run(py, avatar_store::Store::open_in_memory).map(PyStore::wrap)
+        run(py, avatar_store::Store::open_in_memory).map(|s| PyStore::wrap(s, None))
     }
 
-    /// The database file, `None` in memory.
+    /// The database file, `None` in memory and on PostgreSQL.
     #[getter]
     fn path(&self) -> PyResult<Option<String>> {
         Ok(self.store()?.path().map(|p| p.display().to_string()))
@@ -122,8 +137,8 @@ impl PyStore {
     fn __repr__(&self) -> String {
         match self.inner.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
             None => "Store(<closed>)".to_owned(),
-            Some(s) => match s.path() {
-                Some(p) => format!("Store({:?})", p.display().to_string()),
+            Some(_) => match &self.shown {
+                Some(db) => format!("Store({db:?})"),
                 None => "Store(<in memory>)".to_owned(),
             },
         }
@@ -552,6 +567,14 @@ fn latest_version() -> i32 {
     avatar_store::latest_version()
 }
 
+/// `path` as it may be shown in logs and messages: a PostgreSQL URL
+/// without its password (nor any option, which could hold one), a file path
+/// as it is.
+#[pyfunction]
+fn display_database(path: PathBuf) -> String {
+    avatar_store::display_database(&path)
+}
+
 /// Reads the migration status of a database file without changing it.
 #[pyfunction]
 fn inspect(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyAny>> {
@@ -614,6 +637,7 @@ fn _avatar_store(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(embedded_migrations, m)?)?;
     m.add_function(wrap_pyfunction!(latest_version, m)?)?;
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
+    m.add_function(wrap_pyfunction!(display_database, m)?)?;
     m.add_function(wrap_pyfunction!(restore, m)?)?;
     m.add_function(wrap_pyfunction!(_avatar_fields, m)?)?;
     m.add_function(wrap_pyfunction!(_project_fields, m)?)?;

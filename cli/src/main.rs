@@ -54,10 +54,22 @@ enum Command {
     /// was), 8 when the file was written by a newer avatar-store. On
     /// PostgreSQL there is no file backup: all pending migrations and their
     /// history rows commit in one transaction, or none does.
+    ///
+    /// A database with avatar-store's tables but no migration history (made
+    /// by Prisma Migrate or by hand) is refused (exit 7) and left as it is:
+    /// run `doctor` to compare it with each version, then `migrate --adopt`.
     Migrate {
         /// Only list the migrations that would run; the file is only read, never changed.
         #[arg(long)]
         dry_run: bool,
+        /// Adopt a database avatar-store did not create: when its schema is
+        /// exactly that of a version of this build, record that version's
+        /// history (without running anything), in one transaction; then
+        /// `migrate` applies the later versions. Refused (exit 7), writing
+        /// nothing, when it matches no version: the differences from the
+        /// closest one are listed.
+        #[arg(long, conflicts_with = "dry_run")]
+        adopt: bool,
     },
     /// Show the schema version, applied and pending migrations with their checksums.
     ///
@@ -242,7 +254,8 @@ fn run(cli: Cli) -> Result<Report, CliError> {
     }
     let db = cli.db.ok_or(CliError::NoDatabase)?;
     match cli.command {
-        Command::Migrate { dry_run } => ops::migrate(&db, dry_run),
+        Command::Migrate { adopt: true, .. } => ops::adopt(&db),
+        Command::Migrate { dry_run, .. } => ops::migrate(&db, dry_run),
         Command::Status => ops::status(&db),
         Command::Doctor { fix } => ops::doctor(&db, fix),
         Command::Backup { dest } => ops::backup(&db, &dest),

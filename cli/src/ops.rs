@@ -81,7 +81,12 @@ fn drift_summary(r: &SchemaReport) -> String {
 pub fn migrate(db: &Path, dry_run: bool) -> Result<Report, CliError> {
     if dry_run {
         let (current, pending) = if is_url(db) || db.exists() {
-            let st = open_to_read(db)?.migration_status()?;
+            let store = open_to_read(db)?;
+            // The real run would be refused: say so, rather than list V1 onwards.
+            if let Some(a) = store.adoption_check()? {
+                return Err(avatar_store::Error::NotAdopted { tables: a.tables }.into());
+            }
+            let st = store.migration_status()?;
             (st.current_version, st.pending)
         } else {
             (0, avatar_store::embedded_migrations())
@@ -172,11 +177,40 @@ pub fn status(db: &Path) -> Result<Report, CliError> {
     Ok(Report::ok(status_text(db, &st), json))
 }
 
+/// `migrate --adopt`: records the history of a database avatar-store did
+/// not create, when it is exactly one version's schema.
+pub fn adopt(db: &Path) -> Result<Report, CliError> {
+    require_existing(db)?;
+    let out = open_as_is(db)?.adopt().map_err(|e| {
+        CliError::from(e).with_hint("run `avatar-store doctor` to compare the database with each version")
+    })?;
+    let mut human = format!(
+        "{}: adopted as V{}: recorded {} as applied (nothing was run)\n",
+        shown(db),
+        out.version,
+        versions(out.recorded.iter().copied())
+    );
+    if !out.pending.is_empty() {
+        let _ = writeln!(human, "run `avatar-store migrate` to apply {}", versions(out.pending.iter().copied()));
+    }
+    Ok(Report::ok(human, json!({ "database": path_json(db), "adopted": out })))
+}
+
 pub fn doctor(db: &Path, fix: bool) -> Result<Report, CliError> {
     require_existing(db)?;
     // Only --fix may write; a look changes nothing, on a file or a server.
     let store = if fix { open_as_is(db)? } else { open_to_read(db)? };
     let before = store.check_schema()?;
+    // Not avatar-store's database (yet): compare it with each version, and
+    // leave it as it is, even with --fix (repair refuses it).
+    if let (false, Some(adoption)) = (fix, store.adoption_check()?) {
+        let mut json = serde_json::to_value(&before).unwrap_or_default();
+        json["ok"] = json!(false);
+        json["database"] = path_json(db);
+        json["adoption"] = serde_json::to_value(&adoption).unwrap_or_default();
+        let human = format!("database: {}\n{adoption}", shown(db));
+        return Ok(Report { human, json, exit: fail::PROBLEM, to_stderr: false });
+    }
     if !fix {
         let mut human = format!("database: {}\n{before}", shown(db));
         let exit = if before.is_ok() {

@@ -343,3 +343,74 @@ fn missing_pg_dump_and_pg_restore_say_what_to_install() {
         assert!(text.contains("install the PostgreSQL client tools") && text.contains("postgresql-client"), "{text}");
     }
 }
+
+#[path = "../../core/tests/common/seed.rs"]
+mod seed;
+
+/// The incident team's database as Prisma Migrate and the report's console
+/// left it: `doctor` compares it with each version writing nothing (no
+/// history table appears), `migrate --adopt` refuses it by name until it is
+/// exactly a version, then records it, and `migrate` does the rest.
+#[test]
+fn doctor_and_migrate_adopt_on_a_prisma_made_postgres_database() {
+    let Some(db) = pg::TestDb::create() else { return };
+    let mut c = db.client();
+    for sql in [seed::PRISMA_MIGRATIONS, seed::BASE_TABLES_POSTGRES, seed::ROWS] {
+        c.batch_execute(sql).unwrap();
+    }
+    let url = Path::new(&db.url);
+    let has_history = |c: &mut postgres::Client| {
+        c.query_opt("SELECT 1 FROM information_schema.tables WHERE table_name = $1", &[&HISTORY_TABLE])
+            .unwrap()
+            .is_some()
+    };
+    let run = |args: &[&str]| {
+        let out = cli(url).args(args).output().unwrap();
+        let all = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code(), all)
+    };
+
+    let (code, text) = run(&["migrate"]);
+    assert_eq!(code, Some(7), "{text}");
+    assert!(text.contains("migrate --adopt"), "{text}");
+
+    // Before the 18 columns: this would have caught the incident before deploy.
+    let (code, text) = run(&["doctor"]);
+    assert_eq!(code, Some(1), "{text}");
+    for col in INCIDENT_COLUMNS {
+        assert!(text.contains(&format!("missing column: avatars.{col} ")), "{col}: {text}");
+    }
+    assert!(text.contains("V1: matches exactly"), "{text}");
+    assert!(!has_history(&mut c), "doctor wrote nothing");
+
+    // The report's 18 hand-typed statements: three columns typed otherwise than V4 makes them.
+    c.batch_execute(seed::INCIDENT_ALTERS).unwrap();
+    let (code, text) = run(&["doctor"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains(&format!("the closest is V{}", seed::FIXED_VERSION)), "{text}");
+    let (code, text) = run(&["migrate", "--adopt"]);
+    assert_eq!(code, Some(7), "{text}");
+    for col in seed::MISTYPED_POSTGRES {
+        assert!(text.contains(&format!("avatars.{col}: expected")), "{col}: {text}");
+    }
+    assert!(!has_history(&mut c), "a refused adoption wrote nothing");
+
+    c.batch_execute(seed::FIX_POSTGRES).unwrap();
+    let (code, text) = run(&["migrate", "--adopt"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains(&format!("adopted as V{}", seed::FIXED_VERSION)), "{text}");
+    let (code, text) = run(&["migrate"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("schema OK"), "{text}");
+    let (code, text) = run(&["doctor"]);
+    assert_eq!(code, Some(0), "{text}");
+    let versions: Vec<i32> = c
+        .query(&format!("SELECT version FROM {HISTORY_TABLE} ORDER BY version"), &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(versions, (1..=avatar_store::latest_version()).collect::<Vec<_>>());
+    let n: i64 = c.query_one("SELECT count(*) FROM avatars WHERE id = $1", &[&seed::AVATAR_ID]).unwrap().get(0);
+    assert_eq!(n, 1, "rows intact");
+}

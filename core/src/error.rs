@@ -45,6 +45,25 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// The database holds avatar-store's tables but no migration history:
+    /// another tool made it (Prisma Migrate, a hand-written script), so this
+    /// build cannot tell which of its migrations the tables already reflect.
+    /// Nothing was written. `avatar-store doctor` compares it with every
+    /// known version; [`crate::Store::adopt`] (`avatar-store migrate
+    /// --adopt`) records the history when it matches one exactly. Code
+    /// `MIGRATION`.
+    #[error(
+        "the database has avatar-store's tables ({}) but no migration history ({}): it was not created by \
+         avatar-store, so no migration was applied and nothing was changed; run `avatar-store doctor` to \
+         compare it with the schema of each version, then `avatar-store migrate --adopt` to record the \
+         version it matches",
+        tables.join(", "),
+        crate::migrate::HISTORY_TABLE
+    )]
+    NotAdopted {
+        /// avatar-store's tables found in the database.
+        tables: Vec<String>,
+    },
     /// The database was written by a newer build; it was left untouched.
     #[error(
         "the database was written by schema V{found}, this build knows up to V{known}; \
@@ -101,7 +120,7 @@ impl Error {
             Error::Validation { .. } => "VALIDATION",
             Error::Conflict(_) => "CONFLICT",
             Error::SchemaDrift(_) => "SCHEMA_DRIFT",
-            Error::Migration { .. } => "MIGRATION",
+            Error::Migration { .. } | Error::NotAdopted { .. } => "MIGRATION",
             Error::NewerSchema { .. } => "NEWER_SCHEMA",
             Error::Busy(_) => "BUSY",
             Error::Io { .. } => "IO",
@@ -132,6 +151,7 @@ impl Error {
             Error::Busy(_) => "the database is busy; try again later".into(),
             Error::SchemaDrift(_) => "the database schema does not match this version of avatar-store".into(),
             Error::Migration { .. } => "a database migration failed".into(),
+            Error::NotAdopted { .. } => "the database was not created by avatar-store and is not adopted yet".into(),
             Error::Io { .. } => "a database file could not be read or written".into(),
             Error::Internal(_) => "internal error in avatar-store".into(),
             Error::AtLine { line, error } => format!("line {line}: {}", error.public_message()),
@@ -193,15 +213,22 @@ impl Error {
         Error::Validation { field: field.into(), message: message.into() }
     }
 
+    /// An I/O error on `path`. A PostgreSQL URL given where a file was
+    /// expected (`inspect(url)`, `restore(url, ..)`) is named without its
+    /// password, like every other message that names a server.
     pub(crate) fn io(path: &std::path::Path, e: impl std::fmt::Display) -> Self {
-        Error::Io { path: path.display().to_string(), message: e.to_string() }
+        Error::Io { path: crate::postgres::display_database(path), message: e.to_string() }
     }
 
     /// A SQLite failure on the database file at `path`: waiting too long for
     /// another connection's lock is [`Error::Busy`], anything else an I/O
     /// error naming the file.
     pub(crate) fn file(path: &std::path::Path, e: rusqlite::Error) -> Self {
-        if is_lock_error(&e) { Error::Busy(format!("{}: {e}", path.display())) } else { Error::io(path, e) }
+        if is_lock_error(&e) {
+            Error::Busy(format!("{}: {e}", crate::postgres::display_database(path)))
+        } else {
+            Error::io(path, e)
+        }
     }
 
     /// Names `path` in an I/O error that SQLite reported without one (the
@@ -288,6 +315,15 @@ impl From<r2d2::Error> for Error {
 mod test {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn an_io_error_on_a_url_never_shows_its_password() {
+        let url = std::path::Path::new("postgresql://app:hunter2@db.example:5432/avatars");
+        let e = Error::io(url, "no such file");
+        assert_eq!(e.to_string(), "I/O error on postgresql://app@db.example:5432/avatars: no such file");
+        let file = std::path::Path::new("data/app.db");
+        assert_eq!(Error::io(file, "no such file").to_string(), "I/O error on data/app.db: no such file");
+    }
 
     fn sqlite_error(setup: &str, statement: &str) -> Error {
         let conn = rusqlite::Connection::open_in_memory().unwrap();

@@ -31,6 +31,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod adopt;
 mod backup;
 mod checkpoint;
 mod error;
@@ -43,6 +44,7 @@ mod schema;
 mod store;
 pub mod transfer;
 
+pub use adopt::{AdoptOutcome, AdoptionReport, VersionComparison};
 pub use backup::{RestoreOutcome, restore};
 pub use error::{Error, Result};
 #[doc(hidden)]

@@ -262,6 +262,8 @@ pub(crate) fn migrate(conn: &mut Connection, db_path: Option<&Path>, backup: boo
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let st = status(&tx)?;
     check_compatible(&st)?;
+    // V1 would fail on the tables another tool made, after the backup.
+    crate::adopt::refuse_unadopted(&tx, &st)?;
     let from = st.current_version;
     if st.pending.is_empty() {
         return Ok(MigrationOutcome { from_version: from, to_version: from, ..Default::default() });

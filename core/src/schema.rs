@@ -135,32 +135,49 @@ impl SchemaReport {
     }
 }
 
+impl SchemaReport {
+    /// Every difference that makes [`SchemaReport::is_ok`] false, one line
+    /// each, as `Display` prints them (warnings aside).
+    ///
+    /// ```
+    /// let store = avatar_store::Store::open_in_memory().unwrap();
+    /// assert!(store.check_schema().unwrap().differences().is_empty());
+    /// ```
+    pub fn differences(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.pending_migrations.is_empty() {
+            let v: Vec<String> = self.pending_migrations.iter().map(|v| format!("V{v}")).collect();
+            out.push(format!("pending migrations: {}", v.join(", ")));
+        }
+        for t in &self.missing_tables {
+            out.push(format!("missing table: {t}"));
+        }
+        for c in &self.missing_columns {
+            let nn = if c.expected.not_null { " NOT NULL" } else { "" };
+            let d = c.expected.default.as_ref().map(|d| format!(" DEFAULT {d}")).unwrap_or_default();
+            out.push(format!("missing column: {}.{} {}{nn}{d}", c.table, c.column, c.expected.decl_type));
+        }
+        for d in &self.column_differences {
+            out.push(format!("different column: {}.{}: expected {}, found {}", d.table, d.object, d.expected, d.found));
+        }
+        for i in &self.missing_indexes {
+            out.push(format!("missing index: {} ON {} ({})", i.name, i.table, i.columns.join(", ")));
+        }
+        for d in &self.index_differences {
+            out.push(format!("different index: {}: expected {}, found {}", d.object, d.expected, d.found));
+        }
+        out
+    }
+}
+
 impl fmt::Display for SchemaReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "schema version V{} (this build expects V{})", self.current_version, self.expected_version)?;
         if self.is_ok() {
             writeln!(f, "schema OK")?;
         }
-        if !self.pending_migrations.is_empty() {
-            let v: Vec<String> = self.pending_migrations.iter().map(|v| format!("V{v}")).collect();
-            writeln!(f, "pending migrations: {}", v.join(", "))?;
-        }
-        for t in &self.missing_tables {
-            writeln!(f, "missing table: {t}")?;
-        }
-        for c in &self.missing_columns {
-            let nn = if c.expected.not_null { " NOT NULL" } else { "" };
-            let d = c.expected.default.as_ref().map(|d| format!(" DEFAULT {d}")).unwrap_or_default();
-            writeln!(f, "missing column: {}.{} {}{nn}{d}", c.table, c.column, c.expected.decl_type)?;
-        }
-        for d in &self.column_differences {
-            writeln!(f, "different column: {}.{}: expected {}, found {}", d.table, d.object, d.expected, d.found)?;
-        }
-        for i in &self.missing_indexes {
-            writeln!(f, "missing index: {} ON {} ({})", i.name, i.table, i.columns.join(", "))?;
-        }
-        for d in &self.index_differences {
-            writeln!(f, "different index: {}: expected {}, found {}", d.object, d.expected, d.found)?;
+        for line in self.differences() {
+            writeln!(f, "{line}")?;
         }
         for w in &self.warnings {
             writeln!(f, "warning: {w}")?;
@@ -260,6 +277,43 @@ fn expected() -> &'static Schema {
         migrate::migrate(&mut conn, None, false).expect("embedded migrations apply to an empty database");
         read_schema(&conn).expect("read the expected schema")
     })
+}
+
+/// The schema of each version this build knows, oldest first: migrations
+/// 1..=N applied to an empty in-memory database, read after each one.
+/// Computed once per process.
+pub(crate) fn version_schemas() -> &'static [(i32, Schema)] {
+    static VERSIONS: OnceLock<Vec<(i32, Schema)>> = OnceLock::new();
+    VERSIONS.get_or_init(|| {
+        let conn = Connection::open_in_memory().expect("in-memory SQLite");
+        migrate::embedded_migrations()
+            .into_iter()
+            .map(|m| {
+                conn.execute_batch(&m.sql).expect("embedded migrations apply to an empty database");
+                (m.version, read_schema(&conn).expect("read a version's schema"))
+            })
+            .collect()
+    })
+}
+
+/// The tables of avatar-store, at any version. The names are the same in
+/// both dialects (the heads are compared in the tests), so PostgreSQL uses
+/// this list too, without replaying migrations on the server at every open.
+pub(crate) fn known_tables() -> std::collections::BTreeSet<String> {
+    version_schemas().iter().flat_map(|(_, s)| s.tables.keys().cloned()).collect()
+}
+
+/// avatar-store's tables present in the database behind `conn`.
+pub(crate) fn app_tables(conn: &Connection) -> Result<Vec<String>> {
+    let known = known_tables();
+    let mut stmt = conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")?;
+    let names = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(names.into_iter().filter(|n| known.contains(n)).collect())
+}
+
+/// The live schema behind `conn`, for [`crate::adopt`].
+pub(crate) fn live(conn: &Connection) -> Result<Schema> {
+    read_schema(conn)
 }
 
 /// Compares the live schema behind `conn` with the expected one.

@@ -9,6 +9,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use uuid::Uuid;
 
+use crate::adopt::{AdoptOutcome, AdoptionReport};
 use crate::backup;
 use crate::checkpoint::{self, Checkpointer};
 use crate::error::{Error, Result};
@@ -630,6 +631,72 @@ impl Store {
         }
     }
 
+    /// Compares a database the store did not create (avatar-store's tables,
+    /// no migration history: made by Prisma Migrate, by hand) with the
+    /// schema of every version this build knows, without writing anything.
+    /// `None` when there is nothing to adopt: the database has a history, or
+    /// none of avatar-store's tables. Such a database is refused at open
+    /// with [`Error::NotAdopted`] unless opened with `migrate(false)` and
+    /// `verify(false)`, as here.
+    ///
+    /// ```
+    /// # fn main() -> avatar_store::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("handmade.db");
+    /// // A file made by hand with V1's tables.
+    /// let made = rusqlite::Connection::open(&path).unwrap();
+    /// made.execute_batch(&avatar_store::embedded_migrations()[0].sql).unwrap();
+    /// drop(made);
+    /// assert_eq!(avatar_store::Store::open(&path).unwrap_err().code(), "MIGRATION"); // Error::NotAdopted
+    ///
+    /// let store = avatar_store::Store::options().migrate(false).verify(false).open(&path)?;
+    /// let report = store.adoption_check()?.expect("tables without history");
+    /// assert_eq!(report.matching_version, Some(1));
+    /// println!("{report}"); // each version, and what differs from this build's schema
+    /// # Ok(()) }
+    /// ```
+    pub fn adoption_check(&self) -> Result<Option<AdoptionReport>> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.adoption_check(),
+            Backend::Postgres(p) => p.adoption_check(),
+        }
+    }
+
+    /// Adopts a database the store did not create: when its schema is
+    /// exactly that of version N of this build (tables, columns, types,
+    /// nullability, defaults, foreign keys, indexes; other tools' tables
+    /// such as `_prisma_migrations` aside), records migrations 1..=N as
+    /// applied, in one transaction (on PostgreSQL under the migration lock),
+    /// without running them; the next open or [`Store::migrate`] applies the
+    /// later ones. Refused with [`Error::Migration`] naming the differences
+    /// from the closest version when it matches none, and when there is
+    /// nothing to adopt; nothing is written then. Open the store with
+    /// `migrate(false)` and `verify(false)` first.
+    ///
+    /// ```
+    /// # fn main() -> avatar_store::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("handmade.db");
+    /// let made = rusqlite::Connection::open(&path).unwrap();
+    /// made.execute_batch(&avatar_store::embedded_migrations()[0].sql).unwrap();
+    /// drop(made);
+    ///
+    /// let looking = avatar_store::Store::options().migrate(false).verify(false).open(&path)?;
+    /// let adopted = looking.adopt()?;
+    /// assert_eq!((adopted.version, adopted.recorded.as_slice()), (1, &[1][..]));
+    /// drop(looking);
+    /// let store = avatar_store::Store::open(&path)?; // applies V2 onwards
+    /// assert_eq!(store.migration_outcome().from_version, 1);
+    /// assert!(store.check_schema()?.is_ok());
+    /// # Ok(()) }
+    /// ```
+    pub fn adopt(&self) -> Result<AdoptOutcome> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.adopt(),
+            Backend::Postgres(p) => p.adopt(),
+        }
+    }
+
     /// Writes a consistent copy of the database to `dest` while the store
     /// stays usable. `dest` must not exist (a symbolic link there is refused
     /// too); the copy gets the database file's permissions (owner-only in
@@ -989,6 +1056,19 @@ impl SqliteStore {
         // it; even switching to WAL would change the file.
         let status = retry_busy(deadline, || migrate::status_of_file(&conn, path))?;
         migrate::check_compatible(&status)?;
+        if status.applied.is_empty() {
+            let tables = schema::app_tables(&conn).map_err(|e| e.at_path(path))?;
+            if !tables.is_empty() {
+                // Another tool's database: refused before the first write
+                // unless only looked at; a store that looks (for doctor,
+                // adopt) does not switch it to WAL, and works on one connection.
+                if options.migrate || options.verify {
+                    return Err(Error::NotAdopted { tables });
+                }
+                configure(&conn, busy)?;
+                return Ok(SqliteStore::one_connection(Some(path.to_path_buf()), conn, options, Default::default()));
+            }
+        }
         enable_wal(&conn, path, deadline)?;
         configure(&conn, busy)?;
 
@@ -1033,6 +1113,7 @@ impl SqliteStore {
         let status = retry_busy(Instant::now() + busy, || migrate::status_of_file(&conn, path))?;
         migrate::check_compatible(&status)?;
         if options.verify {
+            crate::adopt::refuse_unadopted(&conn, &status)?;
             schema::verify(&conn)?;
         }
         let v = status.current_version;
@@ -1116,6 +1197,7 @@ impl SqliteStore {
     fn repair_now(&self) -> Result<RepairOutcome> {
         let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        crate::adopt::refuse_unadopted(&tx, &migrate::status(&tx)?)?;
         let before = schema::check(&tx)?;
         if !before.pending_migrations.is_empty() {
             return Err(Error::Migration {
@@ -1141,6 +1223,14 @@ impl SqliteStore {
         let after = schema::check(&tx)?;
         tx.commit()?;
         Ok(RepairOutcome { applied: statements, not_repaired, backup: backup_path, after })
+    }
+
+    pub fn adoption_check(&self) -> Result<Option<AdoptionReport>> {
+        self.named(crate::adopt::check(&self.writer()))
+    }
+
+    pub fn adopt(&self) -> Result<AdoptOutcome> {
+        self.named(crate::adopt::adopt(&mut self.writer()))
     }
 
     pub fn backup(&self, dest: impl AsRef<Path>) -> Result<()> {

@@ -1,5 +1,7 @@
 // The Avatar Creator API of the incident report, on node:http and
-// avatar-store. Run: AVATAR_DB=./avatars.db PORT=3000 node server.mjs
+// avatar-store. Run: AVATAR_DB=./avatars.db PORT=3000 node server.mjs, or
+// DATABASE_URL=postgresql://user:password@host/db node server.mjs for a
+// PostgreSQL database shared by several instances.
 // README.md beside this file documents the routes, pagination and errors.
 //
 // The user id is whatever the `x-user-id` header says, standing in for real
@@ -17,7 +19,7 @@ import dns from 'node:dns/promises'
 import { randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { pathToFileURL } from 'node:url'
-import { Store } from 'avatar-store'
+import { Store, displayDatabase } from 'avatar-store'
 
 const BASE = '/api/apps/avatar-creator'
 
@@ -328,7 +330,10 @@ export async function start({ db, port = 3000, host = '127.0.0.1', behindAuthPro
     if (err.code === 'SCHEMA_DRIFT') {
       const columns = err.report.missingColumns.map((c) => `${c.table}.${c.column}`)
       const reason = columns.length ? `missing columns: ${columns.join(', ')}` : err.message
-      throw new Error(`refusing to start: the database ${db} has drifted from the expected schema; ${reason}`)
+      // displayDatabase: a URL's password stays out of the message (and the log).
+      throw new Error(
+        `refusing to start: the database ${displayDatabase(db)} has drifted from the expected schema; ${reason}`,
+      )
     }
     throw err
   }
@@ -349,14 +354,32 @@ export async function start({ db, port = 3000, host = '127.0.0.1', behindAuthPro
   return server
 }
 
+/**
+ * The database to open: `AVATAR_DB` (a file path or URL) or `DATABASE_URL`
+ * (the variable hosting platforms set; a URL or a path), `avatars.db` when
+ * neither is set. Both set to different databases is refused rather than
+ * guessed: serving from the wrong one would look like lost data.
+ */
+export function databaseOf(env) {
+  const file = env.AVATAR_DB || undefined
+  const url = env.DATABASE_URL || undefined
+  if (file && url && file !== url) {
+    throw new Error(
+      `refusing to start: AVATAR_DB (${displayDatabase(file)}) and DATABASE_URL (${displayDatabase(url)}) ` +
+        'name different databases; set only one',
+    )
+  }
+  return file ?? url ?? 'avatars.db'
+}
+
 async function main(args, env) {
   const { values } = parseArgs({ args, options: { 'behind-auth-proxy': { type: 'boolean', default: false } } })
   const behindAuthProxy = values['behind-auth-proxy'] || env.AVATAR_BEHIND_AUTH_PROXY === '1'
-  const db = env.AVATAR_DB ?? 'avatars.db'
+  const db = databaseOf(env)
   const server = await start({ db, port: Number(env.PORT ?? 3000), host: env.HOST ?? '127.0.0.1', behindAuthProxy })
   const { address, port } = server.address()
   const origin = `http://${net.isIPv6(address) ? `[${address}]` : address}:${port}`
-  console.log(`avatar-creator API on ${origin}${BASE} (database ${db})`)
+  console.log(`avatar-creator API on ${origin}${BASE} (database ${displayDatabase(db)})`)
   console.log(
     behindAuthProxy
       ? 'the user id is the x-user-id header, trusted as set by the authenticating proxy in front (--behind-auth-proxy)'

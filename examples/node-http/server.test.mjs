@@ -11,9 +11,13 @@ import { format } from 'node:util'
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
+import { Store } from 'avatar-store'
 import { AVATARS_PER_PROJECT, BODY_LIMIT, PROJECTS_PER_PAGE, createServer, start } from './server.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
+// The tests name each server's database themselves (AVATAR_DB); a
+// DATABASE_URL of the caller's shell would conflict with it.
+delete process.env.DATABASE_URL
 const { driftedDatabase, INCIDENT_COLUMNS } = createRequire(import.meta.url)('../../bindings-node/__test__/helpers.cjs')
 
 function tempDir(t) {
@@ -396,4 +400,95 @@ test('start-up says where the user id comes from', async (t) => {
       await exited
     }
   }
+})
+
+// DATABASE_URL, and the incident on PostgreSQL (with AVATAR_STORE_TEST_PG_URL; see bindings-node/__test__/pg.cjs).
+
+const pgHelpers = createRequire(import.meta.url)('../../bindings-node/__test__/pg.cjs')
+
+/** The server's environment with `vars`, and without the database variables of the caller. */
+function envWith(vars) {
+  const env = { ...process.env, PORT: '0', HOST: '127.0.0.1', ...vars }
+  for (const k of ['AVATAR_DB', 'DATABASE_URL']) if (!(k in vars)) delete env[k]
+  return env
+}
+
+test('DATABASE_URL names the database, a path as well as a URL; two different databases are refused', async (t) => {
+  const dir = tempDir(t)
+  const r = spawnSync(process.execPath, [path.join(here, 'server.mjs')], {
+    env: envWith({ AVATAR_DB: path.join(dir, 'a.db'), DATABASE_URL: 'postgresql://app:hunter2-secret@db.invalid/avatars' }),
+    encoding: 'utf8',
+    timeout: 30_000,
+  })
+  assert.equal(r.status, 1, r.stdout + r.stderr)
+  assert.match(r.stderr, /AVATAR_DB .* and DATABASE_URL \(postgresql:\/\/app@db\.invalid:5432\/avatars\) name different databases/)
+  assert.doesNotMatch(r.stdout + r.stderr, /hunter2-secret/)
+  assert.ok(!fs.existsSync(path.join(dir, 'a.db')), 'refused before opening either')
+
+  const db = path.join(dir, 'b.db')
+  const child = spawn(process.execPath, [path.join(here, 'server.mjs')], { env: envWith({ DATABASE_URL: db }), stdio: ['ignore', 'pipe', 'inherit'] })
+  const exited = new Promise((resolve) => child.on('exit', resolve))
+  try {
+    assert.match(await waitFor(child.stdout, /API on .*\n/), new RegExp(`\\(database ${db.replaceAll('.', '\\.')}\\)`))
+    assert.ok(fs.existsSync(db))
+  } finally {
+    child.kill()
+    await exited
+  }
+})
+
+test('on PostgreSQL: refuses the incident database naming the 18 columns, serves it once repaired, never logs the password', async (t) => {
+  const url = await pgHelpers.database(t)
+  if (!url) return
+  const password = pgHelpers.passwordOf(url)
+  await pgHelpers.incidentDatabase(url, async (u) => (await Store.open(u)).close())
+
+  const refused = spawnSync(process.execPath, [path.join(here, 'server.mjs')], {
+    env: envWith({ DATABASE_URL: url }),
+    encoding: 'utf8',
+    timeout: 30_000,
+  })
+  assert.equal(refused.status, 1, refused.stdout + refused.stderr)
+  assert.match(refused.stderr, /refusing to start: the database postgresql:\/\/\S+ has drifted/)
+  for (const c of INCIDENT_COLUMNS) assert.match(refused.stderr, new RegExp(`avatars\\.${c}\\b`))
+  assert.doesNotMatch(refused.stdout, /API on/)
+  assert.ok(!(refused.stdout + refused.stderr).includes(password), refused.stderr)
+
+  // Repaired through the binding, the same database serves.
+  const damaged = new Store(url, { verify: false })
+  assert.equal((await damaged.repair()).after.missingColumns.length, 0)
+  damaged.close()
+
+  const child = spawn(process.execPath, [path.join(here, 'server.mjs')], { env: envWith({ DATABASE_URL: url }), stdio: ['ignore', 'pipe', 'pipe'] })
+  const exited = new Promise((resolve) => child.on('exit', resolve))
+  let stderr = ''
+  child.stderr.on('data', (chunk) => (stderr += chunk))
+  try {
+    const out = await waitFor(child.stdout, /API on .*\n/)
+    assert.match(out, /\(database postgresql:\/\/\S+\/avatar_store_test_\w+\)/)
+    const port = Number(out.match(/API on http:\/\/127\.0\.0\.1:(\d+)\//)[1])
+    const base = `http://127.0.0.1:${port}/api/apps/avatar-creator`
+    const call = async (method, route, user, body) => {
+      const res = await fetch(base + route, {
+        method,
+        headers: { 'x-user-id': user, 'content-type': 'application/json' },
+        body: body && JSON.stringify(body),
+      })
+      return { status: res.status, body: await res.json() }
+    }
+    const legacy = await call('GET', '/projects', pgHelpers.LEGACY.user)
+    assert.equal(legacy.status, 200)
+    assert.deepEqual(legacy.body.map((p) => [p.name, p.avatars.map((a) => a.name)]), [['Launch', ['Legacy']]], 'rows intact')
+    const created = await call('POST', '/projects', 'alice', { name: 'Test Project' })
+    assert.equal(created.status, 201)
+    const avatar = await call('POST', `/projects/${created.body.id}/avatars`, 'alice', { name: 'Nova', personaAge: 29, hairColor: 'silver' })
+    assert.equal(avatar.status, 201)
+    assert.equal((await call('POST', `/avatars/${avatar.body.id}/usage`, 'alice')).body.usageCount, 1)
+    assert.equal((await call('GET', `/avatars/${avatar.body.id}`, 'bob')).status, 404, 'tenants are isolated')
+  } finally {
+    child.kill()
+    await exited
+  }
+  assert.equal(stderr, '', 'nothing went wrong')
+  assert.ok(!stderr.includes(password))
 })

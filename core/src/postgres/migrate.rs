@@ -9,6 +9,7 @@
 use postgres::GenericClient;
 
 use super::quote;
+use crate::adopt::{AdoptOutcome, AdoptionReport, compare_versions, nothing_to_adopt, outcome, version_to_adopt};
 use crate::error::{Error, Result};
 use crate::migrate::{
     AppliedMigration, HISTORY_TABLE, MigrationOutcome, MigrationStatus, applied_on_now, check_compatible,
@@ -73,6 +74,8 @@ pub(crate) fn migrate(c: &mut postgres::Client, schema: &str) -> Result<Migratio
     // Under the lock: another process may have migrated meanwhile.
     let st = status(&mut tx, schema)?;
     check_compatible(&st)?;
+    // V1 would fail on the tables another tool made.
+    refuse_unadopted(&mut tx, schema, &st)?;
     let from = st.current_version;
     if st.pending.is_empty() {
         tx.commit()?;
@@ -111,6 +114,69 @@ pub(crate) fn migrate(c: &mut postgres::Client, schema: &str) -> Result<Migratio
     tx.commit()?;
     let to = *done.last().unwrap_or(&from);
     Ok(MigrationOutcome { from_version: from, to_version: to, applied: done, backup: None })
+}
+
+/// [`Error::NotAdopted`] when `schema` has avatar-store's tables and no
+/// history (`st` is its status).
+pub(crate) fn refuse_unadopted(c: &mut impl GenericClient, schema: &str, st: &MigrationStatus) -> Result<()> {
+    if !st.applied.is_empty() {
+        return Ok(());
+    }
+    let tables = super::schema::app_tables(c, schema)?;
+    if tables.is_empty() { Ok(()) } else { Err(Error::NotAdopted { tables }) }
+}
+
+/// [`crate::Store::adoption_check`] on PostgreSQL: reads only (the versions'
+/// schemas are made in a scratch schema that is rolled back).
+pub(crate) fn adoption_check(c: &mut postgres::Client, schema: &str) -> Result<Option<AdoptionReport>> {
+    // READ WRITE even on a read-only store (doctor): the versions' scratch
+    // schema needs CREATE, and this transaction always rolls back.
+    let mut tx = c.build_transaction().read_only(false).start()?;
+    let report = adoption_check_in(&mut tx, schema)?;
+    tx.rollback()?;
+    Ok(report)
+}
+
+fn adoption_check_in(c: &mut postgres::Transaction<'_>, schema: &str) -> Result<Option<AdoptionReport>> {
+    if !status(c, schema)?.applied.is_empty() {
+        return Ok(None);
+    }
+    let tables = super::schema::app_tables(c, schema)?;
+    if tables.is_empty() {
+        return Ok(None);
+    }
+    // The live schema first: the scratch schema's savepoint resets the search
+    // path, which decides how foreign keys print, when it is rolled back.
+    let live = super::schema::read_schema(c, schema)?;
+    let versions = super::schema::version_schemas(c)?;
+    Ok(Some(compare_versions(&live, &versions, &crate::schema::known_tables(), tables)))
+}
+
+/// [`crate::Store::adopt`] on PostgreSQL: the check and the history rows in
+/// one transaction under the migration lock, so no migration or other
+/// adoption runs meanwhile, and a second adopter finds the history.
+pub(crate) fn adopt(c: &mut postgres::Client, schema: &str) -> Result<AdoptOutcome> {
+    let mut tx = c.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key(schema)])?;
+    let st = status(&mut tx, schema)?;
+    check_compatible(&st)?;
+    let Some(report) = adoption_check_in(&mut tx, schema)? else {
+        return Err(nothing_to_adopt(st.current_version));
+    };
+    let version = version_to_adopt(&report)?;
+    let q = quote(schema);
+    tx.batch_execute(&format!(
+        "CREATE TABLE IF NOT EXISTS {q}.{HISTORY_TABLE} (version INT4 PRIMARY KEY, name VARCHAR(255), \
+         applied_on VARCHAR(255), checksum VARCHAR(255))"
+    ))?;
+    for m in st.pending.iter().filter(|m| m.version <= version) {
+        tx.execute(
+            &format!("INSERT INTO {q}.{HISTORY_TABLE} (version, name, applied_on, checksum) VALUES ($1, $2, $3, $4)"),
+            &[&m.version, &m.name, &applied_on_now(), &m.checksum],
+        )?;
+    }
+    tx.commit()?;
+    Ok(outcome(version, &st))
 }
 
 #[cfg(test)]

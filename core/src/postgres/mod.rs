@@ -253,6 +253,11 @@ impl PgStore {
         if !options.inspect {
             crate::migrate::check_compatible(&status)?;
         }
+        // Another tool's database: refused before the first write, unless
+        // only looked at (doctor, adopt).
+        if (options.migrate && !read_only) || options.verify {
+            store.named(migrate::refuse_unadopted(&mut *conn, &store.schema, &status))?;
+        }
         store.migration = if options.migrate && !read_only && !status.pending.is_empty() {
             store.named(migrate::migrate(&mut conn, &store.schema))?
         } else {
@@ -369,6 +374,8 @@ impl PgStore {
         self.named((|| {
             let mut tx = c.transaction()?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&migrate::lock_key(&self.schema)])?;
+            let st = migrate::status(&mut tx, &self.schema)?;
+            migrate::refuse_unadopted(&mut tx, &self.schema, &st)?;
             let before = schema::check_in(&mut tx, &self.schema, exp)?;
             if !before.pending_migrations.is_empty() {
                 return Err(Error::Migration {
@@ -413,6 +420,16 @@ impl PgStore {
     /// Whether the store's schema exists.
     pub(crate) fn schema_exists(&self) -> Result<bool> {
         self.read(|c| Ok(c.query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&self.schema])?.is_some()))
+    }
+
+    pub(crate) fn adoption_check(&self) -> Result<Option<crate::adopt::AdoptionReport>> {
+        let mut c = self.conn()?;
+        self.named(migrate::adoption_check(&mut c, &self.schema))
+    }
+
+    pub(crate) fn adopt(&self) -> Result<crate::adopt::AdoptOutcome> {
+        let mut c = self.conn()?;
+        self.named(migrate::adopt(&mut c, &self.schema))
     }
 
     /// Runs `attempt` again while it fails with a serialization failure or a

@@ -109,6 +109,33 @@ pub(crate) fn expected(c: &mut postgres::Client) -> Result<Schema> {
     Ok(schema)
 }
 
+/// The schema of each version this build knows, oldest first: migrations
+/// 1..=N applied in a scratch schema, read after each one, inside a
+/// transaction (a savepoint when `c` is one) that is rolled back.
+pub(crate) fn version_schemas(c: &mut impl GenericClient) -> Result<Vec<(i32, Schema)>> {
+    let scratch = format!("avatar_store_versions_{}", uuid::Uuid::new_v4().simple());
+    let mut tx = c.transaction()?;
+    tx.batch_execute(&format!("CREATE SCHEMA {scratch}; SET LOCAL search_path TO {scratch}"))?;
+    let mut out = Vec::new();
+    for m in embedded_postgres_migrations() {
+        tx.batch_execute(&m.sql)?;
+        out.push((m.version, read_schema(&mut tx, &scratch)?));
+    }
+    tx.rollback()?;
+    Ok(out)
+}
+
+/// avatar-store's tables (at any version) present in `schema`.
+pub(crate) fn app_tables(c: &mut impl GenericClient, schema: &str) -> Result<Vec<String>> {
+    let known = crate::schema::known_tables();
+    let rows = c.query(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') ORDER BY c.relname",
+        &[&schema],
+    )?;
+    Ok(rows.iter().map(|r| r.get::<_, String>(0)).filter(|t| known.contains(t)).collect())
+}
+
 /// Compares `schema` with `expected`.
 pub(crate) fn check(c: &mut postgres::Client, schema: &str, expected: &Schema) -> Result<SchemaReport> {
     // One snapshot for the history and the catalog.

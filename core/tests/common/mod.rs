@@ -3,7 +3,9 @@
 //! the way an older release (or a hand-run console) would have left them.
 #![allow(dead_code)]
 
+pub mod db;
 pub mod pg;
+pub mod seed;
 
 use std::path::Path;
 

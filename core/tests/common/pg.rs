@@ -181,6 +181,11 @@ pub fn store() -> avatar_store::Store {
     }
 }
 
+/// True when this test thread runs the PostgreSQL variant (see [`use_postgres`]).
+pub fn on_postgres() -> bool {
+    POSTGRES.get()
+}
+
 /// Switches this test thread to PostgreSQL; false (the test should return)
 /// when there is no server.
 pub fn use_postgres() -> bool {
