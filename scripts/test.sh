@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 
 # A throwaway PostgreSQL server for the PostgreSQL tests, stopped on every
 # exit (success, failure, Ctrl-C). AVATAR_STORE_TEST_PG_URL set by the caller
-# means "use my server" and nothing is started. Under CI=true a server that
+# means "use my server" and nothing is started (then the TLS tests run only
+# if AVATAR_STORE_TEST_PG_TLS_URL is set too: a URL with sslmode=verify-full
+# and sslrootcert naming the CA, as `scripts/pg.sh tls-url` prints). Under CI=true a server that
 # cannot start fails the run; elsewhere the PostgreSQL tests skip, saying why.
 if [ -z "${AVATAR_STORE_TEST_PG_URL:-}" ]; then
   echo "== postgresql: starting a throwaway server"
@@ -17,6 +19,9 @@ if [ -z "${AVATAR_STORE_TEST_PG_URL:-}" ]; then
   trap 'exit 130' INT TERM
   if PG_URL=$(scripts/pg.sh start "$PG_DIR"); then
     export AVATAR_STORE_TEST_PG_URL=$PG_URL
+    # The same server over TCP with TLS (its password is the throwaway one).
+    AVATAR_STORE_TEST_PG_TLS_URL=$(scripts/pg.sh tls-url "$PG_DIR")
+    export AVATAR_STORE_TEST_PG_TLS_URL
     echo "   $PG_URL"
   elif [ "${CI:-}" = true ]; then
     echo "PostgreSQL could not start and CI=true: failing" >&2

@@ -66,6 +66,9 @@ pub use repo::{
     check_limit,
 };
 pub use schema::{ColumnSpec, Difference, IndexSpec, MissingColumn, RepairOutcome, SchemaReport};
-pub use store::{Importer, MAX_BUSY_TIMEOUT, OpenOptions, Record, Scope, Store};
+pub use store::{
+    Importer, MAX_BUSY_TIMEOUT, MAX_CONNECT_TIMEOUT, MAX_POOL_SIZE, MAX_STATEMENT_TIMEOUT, OpenOptions, Record, Scope,
+    Store,
+};
 pub use transfer::ExportIter;
 pub use uuid::Uuid;

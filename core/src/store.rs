@@ -24,6 +24,19 @@ use crate::transfer::ExportIter;
 /// 32-bit signed integer.
 pub const MAX_BUSY_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
 
+/// Largest accepted [`OpenOptions::pool_size`]: more connections than any
+/// PostgreSQL server is set up to accept from one process.
+pub const MAX_POOL_SIZE: u32 = 1000;
+
+/// Longest accepted [`OpenOptions::connect_timeout`]: a server that takes
+/// longer than an hour to answer is down, and a caller waiting that long
+/// looks hung.
+pub const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// Longest accepted [`OpenOptions::statement_timeout`]: PostgreSQL counts it
+/// in milliseconds in a 32-bit signed integer.
+pub const MAX_STATEMENT_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
+
 /// How [`Store`] opens a database. Build with [`Store::options`].
 ///
 /// ```
@@ -45,6 +58,9 @@ pub struct OpenOptions {
     pub(crate) readers: u32,
     pub(crate) read_only: bool,
     pub(crate) schema: Option<String>,
+    pub(crate) pool_size: Option<u32>,
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) statement_timeout: Option<Duration>,
     /// Open even a database this build refuses (newer, edited), read-only,
     /// only to report on it.
     pub(crate) inspect: bool,
@@ -60,6 +76,9 @@ impl Default for OpenOptions {
             readers: 4,
             read_only: false,
             schema: None,
+            pool_size: None,
+            connect_timeout: None,
+            statement_timeout: None,
             inspect: false,
         }
     }
@@ -144,11 +163,73 @@ impl OpenOptions {
         OpenOptions { inspect: true, ..self.read_only(true).verify(false) }
     }
 
-    /// The PostgreSQL schema the store works in (default `public`); its
-    /// tables are the only ones the store reads or changes, and migrating
-    /// creates the schema when it does not exist. Ignored for SQLite.
+    /// The PostgreSQL schema the store works in (default: the first schema
+    /// of the `search_path` set in the URL's `options`, as libpq spells it,
+    /// `?options=-csearch_path%3Dmyschema`; else `public`). Its tables are
+    /// the only ones the store reads or changes, and migrating creates the
+    /// schema when it does not exist. Naming a different schema here than
+    /// in the URL is refused at open with [`Error::Validation`] naming
+    /// `schema`. Ignored for SQLite.
     pub fn schema(mut self, name: impl Into<String>) -> Self {
         self.schema = Some(name.into());
+        self
+    }
+
+    /// The most connections a store keeps open to a PostgreSQL server
+    /// (default: [`OpenOptions::readers`] + 1, so 5). They are opened as
+    /// needed; a call that finds all of them in use waits for one up to the
+    /// busy timeout, then fails with [`Error::Busy`]. 0 or more than
+    /// [`MAX_POOL_SIZE`] is refused at open with [`Error::Validation`] naming
+    /// `poolSize`. Ignored for SQLite (see [`OpenOptions::readers`]).
+    ///
+    /// ```
+    /// # fn main() -> avatar_store::Result<()> {
+    /// let options = avatar_store::Store::options().pool_size(20);
+    /// # let err = avatar_store::Store::options().pool_size(0).open_in_memory().unwrap_err();
+    /// # assert_eq!(err.field(), Some("poolSize"));
+    /// # Ok(()) }
+    /// ```
+    pub fn pool_size(mut self, n: u32) -> Self {
+        self.pool_size = Some(n);
+        self
+    }
+
+    /// How long opening one connection to a PostgreSQL server (TCP, TLS,
+    /// authentication) may take (default: the URL's `connect_timeout`, else
+    /// the busy timeout). A server that cannot be reached in time is an
+    /// [`Error::Io`] naming it. Zero, less than a millisecond or more than
+    /// [`MAX_CONNECT_TIMEOUT`] is refused at open with [`Error::Validation`]
+    /// naming `connectTimeout`. Ignored for SQLite.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let options = avatar_store::Store::options().connect_timeout(Duration::from_secs(3));
+    /// ```
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
+        self.connect_timeout = Some(t);
+        self
+    }
+
+    /// The longest one SQL statement may run on a PostgreSQL server
+    /// (PostgreSQL's `statement_timeout`, set on every pooled connection;
+    /// default: none, or whatever the server or the URL's `options` set).
+    /// A statement past it is cancelled by the server, its transaction rolled
+    /// back, and the call fails with [`Error::Busy`], as a lock held past the
+    /// busy timeout does: the database did not answer in the time allowed,
+    /// and the same call may succeed later. It bounds migrations and repairs
+    /// too. Zero, less than a millisecond or more than
+    /// [`MAX_STATEMENT_TIMEOUT`] is refused at open with [`Error::Validation`]
+    /// naming `statementTimeout` (leave it unset for no limit). Ignored for
+    /// SQLite.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let options = avatar_store::Store::options()
+    ///     .statement_timeout(Duration::from_secs(30))
+    ///     .busy_timeout(Duration::from_secs(5));
+    /// ```
+    pub fn statement_timeout(mut self, t: Duration) -> Self {
+        self.statement_timeout = Some(t);
         self
     }
 
@@ -157,8 +238,12 @@ impl OpenOptions {
     /// anything else is a SQLite file, created if needed unless read-only.
     /// Errors name a server by host, port, user and database, never by password.
     ///
-    /// On PostgreSQL, `readers` + 1 is the size of the connection pool and the
-    /// busy timeout bounds connecting and waiting on locks; migrating needs
+    /// On PostgreSQL, [`OpenOptions::pool_size`] (default `readers` + 1) is
+    /// the size of the connection pool, the busy timeout bounds waiting on
+    /// locks and for a free connection, [`OpenOptions::connect_timeout`] and
+    /// [`OpenOptions::statement_timeout`] bound connecting and each
+    /// statement, and `sslmode` (`disable`, `prefer`, `require`, `verify-ca`,
+    /// `verify-full`) with `sslrootcert` choose TLS as libpq does; migrating needs
     /// no backup (all pending migrations commit in one transaction, DDL
     /// included), and a read-only store writes nothing at all.
     pub fn open(self, path: impl AsRef<Path>) -> Result<Store> {
@@ -191,11 +276,38 @@ impl OpenOptions {
             return Err(Error::validation("readers", "must be at least 1"));
         }
         if let Some(s) = &self.schema {
-            if s.is_empty() || s.len() > 63 || s.contains('\0') {
-                return Err(Error::validation("schema", "must be 1 to 63 bytes long, without NUL"));
+            validate_schema_name(s)?;
+        }
+        if let Some(n) = self.pool_size {
+            if n == 0 || n > MAX_POOL_SIZE {
+                return Err(Error::validation("poolSize", format!("must be 1 to {MAX_POOL_SIZE}, got {n}")));
             }
         }
+        check_timeout("connectTimeout", self.connect_timeout, MAX_CONNECT_TIMEOUT)?;
+        check_timeout("statementTimeout", self.statement_timeout, MAX_STATEMENT_TIMEOUT)?;
         Ok(())
+    }
+}
+
+/// A PostgreSQL schema name the store can work in, from an option or a URL.
+pub(crate) fn validate_schema_name(s: &str) -> Result<()> {
+    if s.is_empty() || s.len() > 63 || s.contains('\0') {
+        return Err(Error::validation("schema", "must be 1 to 63 bytes long, without NUL"));
+    }
+    Ok(())
+}
+
+/// A timeout PostgreSQL counts in whole milliseconds: zero would mean "no
+/// limit" there, so it is refused rather than silently meaning the opposite.
+fn check_timeout(field: &str, t: Option<Duration>, max: Duration) -> Result<()> {
+    match t {
+        Some(t) if t < Duration::from_millis(1) => {
+            Err(Error::validation(field, format!("must be at least 1 ms, got {t:?} (leave it unset for the default)")))
+        }
+        Some(t) if t > max => {
+            Err(Error::validation(field, format!("must be at most {} ms, got {} ms", max.as_millis(), t.as_millis())))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -2,9 +2,21 @@
 //! opened with a `postgres://` or `postgresql://` URL.
 //!
 //! The core is synchronous, so this uses the `postgres` crate (rust-postgres'
-//! blocking client) with an r2d2 pool. Every pooled connection works in the
-//! store's schema (`search_path`), and waits on locks for at most the busy
-//! timeout (`lock_timeout`), so a lock held too long is `BUSY`, as on SQLite.
+//! blocking client) with an r2d2 pool, over TLS when the URL asks (see
+//! [`connect`]). Every pooled connection works in the store's schema
+//! (`search_path`), waits on locks for at most the busy timeout
+//! (`lock_timeout`), so a lock held too long is `BUSY`, as on SQLite, and runs
+//! each statement for at most the statement timeout, if one is set.
+//!
+//! r2d2 tests each connection before handing it out (`test_on_check_out`,
+//! its default) and drops the ones the server closed, so a store outlives a
+//! server restart: calls fail with `IO` while the server is down and work
+//! again once it is back, on fresh connections.
+//!
+//! A serialization failure or deadlock (SQLSTATE 40001, 40P01) rolls back
+//! the whole transaction it hit, so the store runs that transaction again
+//! (see [`PgStore::retrying`]) where the operation is a transaction of its
+//! own: everything but imports, whose caller's closure cannot be run twice.
 //!
 //! A read-only store (`OpenOptions::read_only`) migrates nothing and sets
 //! `default_transaction_read_only` on every pooled connection, so that no
@@ -12,19 +24,21 @@
 //! in [`pinned`]. Backup and restore run PostgreSQL's own `pg_dump` and
 //! `pg_restore` (see [`dump`]).
 
+mod connect;
 pub(crate) mod dump;
 mod migrate;
 mod pinned;
 pub(crate) mod repo;
 mod schema;
 
+use std::hash::BuildHasher;
 use std::path::Path;
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
+use postgres::Config;
 use postgres::config::Host;
 use postgres::error::SqlState;
-use postgres::{Config, NoTls};
 use r2d2_postgres::PostgresConnectionManager;
 use uuid::Uuid;
 
@@ -36,7 +50,7 @@ use crate::schema::{RepairOutcome, SchemaReport};
 use crate::store::{Importer, OpenOptions, Record, Scope};
 use crate::transfer::ExportIter;
 
-type Manager = PostgresConnectionManager<NoTls>;
+type Manager = PostgresConnectionManager<connect::Tls>;
 type Pool = r2d2::Pool<Manager>;
 pub(crate) type Conn = r2d2::PooledConnection<Manager>;
 
@@ -62,8 +76,8 @@ pub(crate) fn as_url(path: &Path) -> Option<&str> {
 /// ```
 pub fn display_database(db: &Path) -> String {
     match as_url(db) {
-        Some(url) => match url.parse::<Config>() {
-            Ok(c) => describe(&c),
+        Some(url) => match connect::driver_config(url) {
+            Ok((c, _, _)) => describe(&c),
             Err(_) => "(an invalid PostgreSQL URL)".to_owned(),
         },
         None => db.display().to_string(),
@@ -94,11 +108,26 @@ pub(crate) fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
+/// The connection manager of a store's pool: the one place it is made.
+fn manager(config: Config, tls: connect::Tls) -> Manager {
+    PostgresConnectionManager::new(config, tls)
+}
+
+/// How many times a transaction that hit a serialization failure or a
+/// deadlock is run again (within the busy timeout) before `BUSY`.
+const MAX_RETRIES: u32 = 8;
+
 /// A store on a PostgreSQL database.
 pub(crate) struct PgStore {
     pool: Pool,
     target: String,
+    /// The URL's sslmode, for messages about failed TLS handshakes.
+    tls_mode: connect::TlsMode,
     schema: String,
+    busy_timeout: Duration,
+    /// Why the pool last failed to open a connection, with its causes: r2d2
+    /// keeps only the error's own text ("error performing TLS handshake").
+    connect_error: Arc<Mutex<Option<String>>>,
     migration: MigrationOutcome,
     /// The schema this build's migrations produce, read once per store.
     expected: OnceLock<crate::schema::Schema>,
@@ -108,55 +137,112 @@ pub(crate) struct PgStore {
 }
 
 /// Sets up every pooled connection: the store's schema first in the search
-/// path, lock waits bounded by the busy timeout, and, for a read-only store,
-/// every transaction read-only.
+/// path, lock waits bounded by the busy timeout, statements by the statement
+/// timeout when one is set (else the server's or the URL's setting stays),
+/// and, for a read-only store, every transaction read-only.
 #[derive(Debug)]
 struct Setup {
     schema: String,
     lock_timeout: Duration,
+    statement_timeout: Option<Duration>,
     read_only: bool,
 }
 
 impl r2d2::CustomizeConnection<postgres::Client, postgres::Error> for Setup {
     fn on_acquire(&self, c: &mut postgres::Client) -> std::result::Result<(), postgres::Error> {
-        c.batch_execute(&format!(
-            "SET search_path TO {}; SET lock_timeout = {}{}",
+        let mut sql = format!(
+            "SET search_path TO {}; SET lock_timeout = {}",
             quote(&self.schema),
-            self.lock_timeout.as_millis().max(1),
-            if self.read_only { "; SET default_transaction_read_only = on" } else { "" }
-        ))
+            self.lock_timeout.as_millis().max(1)
+        );
+        if let Some(t) = self.statement_timeout {
+            sql.push_str(&format!("; SET statement_timeout = {}", t.as_millis().max(1)));
+        }
+        if self.read_only {
+            sql.push_str("; SET default_transaction_read_only = on");
+        }
+        c.batch_execute(&sql)
     }
+}
+
+/// Keeps the last error of opening a pooled connection, causes included,
+/// until a connection opens.
+#[derive(Debug)]
+struct KeepConnectError(Arc<Mutex<Option<String>>>);
+
+impl r2d2::HandleError<postgres::Error> for KeepConnectError {
+    fn handle_error(&self, e: postgres::Error) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(with_causes(&e));
+    }
+}
+
+impl r2d2::HandleEvent for KeepConnectError {
+    fn handle_acquire(&self, _: r2d2::event::AcquireEvent) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+}
+
+/// An error's text followed by its causes': the driver's own text names
+/// only the kind of failure ("db error", "error connecting to server").
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 impl PgStore {
     pub(crate) fn open(url: &str, options: &OpenOptions) -> Result<PgStore> {
-        // The parser's own message could quote the URL, password included.
-        let mut config: Config = url.parse().map_err(|_| {
-            Error::validation(
-                "url",
-                "not a valid PostgreSQL URL (expected postgresql://user:password@host:port/database?options)",
-            )
-        })?;
+        let connect::Target { mut config, tls, mode: tls_mode, search_path } = connect::parse(url)?;
         let target = describe(&config);
         let tools = dump::Tools::new(url, &config);
         let read_only = options.read_only;
-        let timeout = options.busy_timeout.max(Duration::from_millis(100));
-        config.connect_timeout(timeout);
-        let schema = options.schema.clone().unwrap_or_else(|| DEFAULT_SCHEMA.to_owned());
+        let schema = match (&options.schema, search_path) {
+            (Some(option), Some(url)) if *option != url => {
+                return Err(Error::validation(
+                    "schema",
+                    format!(
+                        "the URL's search_path names schema {url:?} and the schema option {option:?}: name one, or the same"
+                    ),
+                ));
+            }
+            (Some(option), _) => option.clone(),
+            (None, Some(url)) => {
+                crate::store::validate_schema_name(&url)?;
+                url
+            }
+            (None, None) => DEFAULT_SCHEMA.to_owned(),
+        };
+        let busy = options.busy_timeout.max(Duration::from_millis(100));
+        let connect_timeout = options.connect_timeout.or(config.get_connect_timeout().copied()).unwrap_or(busy);
+        config.connect_timeout(connect_timeout);
+        let connect_error = Arc::new(Mutex::new(None));
         let pool = r2d2::Pool::builder()
-            .max_size(options.readers + 1)
+            .max_size(options.pool_size.unwrap_or(options.readers + 1))
             .min_idle(Some(0))
-            .connection_timeout(timeout)
+            // Waiting for a free connection is bounded by the busy timeout,
+            // opening one by the connect timeout: whichever is longer.
+            .connection_timeout(busy.max(connect_timeout))
+            .error_handler(Box::new(KeepConnectError(connect_error.clone())))
+            .event_handler(Box::new(KeepConnectError(connect_error.clone())))
             .connection_customizer(Box::new(Setup {
                 schema: schema.clone(),
                 lock_timeout: options.busy_timeout,
+                statement_timeout: options.statement_timeout,
                 read_only,
             }))
-            .build_unchecked(PostgresConnectionManager::new(config, NoTls));
+            .build_unchecked(manager(config, tls));
         let mut store = PgStore {
             pool,
             target,
+            tls_mode,
             schema,
+            busy_timeout: options.busy_timeout,
+            connect_error,
             migration: MigrationOutcome::default(),
             expected: OnceLock::new(),
             read_only,
@@ -200,7 +286,23 @@ impl PgStore {
                 // r2d2 only says "timed out" when every connection was in use.
                 None => Error::Busy(format!("no connection to {} became free in time", self.target)),
                 Some((_, cause)) => {
-                    Error::Io { path: self.target.clone(), message: format!("cannot connect: {cause}") }
+                    let kept = self.connect_error.lock().unwrap_or_else(PoisonError::into_inner).clone();
+                    let cause = kept.as_deref().unwrap_or(cause);
+                    let hint = if cause.contains("certificate") {
+                        format!(
+                            " (sslmode={}: the server's certificate must be signed by a root of sslrootcert, \
+                             or of Mozilla's list without it{})",
+                            self.tls_mode.as_str(),
+                            if self.tls_mode == connect::TlsMode::VerifyFull {
+                                ", and name the host of the URL"
+                            } else {
+                                ""
+                            }
+                        )
+                    } else {
+                        String::new()
+                    };
+                    Error::Io { path: self.target.clone(), message: format!("cannot connect: {cause}{hint}") }
                 }
             }
         })
@@ -330,10 +432,45 @@ impl PgStore {
         self.named(migrate::adopt(&mut c, &self.schema))
     }
 
-    /// Runs `f` on a pooled connection.
-    fn read<T>(&self, f: impl FnOnce(&mut postgres::Client) -> Result<T>) -> Result<T> {
-        let mut c = self.conn()?;
-        self.named(f(&mut c))
+    /// Runs `attempt` again while it fails with a serialization failure or a
+    /// deadlock, at most [`MAX_RETRIES`] times and within the busy timeout,
+    /// after a short random pause that grows with each try (so two
+    /// transactions that deadlocked do not meet again in step).
+    ///
+    /// Safe only where `attempt` is one whole transaction (or one statement
+    /// in autocommit after nothing but reads): PostgreSQL has rolled all of
+    /// it back when it reports either error, so running it again cannot apply
+    /// anything twice, and the ids it inserts were chosen before the first
+    /// attempt, so a retry does not turn into a duplicate. Never wrapped
+    /// around a caller's closure (imports) or a lost connection (`IO`: the
+    /// commit may have happened).
+    fn retrying<T>(&self, mut attempt: impl FnMut() -> Result<T>) -> Result<T> {
+        let deadline = Instant::now() + self.busy_timeout;
+        let mut tries = 0;
+        loop {
+            match attempt() {
+                Err(e) if is_retryable(&e) && tries < MAX_RETRIES && Instant::now() < deadline => {
+                    tries += 1;
+                    let cap = 1u64 << tries.min(6);
+                    let jitter = std::collections::hash_map::RandomState::new().hash_one(tries) % (cap * 1000);
+                    std::thread::sleep(Duration::from_micros(cap * 1000 + jitter));
+                }
+                Err(Error::Busy(m)) if tries > 0 => {
+                    return Err(Error::Busy(format!("{m}; ran the transaction {} times", tries + 1)));
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// Runs `f` on a pooled connection, again on a serialization failure or
+    /// deadlock: `f` runs at most one writing statement, last (each statement
+    /// commits on its own here), so a failed attempt left nothing behind.
+    fn read<T>(&self, mut f: impl FnMut(&mut postgres::Client) -> Result<T>) -> Result<T> {
+        self.retrying(|| {
+            let mut c = self.conn()?;
+            self.named(f(&mut c))
+        })
     }
 
     /// Runs `f` on one read-only snapshot (REPEATABLE READ).
@@ -351,15 +488,18 @@ impl PgStore {
         })())
     }
 
-    /// Runs `f` in one transaction; commits on `Ok`, rolls back otherwise.
-    fn write<T>(&self, f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut c = self.conn()?;
-        self.named((|| {
-            let mut tx = c.transaction()?;
-            let out = f(&mut tx)?;
-            tx.commit()?;
-            Ok(out)
-        })())
+    /// Runs `f` in one transaction; commits on `Ok`, rolls back otherwise,
+    /// and runs it again on a serialization failure or deadlock.
+    fn write<T>(&self, mut f: impl FnMut(&mut postgres::Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.retrying(|| {
+            let mut c = self.conn()?;
+            self.named((|| {
+                let mut tx = c.transaction()?;
+                let out = f(&mut tx)?;
+                tx.commit()?;
+                Ok(out)
+            })())
+        })
     }
 
     pub(crate) fn create_project(&self, user_id: &str, new: &NewProject) -> Result<Project> {
@@ -483,12 +623,21 @@ impl Drop for Tx<'_> {
     }
 }
 
+/// True for the `BUSY` of a serialization failure or a deadlock: the
+/// transaction was rolled back whole and may simply be run again.
+fn is_retryable(e: &Error) -> bool {
+    matches!(e, Error::Busy(m) if m.ends_with(SERIALIZATION_TAG) || m.ends_with(DEADLOCK_TAG))
+}
+
+const SERIALIZATION_TAG: &str = "(SQLSTATE 40001)";
+const DEADLOCK_TAG: &str = "(SQLSTATE 40P01)";
+
 impl From<postgres::Error> for Error {
     /// By SQLSTATE, so that the codes match SQLite's: a duplicate key is
     /// `CONFLICT`, a lock or serialization failure `BUSY`, a lost or refused
     /// connection `IO` (the store adds the server, never the password).
     fn from(e: postgres::Error) -> Self {
-        let text = e.to_string();
+        let text = with_causes(&e);
         let Some(code) = e.code() else {
             // No SQLSTATE: the connection failed or was lost (IO), or a value
             // did not convert (a bug or a drifted column type: INTERNAL).
@@ -516,12 +665,19 @@ impl From<postgres::Error> for Error {
                 path: String::new(),
                 message: format!("the database refused a write ({detail}): a read-only store or a standby server"),
             },
-            c if *c == SqlState::T_R_SERIALIZATION_FAILURE
-                || *c == SqlState::T_R_DEADLOCK_DETECTED
-                || *c == SqlState::LOCK_NOT_AVAILABLE =>
-            {
-                Error::Busy(detail)
-            }
+            // Tagged with their SQLSTATE: PgStore::retrying runs these again.
+            c if *c == SqlState::T_R_SERIALIZATION_FAILURE => Error::Busy(format!("{detail} {SERIALIZATION_TAG}")),
+            c if *c == SqlState::T_R_DEADLOCK_DETECTED => Error::Busy(format!("{detail} {DEADLOCK_TAG}")),
+            // A lock held past the busy timeout (lock_timeout), or a statement
+            // past the statement timeout: the database did not answer in the
+            // time the application allows, as SQLite's "database is busy".
+            // Not run again: the caller's time is already spent.
+            c if *c == SqlState::LOCK_NOT_AVAILABLE => Error::Busy(detail),
+            c if *c == SqlState::QUERY_CANCELED && detail.contains("statement timeout") => Error::Busy(format!(
+                "{detail} (the statement ran past the statementTimeout option and was cancelled; \
+                 its transaction was rolled back)"
+            )),
+            c if *c == SqlState::QUERY_CANCELED => Error::Busy(detail),
             c if *c == SqlState::ADMIN_SHUTDOWN
                 || *c == SqlState::CRASH_SHUTDOWN
                 || *c == SqlState::CANNOT_CONNECT_NOW

@@ -203,7 +203,13 @@ pub(crate) fn update_project(
     id: &Uuid,
     patch: &ProjectPatch,
 ) -> Result<Project> {
-    let mut p = get_project(c, user_id, id)?;
+    // FOR UPDATE, as in update_avatar: a concurrent patch waits, not lost.
+    validate_user_id(user_id)?;
+    let sql = format!("SELECT {} FROM projects WHERE id = $1 AND \"userId\" = $2 FOR UPDATE", *PROJECT_SELECT);
+    let mut p = match c.query_opt(&sql, &[&id.to_string(), &user_id])? {
+        Some(r) => Project::from_pg_row(&r)?,
+        None => return Err(not_found("project", id)),
+    };
     patch.apply(&mut p);
     p.validate()?;
     p.updated_at = edit_time(&p.created_at);
@@ -322,7 +328,13 @@ pub(crate) fn update_avatar(
     id: &Uuid,
     patch: &AvatarPatch,
 ) -> Result<Avatar> {
-    let mut a = get_avatar(c, user_id, id)?;
+    // FOR UPDATE: the row is rewritten whole from what is read here, so a
+    // concurrent record_usage must wait for this transaction, not be lost.
+    validate_user_id(user_id)?;
+    let mut a = match c.query_opt(&format!("{} FOR UPDATE", *GET_AVATAR), &[&id.to_string(), &user_id])? {
+        Some(r) => Avatar::from_pg_row(&r)?,
+        None => return Err(not_found("avatar", id)),
+    };
     patch.apply(&mut a);
     a.validate()?;
     a.updated_at = edit_time(&a.created_at);

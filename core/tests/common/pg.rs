@@ -222,3 +222,65 @@ macro_rules! on_both_backends {
         }
     )*};
 }
+
+/// The variable holding a TLS URL of the test server: TCP, a password,
+/// `sslmode=verify-full` and `sslrootcert` naming the CA that signed the
+/// server's certificate (`scripts/pg.sh tls-url` prints one).
+pub const TLS_URL_VAR: &str = "AVATAR_STORE_TEST_PG_TLS_URL";
+
+/// The server's TLS URL, or None (with the reason printed) when none was
+/// given; under `CI=true` a missing one fails the test instead.
+pub fn tls_server_url() -> Option<String> {
+    match std::env::var(TLS_URL_VAR) {
+        Ok(u) if !u.trim().is_empty() => Some(u),
+        _ => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("CI=true but {TLS_URL_VAR} is not set: the TLS tests cannot be skipped in CI");
+            }
+            eprintln!("skipped: {TLS_URL_VAR} is not set (scripts/test.sh sets it from `scripts/pg.sh tls-url`)");
+            None
+        }
+    }
+}
+
+/// `url` with the query parameter `key` removed, then set to `value` if given.
+pub fn with_param(url: &str, key: &str, value: Option<&str>) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut params: Vec<String> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && p.split_once('=').map_or(*p, |(k, _)| k) != key)
+        .map(str::to_owned)
+        .collect();
+    if let Some(v) = value {
+        params.push(format!("{key}={v}"));
+    }
+    if params.is_empty() { base.to_owned() } else { format!("{base}?{}", params.join("&")) }
+}
+
+/// The value of the query parameter `key` of `url`, as written.
+pub fn param(url: &str, key: &str) -> Option<String> {
+    url.split_once('?')?.1.split('&').find_map(|p| p.strip_prefix(key)?.strip_prefix('=').map(str::to_owned))
+}
+
+/// Polls `cond` until it holds; panics after 60 s. For waiting on another
+/// connection's state (a backend waiting on a lock), not on time.
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// True once a backend of the database `db` other than `except` waits on a lock.
+pub fn someone_waits_on_a_lock(admin: &mut postgres::Client, db: &str) -> bool {
+    admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' \
+             AND pid <> pg_backend_pid()",
+            &[&db],
+        )
+        .unwrap()
+        .get::<_, i64>(0)
+        > 0
+}
