@@ -431,7 +431,13 @@ fn concurrent_record_usage_loses_no_increment() {
 #[test]
 fn a_row_locked_past_the_busy_timeout_is_busy_and_a_duplicate_id_a_conflict() {
     let Some(db) = TestDb::create() else { return };
-    let store = Store::options().busy_timeout(std::time::Duration::from_millis(200)).open(&db.url).unwrap();
+    // A short lock wait, but a connect timeout a loaded machine can meet:
+    // a new pooled connection must not be what times out here.
+    let store = Store::options()
+        .busy_timeout(std::time::Duration::from_millis(200))
+        .connect_timeout(std::time::Duration::from_secs(30))
+        .open(&db.url)
+        .unwrap();
     let p = store.create_project("u1", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
     let a = store.create_avatar("u1", &common::full_avatar(p.id, "A")).unwrap();
     let mut holder = db.client();
