@@ -9,9 +9,12 @@
 //! Not yet supported here, each failing with an [`Error::Internal`] that says
 //! so: backup and read-only opening (see [`unsupported`]).
 
+mod cache;
 mod migrate;
 pub(crate) mod repo;
 mod schema;
+#[cfg(test)]
+mod tests;
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -31,7 +34,11 @@ use crate::schema::{RepairOutcome, SchemaReport};
 use crate::store::{Importer, OpenOptions, Record, Scope};
 use crate::transfer::ExportIter;
 
-type Manager = PostgresConnectionManager<NoTls>;
+pub(crate) use cache::Cached;
+use cache::{Caching, Epoch, Session};
+
+// The statement cache wraps whichever client manager (and TLS) connects.
+type Manager = Caching<PostgresConnectionManager<NoTls>>;
 type Pool = r2d2::Pool<Manager>;
 pub(crate) type Conn = r2d2::PooledConnection<Manager>;
 
@@ -92,6 +99,9 @@ pub(crate) fn quote(ident: &str) -> String {
 /// A store on a PostgreSQL database.
 pub(crate) struct PgStore {
     pool: Pool,
+    /// Clears every pooled connection's prepared statements after this
+    /// store changed the schema.
+    statements: Epoch,
     target: String,
     schema: String,
     migration: MigrationOutcome,
@@ -107,8 +117,8 @@ struct Setup {
     lock_timeout: Duration,
 }
 
-impl r2d2::CustomizeConnection<postgres::Client, postgres::Error> for Setup {
-    fn on_acquire(&self, c: &mut postgres::Client) -> std::result::Result<(), postgres::Error> {
+impl r2d2::CustomizeConnection<Cached, postgres::Error> for Setup {
+    fn on_acquire(&self, c: &mut Cached) -> std::result::Result<(), postgres::Error> {
         c.batch_execute(&format!(
             "SET search_path TO {}; SET lock_timeout = {}",
             quote(&self.schema),
@@ -133,19 +143,29 @@ impl PgStore {
         let timeout = options.busy_timeout.max(Duration::from_millis(100));
         config.connect_timeout(timeout);
         let schema = options.schema.clone().unwrap_or_else(|| DEFAULT_SCHEMA.to_owned());
+        let manager = Caching::new(PostgresConnectionManager::new(config, NoTls));
+        let statements = manager.epoch();
         let pool = r2d2::Pool::builder()
             .max_size(options.readers + 1)
             .min_idle(Some(0))
             .connection_timeout(timeout)
             .connection_customizer(Box::new(Setup { schema: schema.clone(), lock_timeout: options.busy_timeout }))
-            .build_unchecked(PostgresConnectionManager::new(config, NoTls));
-        let mut store =
-            PgStore { pool, target, schema, migration: MigrationOutcome::default(), expected: OnceLock::new() };
+            .build_unchecked(manager);
+        let mut store = PgStore {
+            pool,
+            statements,
+            target,
+            schema,
+            migration: MigrationOutcome::default(),
+            expected: OnceLock::new(),
+        };
         let mut conn = store.conn()?;
-        let status = store.named(migrate::status(&mut *conn, &store.schema))?;
+        let status = store.named(migrate::status(&mut **conn, &store.schema))?;
         crate::migrate::check_compatible(&status)?;
         store.migration = if options.migrate && !status.pending.is_empty() {
-            store.named(migrate::migrate(&mut conn, &store.schema))?
+            let out = store.named(migrate::migrate(&mut conn, &store.schema))?;
+            store.statements.invalidate();
+            out
         } else {
             let v = status.current_version;
             MigrationOutcome { from_version: v, to_version: v, ..Default::default() }
@@ -196,12 +216,14 @@ impl PgStore {
 
     pub(crate) fn migration_status(&self) -> Result<MigrationStatus> {
         let mut c = self.conn()?;
-        self.named(migrate::status(&mut *c, &self.schema))
+        self.named(migrate::status(&mut **c, &self.schema))
     }
 
     pub(crate) fn migrate(&self) -> Result<MigrationOutcome> {
         let mut c = self.conn()?;
-        self.named(migrate::migrate(&mut c, &self.schema))
+        let out = self.named(migrate::migrate(&mut c, &self.schema));
+        self.statements.invalidate();
+        out
     }
 
     /// The schema this build's migrations make, read once per store.
@@ -252,6 +274,7 @@ impl PgStore {
             }
             let after = schema::check_in(&mut tx, &self.schema, exp)?;
             tx.commit()?;
+            self.statements.invalidate();
             Ok(RepairOutcome { applied: statements, not_repaired, backup: None, after })
         })())
     }
@@ -260,36 +283,49 @@ impl PgStore {
         Err(unsupported("backup (use pg_dump)"))
     }
 
-    /// Runs `f` on a pooled connection.
-    fn read<T>(&self, f: impl FnOnce(&mut postgres::Client) -> Result<T>) -> Result<T> {
+    /// Runs `f` once more, on freshly prepared statements, when a cached
+    /// statement went stale under it (see [`cache`]). Only for operations
+    /// that can run again: a transaction that rolled back, or statements that
+    /// failed before changing anything.
+    fn again<T>(&self, c: &mut Conn, mut f: impl FnMut(&mut Cached) -> Result<T>) -> Result<T> {
+        match f(c) {
+            Err(_) if c.take_stale() => self.named(f(c)),
+            r => self.named(r),
+        }
+    }
+
+    /// Runs `f` on a pooled connection, each statement on its own.
+    fn read<T>(&self, mut f: impl FnMut(&mut Session<'_, postgres::Client>) -> Result<T>) -> Result<T> {
         let mut c = self.conn()?;
-        self.named(f(&mut c))
+        self.again(&mut c, |c| f(&mut c.session()))
     }
 
     /// Runs `f` on one read-only snapshot (REPEATABLE READ).
-    fn snapshot<T>(&self, f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T>) -> Result<T> {
+    fn snapshot<T>(&self, mut f: impl FnMut(&mut Session<'_, postgres::Transaction<'_>>) -> Result<T>) -> Result<T> {
         let mut c = self.conn()?;
-        self.named((|| {
-            let mut tx = c
+        self.again(&mut c, |c| {
+            let (client, stmts) = c.parts();
+            let mut tx = client
                 .build_transaction()
                 .read_only(true)
                 .isolation_level(postgres::IsolationLevel::RepeatableRead)
                 .start()?;
-            let out = f(&mut tx)?;
+            let out = f(&mut Session::new(&mut tx, stmts))?;
             tx.commit()?;
             Ok(out)
-        })())
+        })
     }
 
     /// Runs `f` in one transaction; commits on `Ok`, rolls back otherwise.
-    fn write<T>(&self, f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T>) -> Result<T> {
+    fn write<T>(&self, mut f: impl FnMut(&mut Session<'_, postgres::Transaction<'_>>) -> Result<T>) -> Result<T> {
         let mut c = self.conn()?;
-        self.named((|| {
-            let mut tx = c.transaction()?;
-            let out = f(&mut tx)?;
+        self.again(&mut c, |c| {
+            let (client, stmts) = c.parts();
+            let mut tx = client.transaction()?;
+            let out = f(&mut Session::new(&mut tx, stmts))?;
             tx.commit()?;
             Ok(out)
-        })())
+        })
     }
 
     pub(crate) fn create_project(&self, user_id: &str, new: &NewProject) -> Result<Project> {
@@ -357,7 +393,7 @@ impl PgStore {
         let mut c = self.conn()?;
         self.named((|| {
             let mut tx = Tx::begin(&mut c)?;
-            let out = f(&mut Importer::postgres(tx.client(), scope))?;
+            let out = f(&mut Importer::postgres(tx.conn(), scope))?;
             tx.commit()?;
             Ok(out)
         })())
@@ -365,7 +401,22 @@ impl PgStore {
 
     pub(crate) fn export_in(&self, scope: Scope<'_>, f: impl FnMut(Record) -> Result<()>) -> Result<()> {
         scope.validate()?;
-        self.snapshot(|c| repo::export(c, scope.user_id(), f))
+        // Not run again on a stale statement (the records already handed
+        // out would be handed out twice): it fails once, the next one works.
+        let mut c = self.conn()?;
+        let mut f = Some(f);
+        self.named((|| {
+            let (client, stmts) = c.parts();
+            let mut tx = client
+                .build_transaction()
+                .read_only(true)
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .start()?;
+            let f = f.take().expect("export runs once");
+            repo::export(&mut Session::new(&mut tx, stmts), scope.user_id(), f)?;
+            tx.commit()?;
+            Ok(())
+        })())
     }
 
     /// Buffered on PostgreSQL for now: the records are read in one snapshot
@@ -385,17 +436,17 @@ impl PgStore {
 /// uncommitted (an error, or a panic in the caller's closure) rolls back
 /// before the connection goes back to the pool.
 struct Tx<'a> {
-    client: &'a mut postgres::Client,
+    client: &'a mut Cached,
     open: bool,
 }
 
 impl<'a> Tx<'a> {
-    fn begin(client: &'a mut postgres::Client) -> Result<Tx<'a>> {
+    fn begin(client: &'a mut Cached) -> Result<Tx<'a>> {
         client.batch_execute("BEGIN")?;
         Ok(Tx { client, open: true })
     }
 
-    fn client(&mut self) -> &mut postgres::Client {
+    fn conn(&mut self) -> &mut Cached {
         self.client
     }
 

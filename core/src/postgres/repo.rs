@@ -11,6 +11,7 @@ use postgres::GenericClient;
 use postgres::types::ToSql;
 use uuid::Uuid;
 
+use super::cache::Session;
 use super::quote;
 use crate::error::{Error, Result};
 use crate::fields::{FieldDescriptor, FieldKind, FieldRef};
@@ -107,7 +108,7 @@ fn update(table: &str, fields: &[FieldDescriptor]) -> String {
 }
 static UPDATE_PROJECT: LazyLock<String> = LazyLock::new(|| update("projects", PROJECT_FIELDS));
 static UPDATE_AVATAR: LazyLock<String> = LazyLock::new(|| update("avatars", AVATAR_FIELDS));
-static GET_AVATAR: LazyLock<String> =
+pub(crate) static GET_AVATAR: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {} FROM avatars WHERE id = $1 AND \"userId\" = $2", *AVATAR_SELECT));
 
 /// An insert that, on an existing id of the same owner, overwrites every
@@ -127,7 +128,11 @@ static UPSERT_AVATAR: LazyLock<String> = LazyLock::new(|| upsert("avatars", AVAT
 
 // ---------------------------------------------------------------- projects
 
-pub(crate) fn create_project(c: &mut impl GenericClient, user_id: &str, new: &NewProject) -> Result<Project> {
+pub(crate) fn create_project(
+    c: &mut Session<'_, impl GenericClient>,
+    user_id: &str,
+    new: &NewProject,
+) -> Result<Project> {
     let id = Uuid::now_v7();
     let p = Project::from_new(new, user_id, id, time_of_id(&id));
     p.validate()?;
@@ -135,7 +140,7 @@ pub(crate) fn create_project(c: &mut impl GenericClient, user_id: &str, new: &Ne
     Ok(p)
 }
 
-pub(crate) fn get_project(c: &mut impl GenericClient, user_id: &str, id: &Uuid) -> Result<Project> {
+pub(crate) fn get_project(c: &mut Session<'_, impl GenericClient>, user_id: &str, id: &Uuid) -> Result<Project> {
     validate_user_id(user_id)?;
     let sql = format!("SELECT {} FROM projects WHERE id = $1 AND \"userId\" = $2", *PROJECT_SELECT);
     match c.query_opt(&sql, &[&id.to_string(), &user_id])? {
@@ -144,7 +149,11 @@ pub(crate) fn get_project(c: &mut impl GenericClient, user_id: &str, id: &Uuid) 
     }
 }
 
-pub(crate) fn list_projects(c: &mut impl GenericClient, user_id: &str, q: &ProjectQuery) -> Result<Page<Project>> {
+pub(crate) fn list_projects(
+    c: &mut Session<'_, impl GenericClient>,
+    user_id: &str,
+    q: &ProjectQuery,
+) -> Result<Page<Project>> {
     validate_user_id(user_id)?;
     let limit = page_limit(q.limit)?;
     let after = q.cursor.as_deref().map(|c| decode_cursor(c, "p")).transpose()?;
@@ -175,7 +184,7 @@ pub(crate) fn list_projects(c: &mut impl GenericClient, user_id: &str, q: &Proje
 }
 
 pub(crate) fn list_projects_with_avatars(
-    c: &mut impl GenericClient,
+    c: &mut Session<'_, impl GenericClient>,
     user_id: &str,
     q: &ProjectQuery,
 ) -> Result<Page<ProjectWithAvatars>> {
@@ -198,7 +207,7 @@ pub(crate) fn list_projects_with_avatars(
 }
 
 pub(crate) fn update_project(
-    c: &mut impl GenericClient,
+    c: &mut Session<'_, impl GenericClient>,
     user_id: &str,
     id: &Uuid,
     patch: &ProjectPatch,
@@ -214,7 +223,7 @@ pub(crate) fn update_project(
     Ok(p)
 }
 
-pub(crate) fn delete_project(c: &mut impl GenericClient, user_id: &str, id: &Uuid) -> Result<()> {
+pub(crate) fn delete_project(c: &mut Session<'_, impl GenericClient>, user_id: &str, id: &Uuid) -> Result<()> {
     validate_user_id(user_id)?;
     let n = c.execute("DELETE FROM projects WHERE id = $1 AND \"userId\" = $2", &[&id.to_string(), &user_id])?;
     if n == 0 { Err(not_found("project", id)) } else { Ok(()) }
@@ -224,10 +233,9 @@ pub(crate) fn delete_project(c: &mut impl GenericClient, user_id: &str, id: &Uui
 
 /// Inserts validated avatars of one owner; run inside a transaction. Each
 /// distinct project is checked once.
-pub(crate) fn insert_avatars(c: &mut impl GenericClient, user_id: &str, avatars: &[Avatar]) -> Result<()> {
+pub(crate) fn insert_avatars(c: &mut Session<'_, impl GenericClient>, user_id: &str, avatars: &[Avatar]) -> Result<()> {
     validate_user_id(user_id)?;
     let mut checked = HashSet::new();
-    let insert = c.prepare(INSERT_AVATAR.as_str())?;
     for a in avatars {
         if checked.insert(a.project_id)
             && c.query_opt(
@@ -238,17 +246,17 @@ pub(crate) fn insert_avatars(c: &mut impl GenericClient, user_id: &str, avatars:
         {
             return Err(not_found("project", &a.project_id));
         }
-        c.execute(&insert, &refs(&params(&a.values())))?;
+        c.execute(INSERT_AVATAR.as_str(), &refs(&params(&a.values())))?;
     }
     Ok(())
 }
 
-pub(crate) fn insert_avatar(c: &mut impl GenericClient, a: &Avatar) -> Result<()> {
+pub(crate) fn insert_avatar(c: &mut Session<'_, impl GenericClient>, a: &Avatar) -> Result<()> {
     let n = c.execute(INSERT_AVATAR_IF_OWNED.as_str(), &refs(&params(&a.values())))?;
     if n == 0 { Err(not_found("project", &a.project_id)) } else { Ok(()) }
 }
 
-pub(crate) fn get_avatar(c: &mut impl GenericClient, user_id: &str, id: &Uuid) -> Result<Avatar> {
+pub(crate) fn get_avatar(c: &mut Session<'_, impl GenericClient>, user_id: &str, id: &Uuid) -> Result<Avatar> {
     validate_user_id(user_id)?;
     match c.query_opt(GET_AVATAR.as_str(), &[&id.to_string(), &user_id])? {
         Some(r) => Avatar::from_pg_row(&r),
@@ -256,7 +264,11 @@ pub(crate) fn get_avatar(c: &mut impl GenericClient, user_id: &str, id: &Uuid) -
     }
 }
 
-pub(crate) fn list_avatars(c: &mut impl GenericClient, user_id: &str, q: &AvatarQuery) -> Result<Page<Avatar>> {
+pub(crate) fn list_avatars(
+    c: &mut Session<'_, impl GenericClient>,
+    user_id: &str,
+    q: &AvatarQuery,
+) -> Result<Page<Avatar>> {
     validate_user_id(user_id)?;
     let limit = page_limit(q.limit)?;
     // Never-used avatars sort as oldest, as on SQLite (where NULL is '').
@@ -317,7 +329,7 @@ pub(crate) fn list_avatars(c: &mut impl GenericClient, user_id: &str, q: &Avatar
 }
 
 pub(crate) fn update_avatar(
-    c: &mut impl GenericClient,
+    c: &mut Session<'_, impl GenericClient>,
     user_id: &str,
     id: &Uuid,
     patch: &AvatarPatch,
@@ -333,7 +345,7 @@ pub(crate) fn update_avatar(
     Ok(a)
 }
 
-pub(crate) fn delete_avatar(c: &mut impl GenericClient, user_id: &str, id: &Uuid) -> Result<()> {
+pub(crate) fn delete_avatar(c: &mut Session<'_, impl GenericClient>, user_id: &str, id: &Uuid) -> Result<()> {
     validate_user_id(user_id)?;
     let n = c.execute("DELETE FROM avatars WHERE id = $1 AND \"userId\" = $2", &[&id.to_string(), &user_id])?;
     if n == 0 { Err(not_found("avatar", id)) } else { Ok(()) }
@@ -342,7 +354,7 @@ pub(crate) fn delete_avatar(c: &mut impl GenericClient, user_id: &str, id: &Uuid
 /// One statement: the increment happens in SQL under the row's lock, so
 /// concurrent callers lose none; RETURNING reads the row back in the same
 /// round trip.
-pub(crate) fn record_usage(c: &mut impl GenericClient, user_id: &str, id: &Uuid) -> Result<Avatar> {
+pub(crate) fn record_usage(c: &mut Session<'_, impl GenericClient>, user_id: &str, id: &Uuid) -> Result<Avatar> {
     validate_user_id(user_id)?;
     let now = truncate_to_millis(Utc::now());
     let sql = format!(
@@ -364,7 +376,13 @@ pub(crate) fn record_usage(c: &mut impl GenericClient, user_id: &str, id: &Uuid)
 
 // ------------------------------------------------------------ import/export
 
-fn check_owner(c: &mut impl GenericClient, table: &str, entity: &str, id: &Uuid, user_id: &str) -> Result<()> {
+fn check_owner(
+    c: &mut Session<'_, impl GenericClient>,
+    table: &str,
+    entity: &str,
+    id: &Uuid,
+    user_id: &str,
+) -> Result<()> {
     let owner: Option<String> =
         c.query_opt(&format!("SELECT \"userId\" FROM {table} WHERE id = $1"), &[&id.to_string()])?.map(|r| r.get(0));
     match owner {
@@ -373,13 +391,13 @@ fn check_owner(c: &mut impl GenericClient, table: &str, entity: &str, id: &Uuid,
     }
 }
 
-pub(crate) fn upsert_project(c: &mut impl GenericClient, p: &Project) -> Result<()> {
+pub(crate) fn upsert_project(c: &mut Session<'_, impl GenericClient>, p: &Project) -> Result<()> {
     check_owner(c, "projects", "project", &p.id, &p.user_id)?;
     let n = c.execute(UPSERT_PROJECT.as_str(), &refs(&params(&p.values())))?;
     if n == 0 { Err(taken("project", &p.id)) } else { Ok(()) }
 }
 
-pub(crate) fn upsert_avatar(c: &mut impl GenericClient, a: &Avatar, scoped: bool) -> Result<()> {
+pub(crate) fn upsert_avatar(c: &mut Session<'_, impl GenericClient>, a: &Avatar, scoped: bool) -> Result<()> {
     let absent = || Error::validation("projectId", format!("project {} does not exist", a.project_id));
     let owner: Option<String> =
         c.query_opt("SELECT \"userId\" FROM projects WHERE id = $1", &[&a.project_id.to_string()])?.map(|r| r.get(0));
@@ -400,7 +418,7 @@ pub(crate) fn upsert_avatar(c: &mut impl GenericClient, a: &Avatar, scoped: bool
 /// `None`), in creation order; run it in a read-only transaction for one
 /// snapshot. Rows are fetched whole: a streaming portal is left for later.
 pub(crate) fn export(
-    c: &mut impl GenericClient,
+    c: &mut Session<'_, impl GenericClient>,
     user: Option<&str>,
     mut f: impl FnMut(Record) -> Result<()>,
 ) -> Result<()> {
@@ -418,7 +436,7 @@ pub(crate) fn export(
     Ok(())
 }
 
-pub(crate) fn count(c: &mut impl GenericClient, user: Option<&str>) -> Result<(u64, u64)> {
+pub(crate) fn count(c: &mut Session<'_, impl GenericClient>, user: Option<&str>) -> Result<(u64, u64)> {
     let row = c.query_one(
         "SELECT (SELECT count(*) FROM projects WHERE $1::text IS NULL OR \"userId\" = $1), \
                 (SELECT count(*) FROM avatars WHERE $1::text IS NULL OR \"userId\" = $1)",
