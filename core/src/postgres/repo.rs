@@ -82,9 +82,6 @@ static PROJECT_SELECT: LazyLock<String> = LazyLock::new(|| select_list(PROJECT_F
 static INSERT_PROJECT: LazyLock<String> = LazyLock::new(|| {
     format!("INSERT INTO projects ({}) VALUES ({})", column_list(PROJECT_FIELDS), placeholders(PROJECT_FIELDS))
 });
-static INSERT_AVATAR: LazyLock<String> = LazyLock::new(|| {
-    format!("INSERT INTO avatars ({}) VALUES ({})", column_list(AVATAR_FIELDS), placeholders(AVATAR_FIELDS))
-});
 // The owner check rides in the INSERT, as on SQLite: one statement per avatar.
 static INSERT_AVATAR_IF_OWNED: LazyLock<String> = LazyLock::new(|| {
     let pid = AVATAR_FIELDS.iter().position(|f| f.column == "projectId").expect("projectId") + 1;
@@ -96,6 +93,52 @@ static INSERT_AVATAR_IF_OWNED: LazyLock<String> = LazyLock::new(|| {
         placeholders(AVATAR_FIELDS)
     )
 });
+/// Rows of avatars in one statement: each column bound as one array, so a
+/// batch costs one round trip per [`BATCH_ROWS`] avatars instead of one per
+/// avatar. Integer arrays are int8 and cast on assignment, as above.
+static INSERT_AVATARS: LazyLock<String> = LazyLock::new(|| {
+    let arrays: Vec<String> = AVATAR_FIELDS
+        .iter()
+        .enumerate()
+        .map(|(i, f)| match f.kind {
+            FieldKind::Integer | FieldKind::BigInteger => format!("${}::int8[]", i + 1),
+            FieldKind::Timestamp => format!("${}::timestamptz[]", i + 1),
+            _ => format!("${}::text[]", i + 1),
+        })
+        .collect();
+    format!("INSERT INTO avatars ({}) SELECT * FROM unnest({})", column_list(AVATAR_FIELDS), arrays.join(", "))
+});
+/// Avatars per statement of [`INSERT_AVATARS`]: bounds the size of one
+/// message, while already making the round trips negligible.
+const BATCH_ROWS: usize = 1_000;
+
+/// The values of `rows`, column by column, as the arrays [`INSERT_AVATARS`] binds.
+fn column_arrays<const N: usize>(fields: &[FieldDescriptor], rows: &[[FieldRef<'_>; N]]) -> Vec<Param> {
+    (0..fields.len())
+        .map(|i| -> Param {
+            match fields[i].kind {
+                FieldKind::Integer | FieldKind::BigInteger => Box::new(
+                    rows.iter().map(|r| if let FieldRef::Integer(n) = r[i] { n } else { None }).collect::<Vec<_>>(),
+                ),
+                FieldKind::Timestamp => Box::new(
+                    rows.iter()
+                        .map(|r| if let FieldRef::Timestamp(t) = r[i] { t.copied() } else { None })
+                        .collect::<Vec<_>>(),
+                ),
+                _ => Box::new(
+                    rows.iter()
+                        .map(|r| match r[i] {
+                            FieldRef::Id(id) => Some(id.hyphenated().to_string()),
+                            FieldRef::Text(t) => t.map(str::to_owned),
+                            _ => None,
+                        })
+                        .collect::<Vec<_>>(),
+                ),
+            }
+        })
+        .collect()
+}
+
 fn update(table: &str, fields: &[FieldDescriptor]) -> String {
     let n = fields.len();
     format!(
@@ -232,7 +275,8 @@ pub(crate) fn delete_project(c: &mut Session<'_, impl GenericClient>, user_id: &
 // ----------------------------------------------------------------- avatars
 
 /// Inserts validated avatars of one owner; run inside a transaction. Each
-/// distinct project is checked once.
+/// distinct project is checked once, then the avatars go in by the
+/// thousand.
 pub(crate) fn insert_avatars(c: &mut Session<'_, impl GenericClient>, user_id: &str, avatars: &[Avatar]) -> Result<()> {
     validate_user_id(user_id)?;
     let mut checked = HashSet::new();
@@ -246,7 +290,10 @@ pub(crate) fn insert_avatars(c: &mut Session<'_, impl GenericClient>, user_id: &
         {
             return Err(not_found("project", &a.project_id));
         }
-        c.execute(INSERT_AVATAR.as_str(), &refs(&params(&a.values())))?;
+    }
+    for batch in avatars.chunks(BATCH_ROWS) {
+        let rows: Vec<_> = batch.iter().map(Avatar::values).collect();
+        c.execute(INSERT_AVATARS.as_str(), &refs(&column_arrays(AVATAR_FIELDS, &rows)))?;
     }
     Ok(())
 }

@@ -135,3 +135,42 @@ fn repair_clears_the_statement_cache_and_reads_work_after_it() {
     assert!(stats(&store).0 > after, "listing re-prepared after repair");
     assert!(after > prepared);
 }
+
+#[test]
+fn a_batch_goes_in_by_the_thousand_and_reads_back_as_written() {
+    let Some(db) = pg::TestDb::create() else { return };
+    let (store, _held) = one_connection_store(&db);
+    let p = store.create_project("u1", &NewProject { name: "P".into(), description: None }).unwrap();
+    let q = store.create_project("u1", &NewProject { name: "Q".into(), description: None }).unwrap();
+    // Every field filled on some avatars, none on others, in two projects.
+    let new: Vec<NewAvatar> = (0..2_500)
+        .map(|i| {
+            let project_id = if i % 2 == 0 { p.id } else { q.id };
+            if i % 3 == 0 {
+                NewAvatar { project_id, name: format!("bare {i}"), ..Default::default() }
+            } else {
+                NewAvatar {
+                    project_id,
+                    name: format!("full {i}"),
+                    persona_age: Some(i % 150),
+                    seed_used: Some(i64::MAX - i),
+                    style: Some("ink".into()),
+                    image_url: Some(format!("https://cdn.example/{i}.png")),
+                    ..Default::default()
+                }
+            }
+        })
+        .collect();
+    let (_, before) = stats(&store);
+    let made = store.create_avatars("u1", &new).unwrap();
+    let (_, after) = stats(&store);
+    assert_eq!(after - before, 2 + 3, "one check per project, one insert per 1,000 avatars");
+    for a in &made {
+        assert_eq!(&store.get_avatar("u1", &a.id).unwrap(), a);
+    }
+    // A bad project anywhere in the batch writes nothing.
+    let mut bad = new[..3].to_vec();
+    bad[2].project_id = uuid::Uuid::now_v7();
+    assert_eq!(store.create_avatars("u1", &bad).unwrap_err().code(), "NOT_FOUND");
+    assert_eq!(store.count_in(crate::store::Scope::User("u1")).unwrap(), (2, 2_500));
+}
