@@ -288,6 +288,8 @@ impl PgStore {
     /// that can run again: a transaction that rolled back, or statements that
     /// failed before changing anything.
     fn again<T>(&self, c: &mut Conn, mut f: impl FnMut(&mut Cached) -> Result<T>) -> Result<T> {
+        // A mark left by an operation that is not run again (export, import).
+        c.take_stale();
         match f(c) {
             Err(_) if c.take_stale() => self.named(f(c)),
             r => self.named(r),
@@ -404,7 +406,6 @@ impl PgStore {
         // Not run again on a stale statement (the records already handed
         // out would be handed out twice): it fails once, the next one works.
         let mut c = self.conn()?;
-        let mut f = Some(f);
         self.named((|| {
             let (client, stmts) = c.parts();
             let mut tx = client
@@ -412,7 +413,6 @@ impl PgStore {
                 .read_only(true)
                 .isolation_level(postgres::IsolationLevel::RepeatableRead)
                 .start()?;
-            let f = f.take().expect("export runs once");
             repo::export(&mut Session::new(&mut tx, stmts), scope.user_id(), f)?;
             tx.commit()?;
             Ok(())
