@@ -343,7 +343,8 @@ fn seed(admin: &mut Client, store: &Store, projects: usize, avatars_each: usize)
     }
     // Flushed now, so that writing these pages back does not land on
     // whichever contender happens to run first.
-    admin.batch_execute("VACUUM ANALYZE; CHECKPOINT").unwrap();
+    admin.batch_execute("VACUUM ANALYZE").unwrap();
+    admin.batch_execute("CHECKPOINT").unwrap();
     out
 }
 

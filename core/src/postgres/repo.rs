@@ -25,7 +25,7 @@ use crate::repo::{
 };
 use crate::store::Record;
 
-type Param = Box<dyn ToSql + Sync>;
+type Param<'a> = Box<dyn ToSql + Sync + 'a>;
 
 /// The select list of a table: every column in field order, integers as int8.
 fn select_list(fields: &[FieldDescriptor]) -> String {
@@ -59,21 +59,23 @@ fn placeholders(fields: &[FieldDescriptor]) -> String {
 }
 
 /// The values of a record, bound in column order.
-fn params(values: &[FieldRef<'_>]) -> Vec<Param> {
+/// The values of a record, bound in column order; text is borrowed from
+/// the record, not copied.
+fn params<'a>(values: &[FieldRef<'a>]) -> Vec<Param<'a>> {
     values
         .iter()
-        .map(|v| -> Param {
-            match v {
+        .map(|v| -> Param<'a> {
+            match *v {
                 FieldRef::Id(id) => Box::new(id.hyphenated().to_string()),
-                FieldRef::Text(t) => Box::new(t.map(str::to_owned)),
-                FieldRef::Integer(n) => Box::new(*n),
-                FieldRef::Timestamp(t) => Box::new(t.copied()),
+                FieldRef::Text(t) => Box::new(t),
+                FieldRef::Integer(n) => Box::new(n),
+                FieldRef::Timestamp(t) => Box::new(t),
             }
         })
         .collect()
 }
 
-fn refs(p: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
+fn refs<'a>(p: &'a [Param<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
     p.iter().map(|b| b.as_ref() as &(dyn ToSql + Sync)).collect()
 }
 
@@ -113,9 +115,9 @@ static INSERT_AVATARS: LazyLock<String> = LazyLock::new(|| {
 const BATCH_ROWS: usize = 1_000;
 
 /// The values of `rows`, column by column, as the arrays [`INSERT_AVATARS`] binds.
-fn column_arrays<const N: usize>(fields: &[FieldDescriptor], rows: &[[FieldRef<'_>; N]]) -> Vec<Param> {
+fn column_arrays<const N: usize>(fields: &[FieldDescriptor], rows: &[[FieldRef<'_>; N]]) -> Vec<Param<'static>> {
     (0..fields.len())
-        .map(|i| -> Param {
+        .map(|i| -> Param<'static> {
             match fields[i].kind {
                 FieldKind::Integer | FieldKind::BigInteger => Box::new(
                     rows.iter().map(|r| if let FieldRef::Integer(n) = r[i] { n } else { None }).collect::<Vec<_>>(),
@@ -200,24 +202,25 @@ pub(crate) fn list_projects(
     validate_user_id(user_id)?;
     let limit = page_limit(q.limit)?;
     let after = q.cursor.as_deref().map(|c| decode_cursor(c, "p")).transpose()?;
+    // The limit is written into the SQL (see list_avatars).
     let fetch = i64::from(limit) + 1;
     let rows = match &after {
         None => c.query(
             &format!(
-                "SELECT {} FROM projects WHERE \"userId\" = $1 ORDER BY \"createdAt\" DESC, id DESC LIMIT $2",
+                "SELECT {} FROM projects WHERE \"userId\" = $1 ORDER BY \"createdAt\" DESC, id DESC LIMIT {fetch}",
                 *PROJECT_SELECT
             ),
-            &[&user_id, &fetch],
+            &[&user_id],
         )?,
         Some((key, id)) => {
             let key = parse_timestamp(key).ok_or_else(bad_cursor)?;
             c.query(
                 &format!(
-                    "SELECT {} FROM projects WHERE \"userId\" = $1 AND (\"createdAt\", id) < ($3, $4) \
-                     ORDER BY \"createdAt\" DESC, id DESC LIMIT $2",
+                    "SELECT {} FROM projects WHERE \"userId\" = $1 AND (\"createdAt\", id) < ($2, $3) \
+                     ORDER BY \"createdAt\" DESC, id DESC LIMIT {fetch}",
                     *PROJECT_SELECT
                 ),
-                &[&user_id, &fetch, &key, id],
+                &[&user_id, &key, id],
             )?
         }
     };
@@ -259,10 +262,12 @@ pub(crate) fn update_project(
     patch.apply(&mut p);
     p.validate()?;
     p.updated_at = edit_time(&p.created_at);
-    let mut args = params(&p.values());
-    args.push(Box::new(id.to_string()));
-    args.push(Box::new(user_id.to_owned()));
-    c.execute(UPDATE_PROJECT.as_str(), &refs(&args))?;
+    {
+        let mut args = params(&p.values());
+        args.push(Box::new(id.to_string()));
+        args.push(Box::new(user_id));
+        c.execute(UPDATE_PROJECT.as_str(), &refs(&args))?;
+    }
     Ok(p)
 }
 
@@ -326,7 +331,7 @@ pub(crate) fn list_avatars(
     };
     let (tag, dir, cmp) = keyset(q);
     // Appends `clause` with its `$?` numbered as the parameter `v` becomes.
-    fn next(sql: &mut String, args: &mut Vec<Param>, clause: &str, v: Param) {
+    fn next<'a>(sql: &mut String, args: &mut Vec<Param<'a>>, clause: &str, v: Param<'a>) {
         args.push(v);
         sql.push_str(&clause.replace("$?", &format!("${}", args.len())));
     }
@@ -359,8 +364,11 @@ pub(crate) fn list_avatars(
         args.push(Box::new(id));
         sql.push_str(&format!(" AND ({key_sql}, id) {cmp} ({key_param}, ${}::text)", args.len()));
     }
-    args.push(Box::new(i64::from(limit) + 1));
-    sql.push_str(&format!(" ORDER BY {key_sql} {dir}, id {dir} LIMIT ${}", args.len()));
+    // The limit is written into the SQL, not bound: a cached statement with
+    // a bound LIMIT has a generic plan that cannot know it, which the server
+    // keeps re-planning per call (a page size is a small validated integer,
+    // and callers use few, so the cache holds one statement per size).
+    sql.push_str(&format!(" ORDER BY {key_sql} {dir}, id {dir} LIMIT {}", i64::from(limit) + 1));
 
     let rows = c.query(&sql, &refs(&args))?;
     let mut items = rows.iter().map(Avatar::from_pg_row).collect::<Result<Vec<_>>>()?;
@@ -385,10 +393,12 @@ pub(crate) fn update_avatar(
     patch.apply(&mut a);
     a.validate()?;
     a.updated_at = edit_time(&a.created_at);
-    let mut args = params(&a.values());
-    args.push(Box::new(id.to_string()));
-    args.push(Box::new(user_id.to_owned()));
-    c.execute(UPDATE_AVATAR.as_str(), &refs(&args))?;
+    {
+        let mut args = params(&a.values());
+        args.push(Box::new(id.to_string()));
+        args.push(Box::new(user_id));
+        c.execute(UPDATE_AVATAR.as_str(), &refs(&args))?;
+    }
     Ok(a)
 }
 
