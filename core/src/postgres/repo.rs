@@ -364,10 +364,10 @@ pub(crate) fn list_avatars(
         args.push(Box::new(id));
         sql.push_str(&format!(" AND ({key_sql}, id) {cmp} ({key_param}, ${}::text)", args.len()));
     }
-    // The limit is written into the SQL, not bound: a cached statement with
-    // a bound LIMIT has a generic plan that cannot know it, which the server
-    // keeps re-planning per call (a page size is a small validated integer,
-    // and callers use few, so the cache holds one statement per size).
+    // The limit is written into the SQL, not bound: the plan the server
+    // caches for a statement with a bound LIMIT is made without knowing it
+    // (a page size is a small validated integer, and callers use few, so the
+    // cache holds one statement per size).
     sql.push_str(&format!(" ORDER BY {key_sql} {dir}, id {dir} LIMIT {}", i64::from(limit) + 1));
 
     let rows = c.query(&sql, &refs(&args))?;
