@@ -31,6 +31,10 @@
 //! ```
 #![warn(missing_docs)]
 
+// The shared PostgreSQL test helpers (core/tests/common/pg.rs) name the
+// crate by its name, also where unit tests include them.
+#[cfg(test)]
+extern crate self as avatar_store;
 mod adopt;
 mod backup;
 mod checkpoint;

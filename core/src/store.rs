@@ -1460,11 +1460,11 @@ pub struct Importer<'c> {
 /// The connection an import writes through, inside its transaction.
 pub(crate) enum ImportConn<'c> {
     Sqlite(&'c Connection),
-    Postgres(&'c mut ::postgres::Client),
+    Postgres(&'c mut postgres::Cached),
 }
 
 impl<'c> Importer<'c> {
-    pub(crate) fn postgres(conn: &'c mut ::postgres::Client, scope: Scope<'c>) -> Self {
+    pub(crate) fn postgres(conn: &'c mut postgres::Cached, scope: Scope<'c>) -> Self {
         Importer { conn: ImportConn::Postgres(conn), scope, projects: 0, avatars: 0 }
     }
 }
@@ -1478,9 +1478,9 @@ impl Importer<'_> {
         let scoped = self.scope.user_id().is_some();
         match (r, &mut self.conn) {
             (Record::Project(p), ImportConn::Sqlite(c)) => repo::upsert_project(c, p)?,
-            (Record::Project(p), ImportConn::Postgres(c)) => postgres::repo::upsert_project(*c, p)?,
+            (Record::Project(p), ImportConn::Postgres(c)) => postgres::repo::upsert_project(&mut c.session(), p)?,
             (Record::Avatar(a), ImportConn::Sqlite(c)) => repo::upsert_avatar(c, a, scoped)?,
-            (Record::Avatar(a), ImportConn::Postgres(c)) => postgres::repo::upsert_avatar(*c, a, scoped)?,
+            (Record::Avatar(a), ImportConn::Postgres(c)) => postgres::repo::upsert_avatar(&mut c.session(), a, scoped)?,
         }
         match r {
             Record::Project(_) => self.projects += 1,

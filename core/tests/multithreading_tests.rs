@@ -7,10 +7,10 @@ use std::sync::Arc;
 use avatar_store::{AvatarQuery, Store, latest_version};
 use common::*;
 
-#[test]
+crate::on_both_backends! {
 fn racing_record_usage_loses_no_increment() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::open(dir.path().join("db")).unwrap());
+    let db = pg::shared_database();
+    let store = Arc::new(db.open());
     let p = project(&store, "u1", "P");
     let a = store.create_avatar("u1", &full_avatar(p.id, "A")).unwrap();
     let threads: Vec<_> = (0..8)
@@ -30,12 +30,10 @@ fn racing_record_usage_loses_no_increment() {
     assert_eq!(store.get_avatar("u1", &a.id).unwrap().usage_count, 2000);
 }
 
-#[test]
-fn two_stores_on_one_file_wait_instead_of_failing() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("db");
-    let s1 = Arc::new(Store::open(&path).unwrap());
-    let s2 = Arc::new(Store::open(&path).unwrap());
+fn two_stores_on_one_database_wait_instead_of_failing() {
+    let db = pg::shared_database();
+    let s1 = Arc::new(db.open());
+    let s2 = Arc::new(db.open());
     let p = project(&s1, "u1", "P");
     let handles: Vec<_> = [s1, s2]
         .into_iter()
@@ -55,9 +53,14 @@ fn two_stores_on_one_file_wait_instead_of_failing() {
     for h in handles {
         h.join().unwrap();
     }
-    let s = Store::open(&path).unwrap();
-    assert_eq!(s.count_all_users().unwrap(), (1, 2000));
+    assert_eq!(db.open().count_all_users().unwrap(), (1, 2000));
 }
+}
+
+// The process race below stays SQLite-only: it is about a file (the switch
+// to WAL, the one pre-migrate backup beside it). PostgreSQL's own race, under
+// its advisory lock, is postgres_backend.rs's
+// six_processes_open_one_v1_database_and_exactly_one_migrates.
 
 const CHILD_DBS: &str = "AVATAR_STORE_TEST_CHILD_DBS";
 const CHILD_COUNT: &str = "AVATAR_STORE_TEST_CHILD_COUNT";

@@ -24,12 +24,15 @@
 //! in [`pinned`]. Backup and restore run PostgreSQL's own `pg_dump` and
 //! `pg_restore` (see [`dump`]).
 
+mod cache;
 mod connect;
 pub(crate) mod dump;
 mod migrate;
 mod pinned;
 pub(crate) mod repo;
 mod schema;
+#[cfg(test)]
+mod tests;
 
 use std::hash::BuildHasher;
 use std::path::Path;
@@ -50,7 +53,11 @@ use crate::schema::{RepairOutcome, SchemaReport};
 use crate::store::{Importer, OpenOptions, Record, Scope};
 use crate::transfer::ExportIter;
 
-type Manager = PostgresConnectionManager<connect::Tls>;
+pub(crate) use cache::Cached;
+use cache::{Caching, Epoch, Session};
+
+// The statement cache wraps whichever client manager (and TLS) connects.
+type Manager = Caching<PostgresConnectionManager<connect::Tls>>;
 type Pool = r2d2::Pool<Manager>;
 pub(crate) type Conn = r2d2::PooledConnection<Manager>;
 
@@ -110,7 +117,7 @@ pub(crate) fn quote(ident: &str) -> String {
 
 /// The connection manager of a store's pool: the one place it is made.
 fn manager(config: Config, tls: connect::Tls) -> Manager {
-    PostgresConnectionManager::new(config, tls)
+    Caching::new(PostgresConnectionManager::new(config, tls))
 }
 
 /// How many times a transaction that hit a serialization failure or a
@@ -120,6 +127,9 @@ const MAX_RETRIES: u32 = 8;
 /// A store on a PostgreSQL database.
 pub(crate) struct PgStore {
     pool: Pool,
+    /// Clears every pooled connection's prepared statements after this
+    /// store changed the schema.
+    statements: Epoch,
     target: String,
     /// The URL's sslmode, for messages about failed TLS handshakes.
     tls_mode: connect::TlsMode,
@@ -148,8 +158,8 @@ struct Setup {
     read_only: bool,
 }
 
-impl r2d2::CustomizeConnection<postgres::Client, postgres::Error> for Setup {
-    fn on_acquire(&self, c: &mut postgres::Client) -> std::result::Result<(), postgres::Error> {
+impl r2d2::CustomizeConnection<Cached, postgres::Error> for Setup {
+    fn on_acquire(&self, c: &mut Cached) -> std::result::Result<(), postgres::Error> {
         let mut sql = format!(
             "SET search_path TO {}; SET lock_timeout = {}",
             quote(&self.schema),
@@ -221,6 +231,8 @@ impl PgStore {
         let connect_timeout = options.connect_timeout.or(config.get_connect_timeout().copied()).unwrap_or(busy);
         config.connect_timeout(connect_timeout);
         let connect_error = Arc::new(Mutex::new(None));
+        let manager = manager(config, tls);
+        let statements = manager.epoch();
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size.unwrap_or(options.readers + 1))
             .min_idle(Some(0))
@@ -235,9 +247,10 @@ impl PgStore {
                 statement_timeout: options.statement_timeout,
                 read_only,
             }))
-            .build_unchecked(manager(config, tls));
+            .build_unchecked(manager);
         let mut store = PgStore {
             pool,
+            statements,
             target,
             tls_mode,
             schema,
@@ -249,17 +262,19 @@ impl PgStore {
             tools,
         };
         let mut conn = store.conn()?;
-        let status = store.named(migrate::status(&mut *conn, &store.schema))?;
+        let status = store.named(migrate::status(&mut **conn, &store.schema))?;
         if !options.inspect {
             crate::migrate::check_compatible(&status)?;
         }
         // Another tool's database: refused before the first write, unless
         // only looked at (doctor, adopt).
         if (options.migrate && !read_only) || options.verify {
-            store.named(migrate::refuse_unadopted(&mut *conn, &store.schema, &status))?;
+            store.named(migrate::refuse_unadopted(&mut **conn, &store.schema, &status))?;
         }
         store.migration = if options.migrate && !read_only && !status.pending.is_empty() {
-            store.named(migrate::migrate(&mut conn, &store.schema))?
+            let out = store.named(migrate::migrate(&mut conn, &store.schema))?;
+            store.statements.invalidate();
+            out
         } else {
             let v = status.current_version;
             MigrationOutcome { from_version: v, to_version: v, ..Default::default() }
@@ -335,13 +350,15 @@ impl PgStore {
 
     pub(crate) fn migration_status(&self) -> Result<MigrationStatus> {
         let mut c = self.conn()?;
-        self.named(migrate::status(&mut *c, &self.schema))
+        self.named(migrate::status(&mut **c, &self.schema))
     }
 
     pub(crate) fn migrate(&self) -> Result<MigrationOutcome> {
         self.writable()?;
         let mut c = self.conn()?;
-        self.named(migrate::migrate(&mut c, &self.schema))
+        let out = self.named(migrate::migrate(&mut c, &self.schema));
+        self.statements.invalidate();
+        out
     }
 
     /// The schema this build's migrations make, read once per store.
@@ -396,6 +413,7 @@ impl PgStore {
             }
             let after = schema::check_in(&mut tx, &self.schema, exp)?;
             tx.commit()?;
+            self.statements.invalidate();
             Ok(RepairOutcome { applied: statements, not_repaired, backup: None, after })
         })())
     }
@@ -463,42 +481,58 @@ impl PgStore {
         }
     }
 
-    /// Runs `f` on a pooled connection, again on a serialization failure or
-    /// deadlock: `f` runs at most one writing statement, last (each statement
-    /// commits on its own here), so a failed attempt left nothing behind.
-    fn read<T>(&self, mut f: impl FnMut(&mut postgres::Client) -> Result<T>) -> Result<T> {
+    /// Runs `f` once more, on freshly prepared statements, when a cached
+    /// statement went stale under it (see [`cache`]). Only for operations
+    /// that can run again: a transaction that rolled back, or statements that
+    /// failed before changing anything.
+    fn again<T>(&self, c: &mut Conn, mut f: impl FnMut(&mut Cached) -> Result<T>) -> Result<T> {
+        // A mark left by an operation that is not run again (export, import).
+        c.take_stale();
+        match f(c) {
+            Err(_) if c.take_stale() => self.named(f(c)),
+            r => self.named(r),
+        }
+    }
+
+    /// Runs `f` on a pooled connection, each statement on its own, again on
+    /// a serialization failure or deadlock: `f` runs at most one writing
+    /// statement, last (each statement commits on its own here), so a failed
+    /// attempt left nothing behind.
+    fn read<T>(&self, mut f: impl FnMut(&mut Session<'_, postgres::Client>) -> Result<T>) -> Result<T> {
         self.retrying(|| {
             let mut c = self.conn()?;
-            self.named(f(&mut c))
+            self.again(&mut c, |c| f(&mut c.session()))
         })
     }
 
     /// Runs `f` on one read-only snapshot (REPEATABLE READ).
-    fn snapshot<T>(&self, f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T>) -> Result<T> {
+    fn snapshot<T>(&self, mut f: impl FnMut(&mut Session<'_, postgres::Transaction<'_>>) -> Result<T>) -> Result<T> {
         let mut c = self.conn()?;
-        self.named((|| {
-            let mut tx = c
+        self.again(&mut c, |c| {
+            let (client, stmts) = c.parts();
+            let mut tx = client
                 .build_transaction()
                 .read_only(true)
                 .isolation_level(postgres::IsolationLevel::RepeatableRead)
                 .start()?;
-            let out = f(&mut tx)?;
+            let out = f(&mut Session::new(&mut tx, stmts))?;
             tx.commit()?;
             Ok(out)
-        })())
+        })
     }
 
     /// Runs `f` in one transaction; commits on `Ok`, rolls back otherwise,
     /// and runs it again on a serialization failure or deadlock.
-    fn write<T>(&self, mut f: impl FnMut(&mut postgres::Transaction<'_>) -> Result<T>) -> Result<T> {
+    fn write<T>(&self, mut f: impl FnMut(&mut Session<'_, postgres::Transaction<'_>>) -> Result<T>) -> Result<T> {
         self.retrying(|| {
             let mut c = self.conn()?;
-            self.named((|| {
-                let mut tx = c.transaction()?;
-                let out = f(&mut tx)?;
+            self.again(&mut c, |c| {
+                let (client, stmts) = c.parts();
+                let mut tx = client.transaction()?;
+                let out = f(&mut Session::new(&mut tx, stmts))?;
                 tx.commit()?;
                 Ok(out)
-            })())
+            })
         })
     }
 
@@ -567,7 +601,7 @@ impl PgStore {
         let mut c = self.conn()?;
         self.named((|| {
             let mut tx = Tx::begin(&mut c)?;
-            let out = f(&mut Importer::postgres(tx.client(), scope))?;
+            let out = f(&mut Importer::postgres(tx.conn(), scope))?;
             tx.commit()?;
             Ok(out)
         })())
@@ -575,7 +609,20 @@ impl PgStore {
 
     pub(crate) fn export_in(&self, scope: Scope<'_>, f: impl FnMut(Record) -> Result<()>) -> Result<()> {
         scope.validate()?;
-        self.snapshot(|c| repo::export(c, scope.user_id(), f))
+        // Not run again on a stale statement (the records already handed
+        // out would be handed out twice): it fails once, the next one works.
+        let mut c = self.conn()?;
+        self.named((|| {
+            let (client, stmts) = c.parts();
+            let mut tx = client
+                .build_transaction()
+                .read_only(true)
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .start()?;
+            repo::export(&mut Session::new(&mut tx, stmts), scope.user_id(), f)?;
+            tx.commit()?;
+            Ok(())
+        })())
     }
 
     /// Buffered on PostgreSQL for now: the records are read in one snapshot
@@ -595,17 +642,17 @@ impl PgStore {
 /// uncommitted (an error, or a panic in the caller's closure) rolls back
 /// before the connection goes back to the pool.
 struct Tx<'a> {
-    client: &'a mut postgres::Client,
+    client: &'a mut Cached,
     open: bool,
 }
 
 impl<'a> Tx<'a> {
-    fn begin(client: &'a mut postgres::Client) -> Result<Tx<'a>> {
+    fn begin(client: &'a mut Cached) -> Result<Tx<'a>> {
         client.batch_execute("BEGIN")?;
         Ok(Tx { client, open: true })
     }
 
-    fn client(&mut self) -> &mut postgres::Client {
+    fn conn(&mut self) -> &mut Cached {
         self.client
     }
 

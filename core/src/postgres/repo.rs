@@ -11,6 +11,7 @@ use postgres::GenericClient;
 use postgres::types::ToSql;
 use uuid::Uuid;
 
+use super::cache::Session;
 use super::quote;
 use crate::error::{Error, Result};
 use crate::fields::{FieldDescriptor, FieldKind, FieldRef};
@@ -24,7 +25,7 @@ use crate::repo::{
 };
 use crate::store::Record;
 
-type Param = Box<dyn ToSql + Sync>;
+type Param<'a> = Box<dyn ToSql + Sync + 'a>;
 
 /// The select list of a table: every column in field order, integers as int8.
 fn select_list(fields: &[FieldDescriptor]) -> String {
@@ -58,21 +59,23 @@ fn placeholders(fields: &[FieldDescriptor]) -> String {
 }
 
 /// The values of a record, bound in column order.
-fn params(values: &[FieldRef<'_>]) -> Vec<Param> {
+/// The values of a record, bound in column order; text is borrowed from
+/// the record, not copied.
+fn params<'a>(values: &[FieldRef<'a>]) -> Vec<Param<'a>> {
     values
         .iter()
-        .map(|v| -> Param {
-            match v {
+        .map(|v| -> Param<'a> {
+            match *v {
                 FieldRef::Id(id) => Box::new(id.hyphenated().to_string()),
-                FieldRef::Text(t) => Box::new(t.map(str::to_owned)),
-                FieldRef::Integer(n) => Box::new(*n),
-                FieldRef::Timestamp(t) => Box::new(t.copied()),
+                FieldRef::Text(t) => Box::new(t),
+                FieldRef::Integer(n) => Box::new(n),
+                FieldRef::Timestamp(t) => Box::new(t),
             }
         })
         .collect()
 }
 
-fn refs(p: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
+fn refs<'a>(p: &'a [Param<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
     p.iter().map(|b| b.as_ref() as &(dyn ToSql + Sync)).collect()
 }
 
@@ -80,9 +83,6 @@ static AVATAR_SELECT: LazyLock<String> = LazyLock::new(|| select_list(AVATAR_FIE
 static PROJECT_SELECT: LazyLock<String> = LazyLock::new(|| select_list(PROJECT_FIELDS));
 static INSERT_PROJECT: LazyLock<String> = LazyLock::new(|| {
     format!("INSERT INTO projects ({}) VALUES ({})", column_list(PROJECT_FIELDS), placeholders(PROJECT_FIELDS))
-});
-static INSERT_AVATAR: LazyLock<String> = LazyLock::new(|| {
-    format!("INSERT INTO avatars ({}) VALUES ({})", column_list(AVATAR_FIELDS), placeholders(AVATAR_FIELDS))
 });
 // The owner check rides in the INSERT, as on SQLite: one statement per avatar.
 static INSERT_AVATAR_IF_OWNED: LazyLock<String> = LazyLock::new(|| {
@@ -95,6 +95,52 @@ static INSERT_AVATAR_IF_OWNED: LazyLock<String> = LazyLock::new(|| {
         placeholders(AVATAR_FIELDS)
     )
 });
+/// Rows of avatars in one statement: each column bound as one array, so a
+/// batch costs one round trip per [`BATCH_ROWS`] avatars instead of one per
+/// avatar. Integer arrays are int8 and cast on assignment, as above.
+static INSERT_AVATARS: LazyLock<String> = LazyLock::new(|| {
+    let arrays: Vec<String> = AVATAR_FIELDS
+        .iter()
+        .enumerate()
+        .map(|(i, f)| match f.kind {
+            FieldKind::Integer | FieldKind::BigInteger => format!("${}::int8[]", i + 1),
+            FieldKind::Timestamp => format!("${}::timestamptz[]", i + 1),
+            _ => format!("${}::text[]", i + 1),
+        })
+        .collect();
+    format!("INSERT INTO avatars ({}) SELECT * FROM unnest({})", column_list(AVATAR_FIELDS), arrays.join(", "))
+});
+/// Avatars per statement of [`INSERT_AVATARS`]: bounds the size of one
+/// message, while already making the round trips negligible.
+const BATCH_ROWS: usize = 1_000;
+
+/// The values of `rows`, column by column, as the arrays [`INSERT_AVATARS`] binds.
+fn column_arrays<const N: usize>(fields: &[FieldDescriptor], rows: &[[FieldRef<'_>; N]]) -> Vec<Param<'static>> {
+    (0..fields.len())
+        .map(|i| -> Param<'static> {
+            match fields[i].kind {
+                FieldKind::Integer | FieldKind::BigInteger => Box::new(
+                    rows.iter().map(|r| if let FieldRef::Integer(n) = r[i] { n } else { None }).collect::<Vec<_>>(),
+                ),
+                FieldKind::Timestamp => Box::new(
+                    rows.iter()
+                        .map(|r| if let FieldRef::Timestamp(t) = r[i] { t.copied() } else { None })
+                        .collect::<Vec<_>>(),
+                ),
+                _ => Box::new(
+                    rows.iter()
+                        .map(|r| match r[i] {
+                            FieldRef::Id(id) => Some(id.hyphenated().to_string()),
+                            FieldRef::Text(t) => t.map(str::to_owned),
+                            _ => None,
+                        })
+                        .collect::<Vec<_>>(),
+                ),
+            }
+        })
+        .collect()
+}
+
 fn update(table: &str, fields: &[FieldDescriptor]) -> String {
     let n = fields.len();
     format!(
@@ -107,7 +153,7 @@ fn update(table: &str, fields: &[FieldDescriptor]) -> String {
 }
 static UPDATE_PROJECT: LazyLock<String> = LazyLock::new(|| update("projects", PROJECT_FIELDS));
 static UPDATE_AVATAR: LazyLock<String> = LazyLock::new(|| update("avatars", AVATAR_FIELDS));
-static GET_AVATAR: LazyLock<String> =
+pub(crate) static GET_AVATAR: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {} FROM avatars WHERE id = $1 AND \"userId\" = $2", *AVATAR_SELECT));
 
 /// An insert that, on an existing id of the same owner, overwrites every
@@ -127,7 +173,11 @@ static UPSERT_AVATAR: LazyLock<String> = LazyLock::new(|| upsert("avatars", AVAT
 
 // ---------------------------------------------------------------- projects
 
-pub(crate) fn create_project(c: &mut impl GenericClient, user_id: &str, new: &NewProject) -> Result<Project> {
+pub(crate) fn create_project(
+    c: &mut Session<'_, impl GenericClient>,
+    user_id: &str,
+    new: &NewProject,
+) -> Result<Project> {
     let id = Uuid::now_v7();
     let p = Project::from_new(new, user_id, id, time_of_id(&id));
     p.validate()?;
@@ -135,7 +185,7 @@ pub(crate) fn create_project(c: &mut impl GenericClient, user_id: &str, new: &Ne
     Ok(p)
 }
 
-pub(crate) fn get_project(c: &mut impl GenericClient, user_id: &str, id: &Uuid) -> Result<Project> {
+pub(crate) fn get_project(c: &mut Session<'_, impl GenericClient>, user_id: &str, id: &Uuid) -> Result<Project> {
     validate_user_id(user_id)?;
     let sql = format!("SELECT {} FROM projects WHERE id = $1 AND \"userId\" = $2", *PROJECT_SELECT);
     match c.query_opt(&sql, &[&id.to_string(), &user_id])? {
@@ -144,28 +194,33 @@ pub(crate) fn get_project(c: &mut impl GenericClient, user_id: &str, id: &Uuid) 
     }
 }
 
-pub(crate) fn list_projects(c: &mut impl GenericClient, user_id: &str, q: &ProjectQuery) -> Result<Page<Project>> {
+pub(crate) fn list_projects(
+    c: &mut Session<'_, impl GenericClient>,
+    user_id: &str,
+    q: &ProjectQuery,
+) -> Result<Page<Project>> {
     validate_user_id(user_id)?;
     let limit = page_limit(q.limit)?;
     let after = q.cursor.as_deref().map(|c| decode_cursor(c, "p")).transpose()?;
+    // The limit is written into the SQL (see list_avatars).
     let fetch = i64::from(limit) + 1;
     let rows = match &after {
         None => c.query(
             &format!(
-                "SELECT {} FROM projects WHERE \"userId\" = $1 ORDER BY \"createdAt\" DESC, id DESC LIMIT $2",
+                "SELECT {} FROM projects WHERE \"userId\" = $1 ORDER BY \"createdAt\" DESC, id DESC LIMIT {fetch}",
                 *PROJECT_SELECT
             ),
-            &[&user_id, &fetch],
+            &[&user_id],
         )?,
         Some((key, id)) => {
             let key = parse_timestamp(key).ok_or_else(bad_cursor)?;
             c.query(
                 &format!(
-                    "SELECT {} FROM projects WHERE \"userId\" = $1 AND (\"createdAt\", id) < ($3, $4) \
-                     ORDER BY \"createdAt\" DESC, id DESC LIMIT $2",
+                    "SELECT {} FROM projects WHERE \"userId\" = $1 AND (\"createdAt\", id) < ($2, $3) \
+                     ORDER BY \"createdAt\" DESC, id DESC LIMIT {fetch}",
                     *PROJECT_SELECT
                 ),
-                &[&user_id, &fetch, &key, id],
+                &[&user_id, &key, id],
             )?
         }
     };
@@ -175,7 +230,7 @@ pub(crate) fn list_projects(c: &mut impl GenericClient, user_id: &str, q: &Proje
 }
 
 pub(crate) fn list_projects_with_avatars(
-    c: &mut impl GenericClient,
+    c: &mut Session<'_, impl GenericClient>,
     user_id: &str,
     q: &ProjectQuery,
 ) -> Result<Page<ProjectWithAvatars>> {
@@ -198,7 +253,7 @@ pub(crate) fn list_projects_with_avatars(
 }
 
 pub(crate) fn update_project(
-    c: &mut impl GenericClient,
+    c: &mut Session<'_, impl GenericClient>,
     user_id: &str,
     id: &Uuid,
     patch: &ProjectPatch,
@@ -213,14 +268,16 @@ pub(crate) fn update_project(
     patch.apply(&mut p);
     p.validate()?;
     p.updated_at = edit_time(&p.created_at);
-    let mut args = params(&p.values());
-    args.push(Box::new(id.to_string()));
-    args.push(Box::new(user_id.to_owned()));
-    c.execute(UPDATE_PROJECT.as_str(), &refs(&args))?;
+    {
+        let mut args = params(&p.values());
+        args.push(Box::new(id.to_string()));
+        args.push(Box::new(user_id));
+        c.execute(UPDATE_PROJECT.as_str(), &refs(&args))?;
+    }
     Ok(p)
 }
 
-pub(crate) fn delete_project(c: &mut impl GenericClient, user_id: &str, id: &Uuid) -> Result<()> {
+pub(crate) fn delete_project(c: &mut Session<'_, impl GenericClient>, user_id: &str, id: &Uuid) -> Result<()> {
     validate_user_id(user_id)?;
     let n = c.execute("DELETE FROM projects WHERE id = $1 AND \"userId\" = $2", &[&id.to_string(), &user_id])?;
     if n == 0 { Err(not_found("project", id)) } else { Ok(()) }
@@ -229,11 +286,11 @@ pub(crate) fn delete_project(c: &mut impl GenericClient, user_id: &str, id: &Uui
 // ----------------------------------------------------------------- avatars
 
 /// Inserts validated avatars of one owner; run inside a transaction. Each
-/// distinct project is checked once.
-pub(crate) fn insert_avatars(c: &mut impl GenericClient, user_id: &str, avatars: &[Avatar]) -> Result<()> {
+/// distinct project is checked once, then the avatars go in by the
+/// thousand.
+pub(crate) fn insert_avatars(c: &mut Session<'_, impl GenericClient>, user_id: &str, avatars: &[Avatar]) -> Result<()> {
     validate_user_id(user_id)?;
     let mut checked = HashSet::new();
-    let insert = c.prepare(INSERT_AVATAR.as_str())?;
     for a in avatars {
         if checked.insert(a.project_id)
             && c.query_opt(
@@ -244,17 +301,20 @@ pub(crate) fn insert_avatars(c: &mut impl GenericClient, user_id: &str, avatars:
         {
             return Err(not_found("project", &a.project_id));
         }
-        c.execute(&insert, &refs(&params(&a.values())))?;
+    }
+    for batch in avatars.chunks(BATCH_ROWS) {
+        let rows: Vec<_> = batch.iter().map(Avatar::values).collect();
+        c.execute(INSERT_AVATARS.as_str(), &refs(&column_arrays(AVATAR_FIELDS, &rows)))?;
     }
     Ok(())
 }
 
-pub(crate) fn insert_avatar(c: &mut impl GenericClient, a: &Avatar) -> Result<()> {
+pub(crate) fn insert_avatar(c: &mut Session<'_, impl GenericClient>, a: &Avatar) -> Result<()> {
     let n = c.execute(INSERT_AVATAR_IF_OWNED.as_str(), &refs(&params(&a.values())))?;
     if n == 0 { Err(not_found("project", &a.project_id)) } else { Ok(()) }
 }
 
-pub(crate) fn get_avatar(c: &mut impl GenericClient, user_id: &str, id: &Uuid) -> Result<Avatar> {
+pub(crate) fn get_avatar(c: &mut Session<'_, impl GenericClient>, user_id: &str, id: &Uuid) -> Result<Avatar> {
     validate_user_id(user_id)?;
     match c.query_opt(GET_AVATAR.as_str(), &[&id.to_string(), &user_id])? {
         Some(r) => Avatar::from_pg_row(&r),
@@ -262,7 +322,11 @@ pub(crate) fn get_avatar(c: &mut impl GenericClient, user_id: &str, id: &Uuid) -
     }
 }
 
-pub(crate) fn list_avatars(c: &mut impl GenericClient, user_id: &str, q: &AvatarQuery) -> Result<Page<Avatar>> {
+pub(crate) fn list_avatars(
+    c: &mut Session<'_, impl GenericClient>,
+    user_id: &str,
+    q: &AvatarQuery,
+) -> Result<Page<Avatar>> {
     validate_user_id(user_id)?;
     let limit = page_limit(q.limit)?;
     // Never-used avatars sort as oldest, as on SQLite (where NULL is '').
@@ -273,7 +337,7 @@ pub(crate) fn list_avatars(c: &mut impl GenericClient, user_id: &str, q: &Avatar
     };
     let (tag, dir, cmp) = keyset(q);
     // Appends `clause` with its `$?` numbered as the parameter `v` becomes.
-    fn next(sql: &mut String, args: &mut Vec<Param>, clause: &str, v: Param) {
+    fn next<'a>(sql: &mut String, args: &mut Vec<Param<'a>>, clause: &str, v: Param<'a>) {
         args.push(v);
         sql.push_str(&clause.replace("$?", &format!("${}", args.len())));
     }
@@ -306,8 +370,11 @@ pub(crate) fn list_avatars(c: &mut impl GenericClient, user_id: &str, q: &Avatar
         args.push(Box::new(id));
         sql.push_str(&format!(" AND ({key_sql}, id) {cmp} ({key_param}, ${}::text)", args.len()));
     }
-    args.push(Box::new(i64::from(limit) + 1));
-    sql.push_str(&format!(" ORDER BY {key_sql} {dir}, id {dir} LIMIT ${}", args.len()));
+    // The limit is written into the SQL, not bound: the plan the server
+    // caches for a statement with a bound LIMIT is made without knowing it
+    // (a page size is a small validated integer, and callers use few, so the
+    // cache holds one statement per size).
+    sql.push_str(&format!(" ORDER BY {key_sql} {dir}, id {dir} LIMIT {}", i64::from(limit) + 1));
 
     let rows = c.query(&sql, &refs(&args))?;
     let mut items = rows.iter().map(Avatar::from_pg_row).collect::<Result<Vec<_>>>()?;
@@ -323,7 +390,7 @@ pub(crate) fn list_avatars(c: &mut impl GenericClient, user_id: &str, q: &Avatar
 }
 
 pub(crate) fn update_avatar(
-    c: &mut impl GenericClient,
+    c: &mut Session<'_, impl GenericClient>,
     user_id: &str,
     id: &Uuid,
     patch: &AvatarPatch,
@@ -338,14 +405,16 @@ pub(crate) fn update_avatar(
     patch.apply(&mut a);
     a.validate()?;
     a.updated_at = edit_time(&a.created_at);
-    let mut args = params(&a.values());
-    args.push(Box::new(id.to_string()));
-    args.push(Box::new(user_id.to_owned()));
-    c.execute(UPDATE_AVATAR.as_str(), &refs(&args))?;
+    {
+        let mut args = params(&a.values());
+        args.push(Box::new(id.to_string()));
+        args.push(Box::new(user_id));
+        c.execute(UPDATE_AVATAR.as_str(), &refs(&args))?;
+    }
     Ok(a)
 }
 
-pub(crate) fn delete_avatar(c: &mut impl GenericClient, user_id: &str, id: &Uuid) -> Result<()> {
+pub(crate) fn delete_avatar(c: &mut Session<'_, impl GenericClient>, user_id: &str, id: &Uuid) -> Result<()> {
     validate_user_id(user_id)?;
     let n = c.execute("DELETE FROM avatars WHERE id = $1 AND \"userId\" = $2", &[&id.to_string(), &user_id])?;
     if n == 0 { Err(not_found("avatar", id)) } else { Ok(()) }
@@ -354,7 +423,7 @@ pub(crate) fn delete_avatar(c: &mut impl GenericClient, user_id: &str, id: &Uuid
 /// One statement: the increment happens in SQL under the row's lock, so
 /// concurrent callers lose none; RETURNING reads the row back in the same
 /// round trip.
-pub(crate) fn record_usage(c: &mut impl GenericClient, user_id: &str, id: &Uuid) -> Result<Avatar> {
+pub(crate) fn record_usage(c: &mut Session<'_, impl GenericClient>, user_id: &str, id: &Uuid) -> Result<Avatar> {
     validate_user_id(user_id)?;
     let now = truncate_to_millis(Utc::now());
     let sql = format!(
@@ -376,7 +445,13 @@ pub(crate) fn record_usage(c: &mut impl GenericClient, user_id: &str, id: &Uuid)
 
 // ------------------------------------------------------------ import/export
 
-fn check_owner(c: &mut impl GenericClient, table: &str, entity: &str, id: &Uuid, user_id: &str) -> Result<()> {
+fn check_owner(
+    c: &mut Session<'_, impl GenericClient>,
+    table: &str,
+    entity: &str,
+    id: &Uuid,
+    user_id: &str,
+) -> Result<()> {
     let owner: Option<String> =
         c.query_opt(&format!("SELECT \"userId\" FROM {table} WHERE id = $1"), &[&id.to_string()])?.map(|r| r.get(0));
     match owner {
@@ -385,13 +460,13 @@ fn check_owner(c: &mut impl GenericClient, table: &str, entity: &str, id: &Uuid,
     }
 }
 
-pub(crate) fn upsert_project(c: &mut impl GenericClient, p: &Project) -> Result<()> {
+pub(crate) fn upsert_project(c: &mut Session<'_, impl GenericClient>, p: &Project) -> Result<()> {
     check_owner(c, "projects", "project", &p.id, &p.user_id)?;
     let n = c.execute(UPSERT_PROJECT.as_str(), &refs(&params(&p.values())))?;
     if n == 0 { Err(taken("project", &p.id)) } else { Ok(()) }
 }
 
-pub(crate) fn upsert_avatar(c: &mut impl GenericClient, a: &Avatar, scoped: bool) -> Result<()> {
+pub(crate) fn upsert_avatar(c: &mut Session<'_, impl GenericClient>, a: &Avatar, scoped: bool) -> Result<()> {
     let absent = || Error::validation("projectId", format!("project {} does not exist", a.project_id));
     let owner: Option<String> =
         c.query_opt("SELECT \"userId\" FROM projects WHERE id = $1", &[&a.project_id.to_string()])?.map(|r| r.get(0));
@@ -412,7 +487,7 @@ pub(crate) fn upsert_avatar(c: &mut impl GenericClient, a: &Avatar, scoped: bool
 /// `None`), in creation order; run it in a read-only transaction for one
 /// snapshot. Rows are fetched whole: a streaming portal is left for later.
 pub(crate) fn export(
-    c: &mut impl GenericClient,
+    c: &mut Session<'_, impl GenericClient>,
     user: Option<&str>,
     mut f: impl FnMut(Record) -> Result<()>,
 ) -> Result<()> {
@@ -430,7 +505,7 @@ pub(crate) fn export(
     Ok(())
 }
 
-pub(crate) fn count(c: &mut impl GenericClient, user: Option<&str>) -> Result<(u64, u64)> {
+pub(crate) fn count(c: &mut Session<'_, impl GenericClient>, user: Option<&str>) -> Result<(u64, u64)> {
     let row = c.query_one(
         "SELECT (SELECT count(*) FROM projects WHERE $1::text IS NULL OR \"userId\" = $1), \
                 (SELECT count(*) FROM avatars WHERE $1::text IS NULL OR \"userId\" = $1)",

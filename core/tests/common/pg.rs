@@ -186,6 +186,40 @@ pub fn on_postgres() -> bool {
     POSTGRES.get()
 }
 
+/// One database on this test's backend that several stores (threads, or
+/// separate opens) share: a file in a temporary folder for SQLite, since an
+/// in-memory database is private to its store; a database of its own on the
+/// test server for PostgreSQL. Removed or dropped with the value.
+pub struct SharedDb {
+    target: String,
+    _dir: Option<tempfile::TempDir>,
+    _db: Option<TestDb>,
+}
+
+impl SharedDb {
+    /// Its path or URL, for `Store::open` and `Store::options().open`.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// A new store on it, migrated.
+    pub fn open(&self) -> avatar_store::Store {
+        avatar_store::Store::open(&self.target).unwrap()
+    }
+}
+
+/// A fresh, empty [`SharedDb`] on this test's backend.
+pub fn shared_database() -> SharedDb {
+    if POSTGRES.get() {
+        let db = TestDb::create().expect("the PostgreSQL variant runs only with a server");
+        SharedDb { target: db.url.clone(), _dir: None, _db: Some(db) }
+    } else {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("db").to_str().expect("a UTF-8 temporary path").to_owned();
+        SharedDb { target, _dir: Some(dir), _db: None }
+    }
+}
+
 /// Switches this test thread to PostgreSQL; false (the test should return)
 /// when there is no server.
 pub fn use_postgres() -> bool {
