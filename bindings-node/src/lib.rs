@@ -6,8 +6,8 @@
 //! `NativeStore` runs an operation named by `store.js` (the package's
 //! `Store`) with `run` on the libuv thread pool or `runSync` on the calling
 //! thread ([`job`]); arguments it could encode exactly arrive as JSON, and
-//! results (records, counts, reports) go back as JSON, which `store.js`
-//! decodes.
+//! results go back as records in a wire form of one string each, and counts
+//! and reports as JSON ([`write`]), which `store.js` decodes.
 
 mod export;
 mod fail;
@@ -24,7 +24,7 @@ use napi_derive::napi;
 
 // Exported to JavaScript by #[napi]; public here so test builds see them used.
 pub use crate::read::{input_fields, new_avatar_fields};
-pub use crate::write::{avatar_fields, avatar_keys};
+pub use crate::write::{avatar_fields, avatar_keys, wire_fields};
 
 use crate::fail::Failure;
 use crate::job::{Job, Work, block, spawn};
@@ -124,8 +124,8 @@ impl Store {
     /// the arguments `a`, `b`, `c` on the thread pool. `json` is store.js's
     /// JSON of the operation's object argument (new records, patch or query)
     /// when it could encode it exactly; the argument itself is then unread.
-    /// Records, counts and reports resolve to their JSON (see [`write`]),
-    /// which store.js decodes.
+    /// Records resolve to their wire form, counts and reports to their JSON
+    /// (see [`write`]), which store.js decodes.
     #[napi(
         catch_unwind,
         ts_args_type = "op: string, a?: unknown, b?: unknown, c?: unknown, json?: string",
