@@ -22,8 +22,7 @@ test('the native store works without the JavaScript layer loaded, and nothing ca
   assert.equal(project.slice(0, 4), '\0\0\0\x24')
   const id = project.slice(4, 40)
   assert.equal(project.slice(40, 50), '\0\0\0\x01u\0\0\0\x01P')
-  const json = JSON.stringify({ projectId: id, name: 'A', seedUsed: 7 })
-  const wire = inner.runSync('createAvatar', 'u', undefined, undefined, json)
+  const wire = inner.runSync('createAvatar', 'u', { projectId: id, name: 'A', seedUsed: 7 })
   assert.equal(wire.slice(40, 90), `\0\0\0\x24${id}\0\0\0\x01u\0\0\0\x01A`)
   assert.deepEqual(binding.__wireFields().avatar.map(([name]) => name), binding.__avatarKeys())
   // Without JSON the native reader takes the object; a wrong one is its TypeError.
