@@ -241,8 +241,8 @@ fn push_int<U: Unit>(out: &mut Vec<U>, n: Option<i64>) {
     }
 }
 
-fn encode<U: Unit>(values: &[FieldRef<'_>]) -> Vec<U> {
-    let mut out = Vec::with_capacity(values.len() * 24);
+fn encode<U: Unit>(values: &[FieldRef<'_>], capacity: usize) -> Vec<U> {
+    let mut out = Vec::with_capacity(capacity);
     let mut id = avatar_store::Uuid::encode_buffer();
     for value in values {
         match *value {
@@ -258,11 +258,20 @@ fn encode<U: Unit>(values: &[FieldRef<'_>]) -> Vec<U> {
 /// A record's wire text; `fields` only documents which table `values` follow.
 fn record(fields: &[FieldDescriptor], values: &[FieldRef<'_>]) -> Text {
     debug_assert_eq!(fields.len(), values.len());
-    let ascii = values.iter().all(|v| match v {
-        FieldRef::Text(Some(t)) => t.is_ascii(),
-        _ => true,
-    });
-    if ascii { Text::Latin1(encode(values)) } else { Text::Utf16(encode(values)) }
+    // The exact length of an ASCII record, so its buffer is allocated once.
+    let (mut ascii, mut capacity) = (true, 0);
+    for v in values {
+        capacity += match v {
+            FieldRef::Id(_) => 40,
+            FieldRef::Text(t) => {
+                let t = t.unwrap_or_default();
+                ascii &= t.is_ascii();
+                4 + t.len()
+            }
+            FieldRef::Integer(_) | FieldRef::Timestamp(_) => 8,
+        };
+    }
+    if ascii { Text::Latin1(encode(values, capacity)) } else { Text::Utf16(encode(values, capacity)) }
 }
 
 impl ToNapiValue for Text {
