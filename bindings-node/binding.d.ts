@@ -372,9 +372,9 @@ export declare class NativeStore {
    * Runs the operation `op` (a method name of store.js's `Store`) with
    * the arguments `a`, `b`, `c` on the thread pool. `encoded` is store.js's
    * encoding of the operation's object argument when it could encode it
-   * exactly: new avatars in the wire form ([`read::new_avatars_wire`]),
-   * other records, patches and queries as JSON; the argument itself is
-   * then unread.
+   * exactly: a new avatar in the wire form ([`read::new_avatars_wire`]),
+   * other records (arrays of new avatars too), patches and queries as
+   * JSON; the argument itself is then unread.
    * Records resolve to their wire form, counts and reports to their JSON
    * (see [`write`]), which store.js decodes.
    */

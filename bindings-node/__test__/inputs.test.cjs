@@ -1,6 +1,6 @@
 'use strict'
 // Every object argument (new records, patches, queries) crosses to Rust as
-// JSON (new avatars: in the binding's wire form) when store.js can encode it
+// JSON (a new avatar: in the binding's wire form) when store.js can encode it
 // exactly, and goes through the native property reader otherwise. The two roads must give the same result or the
 // same error for the same input: a null-prototype copy of an object is never
 // encoded, so it takes the reader's road.

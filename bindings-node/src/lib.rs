@@ -123,9 +123,9 @@ impl Store {
     /// Runs the operation `op` (a method name of store.js's `Store`) with
     /// the arguments `a`, `b`, `c` on the thread pool. `encoded` is store.js's
     /// encoding of the operation's object argument when it could encode it
-    /// exactly: new avatars in the wire form ([`read::new_avatars_wire`]),
-    /// other records, patches and queries as JSON; the argument itself is
-    /// then unread.
+    /// exactly: a new avatar in the wire form ([`read::new_avatars_wire`]),
+    /// other records (arrays of new avatars too), patches and queries as
+    /// JSON; the argument itself is then unread.
     /// Records resolve to their wire form, counts and reports to their JSON
     /// (see [`write`]), which store.js decodes.
     #[napi(
@@ -180,7 +180,7 @@ impl Store {
             "updateProject" => self.update_project_work(a, b, c, json()?),
             "deleteProject" => self.delete_project_work(a, b),
             "createAvatar" => self.create_avatar_work(a, b, read::encoded_wire(encoded)?),
-            "createAvatars" => self.create_avatars_work(a, b, read::encoded_wire(encoded)?),
+            "createAvatars" => self.create_avatars_work(a, b, json()?),
             "getAvatar" => self.get_avatar_work(a, b),
             "listAvatars" => self.list_avatars_work(a, Some(b), json()?),
             "updateAvatar" => self.update_avatar_work(a, b, c, json()?),
@@ -315,10 +315,10 @@ impl Store {
         Ok(Box::new(move || s.create_avatar(&user, &new).map(Out::Avatar)))
     }
 
-    fn create_avatars_work(&self, user_id: Unknown, avatars: Unknown, wire: Option<Utf16String>) -> Prepared {
+    fn create_avatars_work(&self, user_id: Unknown, avatars: Unknown, json: Option<String>) -> Prepared {
         let s = self.core()?;
         let user = read::string("userId", user_id)?;
-        let new = read::new_avatars(avatars, wire)?;
+        let new = read::new_avatars(avatars, json)?;
         Ok(Box::new(move || s.create_avatars(&user, &new).map(Out::Avatars)))
     }
 

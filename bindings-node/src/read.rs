@@ -401,9 +401,9 @@ pub fn new_avatar(v: Unknown, wire: Option<Utf16String>) -> R<NewAvatar> {
     new_avatar_from(&Props::new("avatar", v, &AVATAR_FIELDS)?)
 }
 
-pub fn new_avatars(v: Unknown, wire: Option<Utf16String>) -> R<Vec<NewAvatar>> {
-    if let Some(units) = wire {
-        return new_avatars_wire(&units);
+pub fn new_avatars(v: Unknown, json: Option<String>) -> R<Vec<NewAvatar>> {
+    if let Some(a) = encoded(json) {
+        return Ok(a);
     }
     if !v.is_array()? {
         return Err(wrong_type("avatars", "an array", &describe(&v)));
@@ -489,8 +489,9 @@ fn malformed() -> Failure {
     Failure::Core(avatar_store::Error::Internal("store.js sent a malformed new avatar".into()))
 }
 
-/// New avatars as store.js's `newAvatarsWire` writes them, one after the
-/// other: the properties a new avatar may have ([`AVATAR_FIELDS`], core's
+/// New avatars as store.js's `newAvatarWire` writes them, one after the
+/// other (store.js sends one; an array crosses as JSON, which
+/// `JSON.stringify` writes faster than a string built piece by piece): the properties a new avatar may have ([`AVATAR_FIELDS`], core's
 /// column order), each in the layout of a record's field (src/write.rs):
 /// text with its length in 4 characters first (all 0xFF: absent), an
 /// integer as a tag (0 absent, 1 positive, 2 negative) and 7 characters.
