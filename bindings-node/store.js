@@ -103,14 +103,32 @@ function avatar(w) {
   }
 }
 
-/** The readers each decoder above uses, field by field, as the native `__wireFields()` names them. */
-function readers(decode) {
-  const src = decode.toString()
-  return [...src.slice(src.indexOf('return {')).matchAll(/^\s+(\w+): (\w+)\(\),?$/gm)].map((m) => [m[1], m[2]])
+/**
+ * Whether `decode` reads the fields `[name, reader][]` the native
+ * `__wireFields()` lists, in that order: it decodes a record whose every
+ * text is 'k' and every number 7, which a reader of the wrong kind would
+ * misread. (Run on the functions themselves, so a minifier cannot fool it.)
+ */
+function agrees(decode, fields) {
+  let w = ''
+  for (const [, reader] of fields) w += reader === 'text' ? '\0\0\0\x01k' : '\x01\0\0\0\0\0\0\x07'
+  const got = decode(w)
+  const keys = Object.keys(got)
+  return (
+    P === w.length &&
+    keys.length === fields.length &&
+    fields.every(([name, reader], i) => {
+      const v = got[keys[i]]
+      if (keys[i] !== name) return false
+      if (reader === 'text') return v === 'k'
+      if (reader === 'time') return v instanceof Date && v.getTime() === 7
+      return v === 7
+    })
+  )
 }
 
 const wire = binding.__wireFields()
-if (JSON.stringify(readers(avatar)) !== JSON.stringify(wire.avatar) || JSON.stringify(readers(project)) !== JSON.stringify(wire.project)) {
+if (!agrees(avatar, wire.avatar) || !agrees(project, wire.project)) {
   throw new Error('avatar-store: store.js and the native addon disagree on the record fields; rebuild with `npm run build`')
 }
 
