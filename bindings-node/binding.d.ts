@@ -374,15 +374,17 @@ export declare class NativeStore {
   exportAllUsersLines(): ExportCursor
   /**
    * Runs the operation `op` (a method name of store.js's `Store`) with
-   * the arguments `a`, `b`, `c` on the thread pool. `json` is store.js's
-   * JSON of the operation's object argument (new records, patch or query)
-   * when it could encode it exactly; the argument itself is then unread.
-   * Records, counts and reports resolve to their JSON (see [`write`]),
-   * which store.js decodes.
+   * the arguments `a`, `b`, `c` on the thread pool. `encoded` is store.js's
+   * encoding of the operation's object argument when it could encode it
+   * exactly: a new avatar in the wire form ([`read::new_avatars_wire`]),
+   * other records (arrays of new avatars too), patches and queries as
+   * JSON; the argument itself is then unread.
+   * Records resolve to their wire form, counts and reports to their JSON
+   * (see [`write`]), which store.js decodes.
    */
-  run(op: string, a?: unknown, b?: unknown, c?: unknown, json?: string): Promise<unknown>
+  run(op: string, a?: unknown, b?: unknown, c?: unknown, encoded?: string): Promise<unknown>
   /** Like `run`, on the calling thread. */
-  runSync(op: string, a?: unknown, b?: unknown, c?: unknown, json?: string): unknown
+  runSync(op: string, a?: unknown, b?: unknown, c?: unknown, encoded?: string): unknown
 }
 export type Store = NativeStore
 

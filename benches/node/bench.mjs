@@ -1,20 +1,26 @@
 // W1-W6 of benches/README.md through avatar-store (its synchronous
-// methods) and through better-sqlite3 with hand-written SQL on the same
-// schema (the embedded migrations) and pragmas, in one process and one run.
+// methods) and through better-sqlite3 with hand-written SQL and the same
+// pragmas, in one process and one run, on two baseline schemas: the one a
+// developer writes by hand for these workloads (two tables, their keys, the
+// foreign key, one `avatars (projectId, createdAt, id)` index) and the
+// store's own (the embedded migrations).
 //
 //   (cd ../../bindings-node && npm install)   # builds the addon
 //   npm install && node bench.mjs [N] [--runs 3] [--r 200]
 //
-// Prints ops/s per workload (median of the runs) and the ratio
-// avatar-store / better-sqlite3 (above 1: avatar-store is faster), and the
-// size of each side's write-ahead log when its timed part ends.
+// Prints ops/s per workload (median of the runs), the ratio avatar-store /
+// better-sqlite3 for each baseline schema (above 1: avatar-store is
+// faster), and the size of each side's write-ahead log when its timed part
+// ends. Then the Promise methods against their `*Sync` twins: awaited one at
+// a time, and with 8 calls in flight. AVATAR_STORE_NODE=<path of an
+// index.mjs> benches another build of the package (to compare two builds).
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import Database from 'better-sqlite3'
 // The package as built in ../../bindings-node (npm run build there first).
-import { Store, embeddedMigrations } from '../../bindings-node/index.mjs'
+const { Store, embeddedMigrations } = await import(process.env.AVATAR_STORE_NODE ?? '../../bindings-node/index.mjs')
 
 const args = process.argv.slice(2)
 const opt = (name, dflt) => {
@@ -89,14 +95,36 @@ function materialize(row) {
   return row
 }
 
+// The schema a developer writes by hand for W1-W6: the store's columns in
+// the same order, the primary keys, the foreign key, and the one index the
+// project listing needs (the same as core/benches/workloads.rs).
+const HAND_SCHEMA = `
+CREATE TABLE projects (
+    id TEXT PRIMARY KEY NOT NULL, userId TEXT NOT NULL, name TEXT NOT NULL, description TEXT,
+    createdAt TEXT NOT NULL, updatedAt TEXT NOT NULL);
+CREATE TABLE avatars (
+    id TEXT PRIMARY KEY NOT NULL,
+    projectId TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    userId TEXT NOT NULL, name TEXT NOT NULL, imageUrl TEXT, thumbnailUrl TEXT,
+    createdAt TEXT NOT NULL, updatedAt TEXT NOT NULL,
+    personaName TEXT, personaAge INTEGER, personaPersonality TEXT, personaBackground TEXT,
+    gender TEXT, ageRange TEXT, ethnicity TEXT, bodyType TEXT, hairStyle TEXT, hairColor TEXT,
+    eyeColor TEXT, skinTone TEXT, style TEXT,
+    sourceType TEXT, generationPrompt TEXT, seedUsed INTEGER,
+    usageCount INTEGER NOT NULL DEFAULT 0, lastUsedAt TEXT);
+CREATE INDEX avatars_project_created ON avatars (projectId, createdAt, id);
+`
+
 class Baseline {
-  constructor(file) {
+  /** `schema`: 'hand' (HAND_SCHEMA) or 'store' (the embedded migrations). */
+  constructor(file, schema) {
     this.db = new Database(file)
     this.db.pragma('journal_mode = WAL')
     this.db.pragma('synchronous = NORMAL')
     this.db.pragma('foreign_keys = ON')
     this.db.pragma('busy_timeout = 5000')
-    for (const m of embeddedMigrations()) this.db.exec(m.sql)
+    if (schema === 'hand') this.db.exec(HAND_SCHEMA)
+    else for (const m of embeddedMigrations()) this.db.exec(m.sql)
     this.insertProject = this.db.prepare('INSERT INTO projects (id, userId, name, description, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?)')
     // Scoped by owner like avatar-store: the insert happens only for the user's own project.
     this.insertAvatar = this.db.prepare(`INSERT INTO avatars (${COLS.join(', ')}) SELECT ${COLS.map(() => '?').join(', ')} WHERE EXISTS (SELECT 1 FROM projects WHERE id = ? AND userId = ?)`)
@@ -213,32 +241,105 @@ function walMb(file) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const fmt = (x) => Math.round(x).toLocaleString('en-US').padStart(10)
 
+// ------------------------------------------------------- Promise methods
+
+// Each: setup (untimed) returning [calls, ops per call, sync(i), promise(i)];
+// the i-th call of a workload is the same call in every mode.
+const promiseWorkloads = [
+  ['W1 create_each', 'avatars/s', (s) => {
+    const p = s.createProjectSync(USER, { name: 'P' }).id
+    return [N, 1, (i) => s.createAvatarSync(USER, avatarInput(p, i)), (i) => s.createAvatar(USER, avatarInput(p, i))]
+  }],
+  ['W3 get_by_id', 'reads/s', (s) => {
+    const p = s.createProjectSync(USER, { name: 'P' }).id
+    const order = shuffled(s.createAvatarsSync(USER, Array.from({ length: N }, (_, i) => avatarInput(p, i))).map((a) => a.id))
+    return [N, 1, (i) => s.getAvatarSync(USER, order[i]), (i) => s.getAvatar(USER, order[i])]
+  }],
+  ['W5 record_usage', 'updates/s', (s) => {
+    const p = s.createProjectSync(USER, { name: 'P' }).id
+    const order = shuffled(s.createAvatarsSync(USER, Array.from({ length: N }, (_, i) => avatarInput(p, i))).map((a) => a.id))
+    return [N, 1, (i) => s.recordUsageSync(USER, order[i]), (i) => s.recordUsage(USER, order[i])]
+  }],
+  ['W6 list_projects_with_avatars', 'calls/s', (s) => {
+    for (let j = 0; j < 100; j++) {
+      const p = s.createProjectSync(USER, { name: `P${j}` }).id
+      s.createAvatarsSync(USER, Array.from({ length: 20 }, (_, i) => avatarInput(p, i)))
+    }
+    return [R, 1, () => s.listProjectsWithAvatarsSync(USER, { limit: 100 }), () => s.listProjectsWithAvatars(USER, { limit: 100 })]
+  }],
+]
+
+/** ops/s of one mode: 'sync', 'await' (one call at a time) or a number of calls in flight. */
+async function measurePromise(setup, mode) {
+  const file = freshFile()
+  const s = new Store(file)
+  try {
+    const [calls, per, sync, promise] = setup(s)
+    const t0 = performance.now()
+    if (mode === 'sync') for (let i = 0; i < calls; i++) sync(i)
+    else if (mode === 'await') for (let i = 0; i < calls; i++) await promise(i)
+    else {
+      let next = 0
+      const worker = async () => {
+        while (next < calls) await promise(next++)
+      }
+      await Promise.all(Array.from({ length: mode }, worker))
+    }
+    return (calls * per) / ((performance.now() - t0) / 1000)
+  } finally {
+    s.close()
+  }
+}
+
+// ----------------------------------------------------------------- main
+
 console.log(`avatar-store vs better-sqlite3: N=${N}, R=${R}, median of ${RUNS} runs, node ${process.version}`)
-console.log(`${'workload'.padEnd(34)}${'unit'.padEnd(11)}${'avatar-store'.padStart(13)}${'better-sqlite3'.padStart(16)}   ratio   WAL MB after (store / baseline)`)
+console.log('ratio: avatar-store / better-sqlite3 on the hand-written schema (hand) and on the store schema (store)')
+console.log(
+  `${'workload'.padEnd(34)}${'unit'.padEnd(11)}${'avatar-store'.padStart(13)}${'bs3 hand'.padStart(13)}${'ratio'.padStart(8)}` +
+    `${'bs3 store'.padStart(13)}${'ratio'.padStart(8)}   WAL MB after (store / hand / store schema)`,
+)
 for (const [name, unit, w] of workloads) {
-  const mine = []
-  const theirs = []
-  const wal = { store: [], base: [] }
+  const res = { store: [], hand: [], base: [] }
+  const wal = { store: [], hand: [], base: [] }
   for (let run = 0; run < RUNS; run++) {
-    // Alternate which goes first, so neither always gets the warmer machine.
-    const order = run % 2 ? ['base', 'store'] : ['store', 'base']
-    for (const who of order) {
+    // Rotate which goes first, so none always gets the warmer machine.
+    const sides = ['store', 'hand', 'base']
+    for (let k = 0; k < sides.length; k++) {
+      const who = sides[(k + run) % sides.length]
+      const file = freshFile()
       if (who === 'store') {
-        const file = freshFile()
         const s = new Store(file)
-        mine.push(measure(() => w.store(s)))
+        res.store.push(measure(() => w.store(s)))
         wal.store.push(walMb(file))
         s.close()
       } else {
-        const file = freshFile()
-        const b = new Baseline(file)
-        theirs.push(measure(() => w.base(b)))
-        wal.base.push(walMb(file))
+        const b = new Baseline(file, who === 'hand' ? 'hand' : 'store')
+        res[who].push(measure(() => w.base(b)))
+        wal[who].push(walMb(file))
         b.db.close()
       }
     }
   }
-  const [m, t] = [median(mine), median(theirs)]
-  const walText = `${median(wal.store).toFixed(1)} / ${median(wal.base).toFixed(1)}`
-  console.log(`${name.padEnd(34)}${unit.padEnd(11)}${fmt(m)}   ${fmt(t)}     ${(m / t).toFixed(2)}x   ${walText}`)
+  const [m, h, t] = [median(res.store), median(res.hand), median(res.base)]
+  const walText = `${median(wal.store).toFixed(1)} / ${median(wal.hand).toFixed(1)} / ${median(wal.base).toFixed(1)}`
+  console.log(
+    `${name.padEnd(34)}${unit.padEnd(11)}${fmt(m)}   ${fmt(h)}   ${(m / h).toFixed(2)}x${fmt(t)}   ${(m / t).toFixed(2)}x   ${walText}`,
+  )
+}
+
+console.log('')
+console.log('Promise methods (the work on the libuv thread pool) against their *Sync twins, same N and R:')
+console.log(`${'workload'.padEnd(34)}${'unit'.padEnd(11)}${'*Sync'.padStart(11)}${'awaited'.padStart(11)}   ratio${'8 in flight'.padStart(13)}   ratio`)
+for (const [name, unit, setup] of promiseWorkloads) {
+  const res = { sync: [], await: [], 8: [] }
+  for (let run = 0; run < RUNS; run++) {
+    const modes = ['sync', 'await', 8]
+    for (let k = 0; k < modes.length; k++) {
+      const mode = modes[(k + run) % modes.length]
+      res[mode].push(await measurePromise(setup, mode))
+    }
+  }
+  const [sy, aw, fl] = [median(res.sync), median(res.await), median(res[8])]
+  console.log(`${name.padEnd(34)}${unit.padEnd(11)}${fmt(sy)} ${fmt(aw)}   ${(aw / sy).toFixed(2)}x ${fmt(fl)}     ${(fl / sy).toFixed(2)}x`)
 }

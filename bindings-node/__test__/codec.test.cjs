@@ -1,8 +1,9 @@
 'use strict'
-// store.js carries records across napi as JSON. Its encoder only ever takes a
-// faster road to what the native reader decides, so every input here must
-// end exactly as it would without it; and decoded results must have the
-// documented shape (all 26 columns, Dates, bigint seeds).
+// store.js carries inputs across napi as JSON and reads results in the
+// binding's wire form (src/write.rs). Its encoder only ever takes a faster
+// road to what the native reader decides, so every input here must end
+// exactly as it would without it; and decoded results must have the
+// documented shape (all 26 columns, Dates, bigint seeds) and exact values.
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
@@ -64,6 +65,47 @@ test('text round-trips exactly: unicode, quotes, escapes, NUL-free control chara
   assert.equal(a.name, name)
   assert.equal(store.getAvatarSync(U, a.id).name, name)
   assert.equal(a.generationPrompt, '{"json": [1, 2]}')
+})
+
+test('the wire form keeps every length, null, empty text and number exact, in every result', async () => {
+  const { store, p } = setup()
+  // Lengths that need each of the 4 length characters' low bytes, ASCII and
+  // not (Latin-1 and UTF-16 records), and empty text beside null.
+  const long = 'x'.repeat(300)
+  const wide = 'é'.repeat(256) + '👩🏽‍🚀'
+  const cases = [
+    { name: 'a', personaBackground: long, personaName: '', style: null, personaAge: 0, seedUsed: -(2 ** 53 - 1) },
+    { name: 'é', personaBackground: wide, personaName: '', style: 'Ω', personaAge: 1, seedUsed: 2n ** 63n - 1n },
+    { name: 'c', generationPrompt: long.slice(0, 255), personaAge: null, seedUsed: null },
+  ]
+  for (const fields of cases) {
+    const made = store.createAvatarSync(U, { projectId: p.id, ...fields })
+    const used = store.recordUsageSync(U, made.id)
+    for (const a of [
+      made,
+      used,
+      store.getAvatarSync(U, made.id),
+      await store.getAvatar(U, made.id),
+      store.listAvatarsSync(U, { projectId: p.id, order: 'desc', limit: 1 }).items[0],
+      (await store.listAvatars(U, { projectId: p.id, order: 'desc', limit: 1 })).items[0],
+    ]) {
+      for (const [key, value] of Object.entries(fields)) assert.equal(a[key], value, key)
+      assert.equal(a.id, made.id)
+      assert.equal(a.projectId, p.id)
+      assert.equal(a.userId, U)
+    }
+    assert.equal(used.usageCount, 1)
+    assert.ok(used.lastUsedAt.getTime() >= made.createdAt.getTime())
+  }
+  const page = store.listProjectsWithAvatarsSync(U)
+  assert.equal(page.nextCursor, null)
+  assert.deepEqual(page.items[0].avatars.map((a) => a.name), cases.map((c) => c.name))
+  const described = store.createProjectSync(U, { name: 'Ω', description: wide })
+  assert.equal(store.getProjectSync(U, described.id).description, wide)
+  assert.equal((await store.getProject(U, described.id)).name, 'Ω')
+  const projects = store.listProjectsSync(U, { limit: 1 })
+  assert.equal(projects.items.length, 1)
+  assert.equal(typeof projects.nextCursor, 'string')
 })
 
 test('inputs the encoder declines still get the native reader\'s verdict', () => {

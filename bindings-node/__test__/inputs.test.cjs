@@ -1,7 +1,7 @@
 'use strict'
 // Every object argument (new records, patches, queries) crosses to Rust as
-// JSON when store.js can encode it exactly, and goes through the native
-// property reader otherwise. The two roads must give the same result or the
+// JSON (a new avatar: in the binding's wire form) when store.js can encode it
+// exactly, and goes through the native property reader otherwise. The two roads must give the same result or the
 // same error for the same input: a null-prototype copy of an object is never
 // encoded, so it takes the reader's road.
 
@@ -41,8 +41,10 @@ test('plain patches, queries and new projects cross as JSON', async () => {
   store.listProjectsWithAvatarsSync(U, { limit: 2, cursor: undefined })
   const encoded = Object.fromEntries(sent.map(([op, json]) => [op, json]))
   for (const op of ['createProject', 'createAvatar', 'updateProject', 'updateAvatar', 'listAvatars', 'listProjects', 'listProjectsWithAvatars']) {
-    assert.equal(typeof encoded[op], 'string', `${op} sent JSON`)
+    assert.equal(typeof encoded[op], 'string', `${op} sent its encoding`)
   }
+  // A new avatar crosses in the wire form: its projectId first, after its length.
+  assert.equal(encoded.createAvatar.slice(0, 40), `\0\0\0\x24${p.id}`)
   assert.deepEqual(JSON.parse(encoded.updateAvatar), { hairColor: null, personaAge: 30, name: 'N2' })
   // What the reader alone can judge is not encoded.
   sent.length = 0
@@ -68,7 +70,7 @@ function bare(o) {
   return Object.assign(Object.create(null), o)
 }
 
-test('the JSON road and the reader give the same result or error for the same input', () => {
+test('the encoded road and the reader give the same result or error for the same input', () => {
   const store = new Store(':memory:')
   const p = store.createProjectSync(U, { name: 'P' })
   const made = [store.createAvatarSync(U, fullAvatar(p.id, { name: 'one' })), store.createAvatarSync(U, fullAvatar(p.id, { name: 'two' }))]
@@ -132,6 +134,37 @@ test('the JSON road and the reader give the same result or error for the same in
     const json = outcome(() => fields(store.updateAvatarSync(U, target.id, patch)))
     const reader = outcome(() => fields(store.updateAvatarSync(U, target.id, bare(patch))))
     assert.deepEqual(json, reader, `updateAvatar ${JSON.stringify(patch)}`)
+  }
+  const newAvatars = [
+    fullAvatar(p.id),
+    { projectId: p.id, name: 'Only' },
+    { projectId: p.id, name: '', personaName: '', style: null, imageUrl: undefined },
+    { projectId: p.id, name: 'Zoë 👩🏽‍🚀', hairColor: 'é'.repeat(100), generationPrompt: 'x'.repeat(4000) },
+    { projectId: p.id, name: 'n', generationPrompt: 'x'.repeat(4001) },
+    { projectId: p.id, name: 'n', personaAge: -1, seedUsed: -(2 ** 53 - 1) },
+    { projectId: p.id, name: 'n', personaAge: 0, seedUsed: 2 ** 53 - 1 },
+    { projectId: p.id, name: 'n', personaAge: 2 ** 40 },
+    { projectId: p.id, name: 'n', personaAge: '3' },
+    { projectId: p.id, name: 'n', hairColor: 3 },
+    { projectId: p.id, name: 'a\ud800' },
+    { projectId: p.id, name: 'n', style: '\udc00x' },
+    { projectId: p.id, name: 'n', style: '\ufffd' },
+    { projectId: p.id.toUpperCase(), name: 'n' },
+    { projectId: 'nope', name: 'n' },
+    { projectId: p.id },
+    { projectId: p.id, name: 'n', sourceType: 'stolen' },
+    { projectId: p.id, name: 'n', thumbnailUrl: 'ftp://x' },
+    { projectId: p.id, name: 'n', usageCount: 3 },
+    { name: 'n' },
+  ]
+  const created = (a) => ({ ...a, id: undefined, createdAt: undefined, updatedAt: undefined })
+  for (const avatar of newAvatars) {
+    const wire = outcome(() => created(store.createAvatarSync(U, avatar)))
+    const reader = outcome(() => created(store.createAvatarSync(U, bare(avatar))))
+    assert.deepEqual(wire, reader, `createAvatar ${JSON.stringify(avatar)}`)
+    const batch = outcome(() => store.createAvatarsSync(U, [fullAvatar(p.id), avatar]).map(created))
+    const batchReader = outcome(() => store.createAvatarsSync(U, [fullAvatar(p.id), bare(avatar)]).map(created))
+    assert.deepEqual(batch, batchReader, `createAvatars [_, ${JSON.stringify(avatar)}]`)
   }
   const projectPatches = [{}, { name: 'Q' }, { name: null }, { name: '' }, { description: null }, { description: 'd' }, { description: 5 }, { id: 'x' }]
   for (const patch of projectPatches) {

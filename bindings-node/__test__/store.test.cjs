@@ -1,6 +1,7 @@
 'use strict'
 // store.js is the package's Store: a JavaScript class over the native one,
-// which takes arguments and returns records as JSON. Nothing is registered
+// which takes arguments as JSON and returns records in its wire form
+// (src/write.rs). Nothing is registered
 // with the native side at load, so binding.js works on its own, and an
 // exception thrown while encoding an argument reaches the caller.
 
@@ -16,13 +17,14 @@ const binding = require('../binding.js')
 test('the native store works without the JavaScript layer loaded, and nothing calls back into JavaScript', () => {
   assert.equal(binding.__setCodec, undefined)
   const inner = new binding.NativeStore(':memory:')
-  const project = JSON.parse(inner.runSync('createProject', 'u', { name: 'P' }))
-  assert.equal(project.name, 'P')
-  assert.equal(typeof project.createdAt, 'number')
-  const json = JSON.stringify({ projectId: project.id, name: 'A', seedUsed: 7 })
-  const wire = JSON.parse(inner.runSync('createAvatar', 'u', undefined, undefined, json))
-  assert.deepEqual(wire.slice(1, 4), [project.id, 'u', 'A'])
-  assert.deepEqual(binding.__avatarKeys().length, wire.length)
+  // A record is one string: each text with its length in 4 characters first.
+  const project = inner.runSync('createProject', 'u', { name: 'P' })
+  assert.equal(project.slice(0, 4), '\0\0\0\x24')
+  const id = project.slice(4, 40)
+  assert.equal(project.slice(40, 50), '\0\0\0\x01u\0\0\0\x01P')
+  const wire = inner.runSync('createAvatar', 'u', { projectId: id, name: 'A', seedUsed: 7 })
+  assert.equal(wire.slice(40, 90), `\0\0\0\x24${id}\0\0\0\x01u\0\0\0\x01A`)
+  assert.deepEqual(binding.__wireFields().avatar.map(([name]) => name), binding.__avatarKeys())
   // Without JSON the native reader takes the object; a wrong one is its TypeError.
   assert.throws(() => inner.runSync('createAvatar', 'u', { projectId: project.id, name: 1 }), TypeError)
   assert.throws(() => inner.runSync('noSuchOperation'), { code: 'INTERNAL' })

@@ -6,8 +6,8 @@
 //! `NativeStore` runs an operation named by `store.js` (the package's
 //! `Store`) with `run` on the libuv thread pool or `runSync` on the calling
 //! thread ([`job`]); arguments it could encode exactly arrive as JSON, and
-//! results (records, counts, reports) go back as JSON, which `store.js`
-//! decodes.
+//! results go back as records in a wire form of one string each, and counts
+//! and reports as JSON ([`write`]), which `store.js` decodes.
 
 mod export;
 mod fail;
@@ -19,12 +19,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use napi::Env;
-use napi::bindgen_prelude::{AsyncTask, Unknown};
+use napi::bindgen_prelude::{AsyncTask, Unknown, Utf16String};
 use napi_derive::napi;
 
 // Exported to JavaScript by #[napi]; public here so test builds see them used.
 pub use crate::read::{input_fields, new_avatar_fields};
-pub use crate::write::{avatar_fields, avatar_keys};
+pub use crate::write::{avatar_fields, avatar_keys, wire_fields};
 
 use crate::fail::Failure;
 use crate::job::{Job, Work, block, spawn};
@@ -123,24 +123,26 @@ impl Store {
     }
 
     /// Runs the operation `op` (a method name of store.js's `Store`) with
-    /// the arguments `a`, `b`, `c` on the thread pool. `json` is store.js's
-    /// JSON of the operation's object argument (new records, patch or query)
-    /// when it could encode it exactly; the argument itself is then unread.
-    /// Records, counts and reports resolve to their JSON (see [`write`]),
-    /// which store.js decodes.
+    /// the arguments `a`, `b`, `c` on the thread pool. `encoded` is store.js's
+    /// encoding of the operation's object argument when it could encode it
+    /// exactly: a new avatar in the wire form ([`read::new_avatars_wire`]),
+    /// other records (arrays of new avatars too), patches and queries as
+    /// JSON; the argument itself is then unread.
+    /// Records resolve to their wire form, counts and reports to their JSON
+    /// (see [`write`]), which store.js decodes.
     #[napi(
         catch_unwind,
-        ts_args_type = "op: string, a?: unknown, b?: unknown, c?: unknown, json?: string",
+        ts_args_type = "op: string, a?: unknown, b?: unknown, c?: unknown, encoded?: string",
         ts_return_type = "Promise<unknown>"
     )]
-    pub fn run(&self, op: String, a: Unknown, b: Unknown, c: Unknown, json: Option<String>) -> AsyncTask<Job> {
-        spawn(self.work(&op, a, b, c, json))
+    pub fn run(&self, op: String, a: Unknown, b: Unknown, c: Unknown, encoded: Option<Unknown>) -> AsyncTask<Job> {
+        spawn(self.work(&op, a, b, c, encoded))
     }
 
     /// Like `run`, on the calling thread.
     #[napi(
         catch_unwind,
-        ts_args_type = "op: string, a?: unknown, b?: unknown, c?: unknown, json?: string",
+        ts_args_type = "op: string, a?: unknown, b?: unknown, c?: unknown, encoded?: string",
         ts_return_type = "unknown"
     )]
     pub fn run_sync(
@@ -150,16 +152,17 @@ impl Store {
         a: Unknown,
         b: Unknown,
         c: Unknown,
-        json: Option<String>,
+        encoded: Option<Unknown>,
     ) -> napi::Result<Out> {
-        block(&env, self.work(&op, a, b, c, json))
+        block(&env, self.work(&op, a, b, c, encoded))
     }
 }
 
 /// Conversion of each operation's arguments, and the core call it makes.
 impl Store {
     /// The operation store.js names `op`, its arguments read and checked.
-    fn work(&self, op: &str, a: Unknown, b: Unknown, c: Unknown, json: Option<String>) -> Prepared {
+    fn work(&self, op: &str, a: Unknown, b: Unknown, c: Unknown, encoded: Option<Unknown>) -> Prepared {
+        let json = || read::encoded_json(encoded);
         match op {
             "checkSchema" => self.check_schema_work(),
             "repair" => self.repair_work(),
@@ -172,17 +175,17 @@ impl Store {
             "exportAllUsersTo" => self.export_to_work(None, a),
             "importFrom" => self.import_from_work(Some(a), b),
             "importAllUsersFrom" => self.import_from_work(None, a),
-            "createProject" => self.create_project_work(a, b, json),
+            "createProject" => self.create_project_work(a, b, json()?),
             "getProject" => self.get_project_work(a, b),
-            "listProjects" => self.list_projects_work(a, Some(b), json, false),
-            "listProjectsWithAvatars" => self.list_projects_work(a, Some(b), json, true),
-            "updateProject" => self.update_project_work(a, b, c, json),
+            "listProjects" => self.list_projects_work(a, Some(b), json()?, false),
+            "listProjectsWithAvatars" => self.list_projects_work(a, Some(b), json()?, true),
+            "updateProject" => self.update_project_work(a, b, c, json()?),
             "deleteProject" => self.delete_project_work(a, b),
-            "createAvatar" => self.create_avatar_work(a, b, json),
-            "createAvatars" => self.create_avatars_work(a, b, json),
+            "createAvatar" => self.create_avatar_work(a, b, read::encoded_wire(encoded)?),
+            "createAvatars" => self.create_avatars_work(a, b, json()?),
             "getAvatar" => self.get_avatar_work(a, b),
-            "listAvatars" => self.list_avatars_work(a, Some(b), json),
-            "updateAvatar" => self.update_avatar_work(a, b, c, json),
+            "listAvatars" => self.list_avatars_work(a, Some(b), json()?),
+            "updateAvatar" => self.update_avatar_work(a, b, c, json()?),
             "deleteAvatar" => self.delete_avatar_work(a, b),
             "recordUsage" => self.record_usage_work(a, b),
             _ => Err(Failure::Core(avatar_store::Error::Internal(format!(
@@ -307,10 +310,10 @@ impl Store {
         Ok(Box::new(move || s.delete_project(&user, &id).map(|_| Out::Unit)))
     }
 
-    fn create_avatar_work(&self, user_id: Unknown, avatar: Unknown, json: Option<String>) -> Prepared {
+    fn create_avatar_work(&self, user_id: Unknown, avatar: Unknown, wire: Option<Utf16String>) -> Prepared {
         let s = self.core()?;
         let user = read::string("userId", user_id)?;
-        let new = read::new_avatar(avatar, json)?;
+        let new = read::new_avatar(avatar, wire)?;
         Ok(Box::new(move || s.create_avatar(&user, &new).map(Out::Avatar)))
     }
 

@@ -1,20 +1,24 @@
 //! Core results to JavaScript values.
 //!
-//! Records (projects, avatars and pages of them) cross as one JSON string per
-//! result, serialized here (on the worker thread for Promise methods) and
-//! turned into objects with `Date` fields by `store.js`: V8's `JSON.parse`
-//! builds a 26-property avatar in under 2 µs, where setting the properties
-//! one napi call at a time took about 9. Their TypeScript
-//! interfaces are in `src/dts-header.d.ts`; absent optional values are `null`,
-//! never missing, so every avatar has all its columns.
+//! A record (a project or an avatar) crosses as one string in the wire form
+//! below, encoded here (on the worker thread for Promise methods) and turned
+//! into an object with `Date` fields by `store.js`; a list of records is an
+//! array of such strings. Setting an avatar's 26 properties one napi call at
+//! a time took about 9 µs and `JSON.parse` of its JSON about 4 (V8
+//! internalizes short strings it parses); reading the wire form with
+//! `charCodeAt` and `slice` takes under 2. Counts and reports still cross as
+//! JSON. Their TypeScript interfaces are in `src/dts-header.d.ts`; absent
+//! optional values are `null`, never missing, so every avatar has all its
+//! columns.
 
 use avatar_store::{
-    AVATAR_FIELDS, FieldKind, FieldRef, MigrationOutcome, MigrationStatus, Page, RepairOutcome, SchemaReport,
+    AVATAR_FIELDS, FieldDescriptor, FieldKind, FieldRef, MigrationOutcome, MigrationStatus, PROJECT_FIELDS, Page,
+    RepairOutcome, SchemaReport,
 };
-use napi::bindgen_prelude::{ToNapiValue, TypeName};
+use napi::bindgen_prelude::{ToNapiValue, TypeName, check_status};
 use napi::{ValueType, sys};
 use napi_derive::napi;
-use serde::ser::{Serialize, SerializeStruct, SerializeTuple, Serializer};
+use serde::Serialize;
 
 /// Numbers of records, as `store.js` reads them (`Counts` in dts-header.d.ts).
 #[derive(serde::Serialize)]
@@ -46,8 +50,10 @@ pub enum Out {
     Avatar(avatar_store::Avatar),
     Avatars(Vec<avatar_store::Avatar>),
     AvatarPage(Page<avatar_store::Avatar>),
-    /// Records already serialized for `store.js`.
+    /// Counts and reports already serialized for `store.js`.
     Json(String),
+    /// Records already in their wire form.
+    Wire(Wire),
     Counts(u64, u64),
     Report(SchemaReport),
     Repair(RepairOutcome),
@@ -60,10 +66,9 @@ pub enum Out {
 }
 
 impl Out {
-    /// Serializes records, counts and reports into their wire form, so a
-    /// Promise method does it on the worker thread; `store.js` parses the
-    /// JSON in one call where napi would set each property with its own.
-    /// Other values pass through.
+    /// Encodes records into their wire form and serializes counts and
+    /// reports, so a Promise method does it on the worker thread; other
+    /// values pass through.
     pub fn encoded(self) -> Out {
         Out::Json(match &self {
             Out::Counts(projects, avatars) => to_json(&Counts { projects: *projects, avatars: *avatars }),
@@ -72,12 +77,22 @@ impl Out {
             Out::Migration(m) => to_json(m),
             Out::Status(s) => to_json(s),
             Out::Restore(r) => to_json(r),
-            Out::Project(p) => to_json(&ProjectJson(p)),
-            Out::Avatar(a) => to_json(&AvatarJson(a)),
-            Out::Avatars(v) => to_json(&List(v, AvatarJson)),
-            Out::Projects(page) => to_json(&PageJson(page, ProjectJson)),
-            Out::ProjectsWithAvatars(page) => to_json(&PageJson(page, ProjectWithAvatarsJson)),
-            Out::AvatarPage(page) => to_json(&PageJson(page, AvatarJson)),
+            Out::Project(p) => return Out::Wire(Wire::One(record(PROJECT_FIELDS, &p.values()))),
+            Out::Avatar(a) => return Out::Wire(Wire::One(record(AVATAR_FIELDS, &a.values()))),
+            Out::Avatars(v) => return Out::Wire(Wire::List(v.iter().map(avatar_item).collect())),
+            Out::Projects(page) => {
+                return Out::Wire(Wire::page(page, |p, items| {
+                    items.push(Item::Record(record(PROJECT_FIELDS, &p.values())))
+                }));
+            }
+            Out::ProjectsWithAvatars(page) => {
+                return Out::Wire(Wire::page(page, |p, items| {
+                    items.push(Item::Record(record(PROJECT_FIELDS, &p.project.values())));
+                    items.push(Item::Count(p.avatars.len() as u32));
+                    items.extend(p.avatars.iter().map(avatar_item));
+                }));
+            }
+            Out::AvatarPage(page) => return Out::Wire(Wire::page(page, |a, items| items.push(avatar_item(a)))),
             _ => return self,
         })
     }
@@ -99,6 +114,7 @@ impl ToNapiValue for Out {
             match out.encoded() {
                 Out::Unit => <()>::to_napi_value(env, ()),
                 Out::Json(json) => String::to_napi_value(env, json),
+                Out::Wire(wire) => Wire::to_napi_value(env, wire),
                 Out::Opened(store) => crate::Store::to_napi_value(env, crate::Store::wrap(store)),
                 Out::Text(text) => Option::<String>::to_napi_value(env, text),
                 // encoded() turned every record, count and report into Json.
@@ -110,10 +126,20 @@ impl ToNapiValue for Out {
 
 // ------------------------------------------------------------ wire form
 //
-// What store.js turns into the objects of the TypeScript interfaces: times
-// are epoch milliseconds (it makes `Date`s of them), a seed outside the
-// safe-integer range is a decimal string (it makes a `bigint`), and an avatar
-// is an array of its values (it makes the object).
+// A record is one string: its fields in the order of core's field table
+// (`AVATAR_FIELDS`, `PROJECT_FIELDS`), each
+//
+// - id or text: its length in UTF-16 code units as 4 characters of 8 bits
+//   each, most significant first (all four 0xFF: null), then the text;
+// - integer or time (epoch milliseconds): one tag character, 0 null, 1 a
+//   non-negative and 2 a negative number whose magnitude follows in 7
+//   characters of 8 bits, 3 a number beyond 2^53 − 1 in magnitude, whose
+//   decimal text follows like a text field (store.js makes a bigint of it).
+//
+// A string whose text is all ASCII is made from these bytes as Latin-1, with
+// nothing for V8 to decode; any other is made from UTF-16 code units.
+// store.js reads it with `charCodeAt` and `slice` (its `Reader`), and checks
+// its field lists against `__wireFields()` when it loads.
 
 fn to_json<T: Serialize>(v: &T) -> String {
     // Serializing these structs cannot fail: every key is a string, no value
@@ -121,98 +147,196 @@ fn to_json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+const NULL_TEXT: u32 = u32::MAX;
 
-struct ProjectJson<'a>(&'a avatar_store::Project);
-struct ProjectWithAvatarsJson<'a>(&'a avatar_store::ProjectWithAvatars);
-struct AvatarJson<'a>(&'a avatar_store::Avatar);
-/// A slice, each item serialized through the wrapper `W`.
-struct List<'a, T, W>(&'a [T], fn(&'a T) -> W);
-struct PageJson<'a, T, W>(&'a Page<T>, fn(&'a T) -> W);
-
-fn project_fields<S: SerializeStruct>(st: &mut S, p: &avatar_store::Project) -> Result<(), S::Error> {
-    st.serialize_field("id", &p.id)?;
-    st.serialize_field("userId", &p.user_id)?;
-    st.serialize_field("name", &p.name)?;
-    st.serialize_field("description", &p.description)?;
-    st.serialize_field("createdAt", &p.created_at.timestamp_millis())?;
-    st.serialize_field("updatedAt", &p.updated_at.timestamp_millis())
+/// One record in its wire form.
+pub enum Text {
+    Latin1(Vec<u8>),
+    Utf16(Vec<u16>),
 }
 
-impl Serialize for ProjectJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Project", 6)?;
-        project_fields(&mut st, self.0)?;
-        st.end()
+/// An element of a list result: a record, a page's cursor, or the number of
+/// avatars of the project before them.
+pub enum Item {
+    Record(Text),
+    Cursor(Option<String>),
+    Count(u32),
+}
+
+/// A result of records: one (a string), or a list (an array): the items of
+/// `Vec<Avatar>`; a page's cursor, then its items; for projects with
+/// avatars, the cursor, then each project, its avatar count and its avatars.
+pub enum Wire {
+    One(Text),
+    List(Vec<Item>),
+}
+
+impl Wire {
+    fn page<T>(page: &Page<T>, mut push: impl FnMut(&T, &mut Vec<Item>)) -> Wire {
+        let mut items = Vec::with_capacity(page.items.len() + 1);
+        items.push(Item::Cursor(page.next_cursor.clone()));
+        for item in &page.items {
+            push(item, &mut items);
+        }
+        Wire::List(items)
     }
 }
 
-impl Serialize for ProjectWithAvatarsJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("ProjectWithAvatars", 7)?;
-        project_fields(&mut st, &self.0.project)?;
-        st.serialize_field("avatars", &List(&self.0.avatars, AvatarJson))?;
-        st.end()
+fn avatar_item(a: &avatar_store::Avatar) -> Item {
+    Item::Record(record(AVATAR_FIELDS, &a.values()))
+}
+
+/// A code unit of the wire text: a Latin-1 byte or a UTF-16 unit.
+trait Unit: Copy {
+    fn of(byte: u8) -> Self;
+    fn push_text(out: &mut Vec<Self>, text: &str);
+}
+
+impl Unit for u8 {
+    fn of(byte: u8) -> Self {
+        byte
+    }
+
+    fn push_text(out: &mut Vec<u8>, text: &str) {
+        // Only ASCII text reaches a Latin-1 record (see `record`).
+        out.extend_from_slice(text.as_bytes());
     }
 }
 
-/// A seed as JSON: a number while `JSON.parse` reads it exactly, else a string.
-enum Seed {
-    Number(i64),
-    Text(String),
+impl Unit for u16 {
+    fn of(byte: u8) -> Self {
+        byte.into()
+    }
+
+    fn push_text(out: &mut Vec<u16>, text: &str) {
+        out.extend(text.encode_utf16());
+    }
 }
 
-impl Serialize for Seed {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Seed::Number(n) => s.serialize_i64(*n),
-            Seed::Text(t) => s.serialize_str(t),
+fn push_text<U: Unit>(out: &mut Vec<U>, text: Option<&str>) {
+    let at = out.len();
+    out.extend(NULL_TEXT.to_be_bytes().map(U::of));
+    if let Some(text) = text {
+        U::push_text(out, text);
+        // V8 strings are far shorter than 2^32 − 1 units.
+        let len = (out.len() - at - 4) as u32;
+        for (slot, byte) in out[at..at + 4].iter_mut().zip(len.to_be_bytes()) {
+            *slot = U::of(byte);
         }
     }
 }
 
-// An avatar is an array of its values in the column order of core's
-// AVATAR_FIELDS: JSON.parse reads an array faster than an object (no key to
-// look up), and the JavaScript object literal that store.js builds from it
-// gets one fixed shape. store.js checks its own list against
-// `__avatarKeys()` when it loads.
-impl Serialize for AvatarJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut t = s.serialize_tuple(AVATAR_FIELDS.len())?;
-        for (field, value) in AVATAR_FIELDS.iter().zip(self.0.values()) {
-            match value {
-                FieldRef::Id(id) => t.serialize_element(id)?,
-                FieldRef::Text(text) => t.serialize_element(&text)?,
-                // A 64-bit integer as JSON: a number while `JSON.parse` reads it
-                // exactly, else a string that store.js turns into a bigint.
-                FieldRef::Integer(n) if field.kind == FieldKind::BigInteger => t.serialize_element(&n.map(|n| {
-                    if (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&n) {
-                        Seed::Number(n)
-                    } else {
-                        Seed::Text(n.to_string())
-                    }
-                }))?,
-                FieldRef::Integer(n) => t.serialize_element(&n)?,
-                FieldRef::Timestamp(time) => t.serialize_element(&time.map(|t| t.timestamp_millis()))?,
+fn push_int<U: Unit>(out: &mut Vec<U>, n: Option<i64>) {
+    match n {
+        None => out.push(U::of(0)),
+        Some(n) if n.unsigned_abs() <= MAX_SAFE_INTEGER => {
+            out.push(U::of(if n < 0 { 2 } else { 1 }));
+            out.extend(n.unsigned_abs().to_be_bytes()[1..].iter().map(|&b| U::of(b)));
+        }
+        Some(n) => {
+            out.push(U::of(3));
+            push_text(out, Some(&n.to_string()));
+        }
+    }
+}
+
+fn encode<U: Unit>(values: &[FieldRef<'_>], capacity: usize) -> Vec<U> {
+    let mut out = Vec::with_capacity(capacity);
+    let mut id = avatar_store::Uuid::encode_buffer();
+    for value in values {
+        match *value {
+            FieldRef::Id(v) => push_text(&mut out, Some(v.hyphenated().encode_lower(&mut id))),
+            FieldRef::Text(t) => push_text(&mut out, t),
+            FieldRef::Integer(n) => push_int(&mut out, n),
+            FieldRef::Timestamp(t) => push_int(&mut out, t.map(|t| t.timestamp_millis())),
+        }
+    }
+    out
+}
+
+/// A record's wire text; `fields` only documents which table `values` follow.
+fn record(fields: &[FieldDescriptor], values: &[FieldRef<'_>]) -> Text {
+    debug_assert_eq!(fields.len(), values.len());
+    // The exact length of an ASCII record, so its buffer is allocated once.
+    let (mut ascii, mut capacity) = (true, 0);
+    for v in values {
+        capacity += match v {
+            FieldRef::Id(_) => 40,
+            FieldRef::Text(t) => {
+                let t = t.unwrap_or_default();
+                ascii &= t.is_ascii();
+                4 + t.len()
+            }
+            FieldRef::Integer(_) | FieldRef::Timestamp(_) => 8,
+        };
+    }
+    if ascii { Text::Latin1(encode(values, capacity)) } else { Text::Utf16(encode(values, capacity)) }
+}
+
+impl ToNapiValue for Text {
+    unsafe fn to_napi_value(env: sys::napi_env, text: Self) -> napi::Result<sys::napi_value> {
+        let mut out = std::ptr::null_mut();
+        unsafe {
+            match &text {
+                Text::Latin1(b) => check_status!(
+                    sys::napi_create_string_latin1(env, b.as_ptr().cast(), b.len() as isize, &mut out),
+                    "creating a record's string failed"
+                )?,
+                Text::Utf16(u) => check_status!(
+                    sys::napi_create_string_utf16(env, u.as_ptr(), u.len() as isize, &mut out),
+                    "creating a record's string failed"
+                )?,
             }
         }
-        t.end()
+        Ok(out)
     }
 }
 
-impl<'a, T, W: Serialize> Serialize for List<'a, T, W> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(self.1))
+impl ToNapiValue for Wire {
+    unsafe fn to_napi_value(env: sys::napi_env, wire: Self) -> napi::Result<sys::napi_value> {
+        unsafe {
+            let items = match wire {
+                Wire::One(text) => return Text::to_napi_value(env, text),
+                Wire::List(items) => items,
+            };
+            let mut array = std::ptr::null_mut();
+            check_status!(
+                sys::napi_create_array_with_length(env, items.len(), &mut array),
+                "creating an array failed"
+            )?;
+            for (i, item) in items.into_iter().enumerate() {
+                let value = match item {
+                    Item::Record(text) => Text::to_napi_value(env, text)?,
+                    Item::Cursor(cursor) => Option::<String>::to_napi_value(env, cursor)?,
+                    Item::Count(n) => u32::to_napi_value(env, n)?,
+                };
+                check_status!(sys::napi_set_element(env, array, i as u32, value), "filling an array failed")?;
+            }
+            Ok(array)
+        }
     }
 }
 
-impl<'a, T, W: Serialize> Serialize for PageJson<'a, T, W> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Page", 2)?;
-        st.serialize_field("items", &List(&self.0.items, self.1))?;
-        st.serialize_field("nextCursor", &self.0.next_cursor)?;
-        st.end()
+/// How store.js reads each field of the wire form: `text` (ids and text),
+/// `int`, `bigint` (a number, or a bigint beyond 2^53 − 1) or `time`.
+fn reader(f: &FieldDescriptor) -> &'static str {
+    match f.kind {
+        FieldKind::Id | FieldKind::Text => "text",
+        FieldKind::Integer => "int",
+        FieldKind::BigInteger => "bigint",
+        FieldKind::Timestamp => "time",
     }
+}
+
+/// The fields of each record in wire order, with how store.js reads them:
+/// `{ avatar: [name, reader][], project: [name, reader][] }`, checked by
+/// store.js when it loads.
+#[napi(js_name = "__wireFields", skip_typescript)]
+pub fn wire_fields() -> serde_json::Value {
+    let list =
+        |fields: &[FieldDescriptor]| -> Vec<(&str, &str)> { fields.iter().map(|f| (f.json_name, reader(f))).collect() };
+    serde_json::json!({ "avatar": list(AVATAR_FIELDS), "project": list(PROJECT_FIELDS) })
 }
 
 /// The avatar properties in the order the wire form sends them.

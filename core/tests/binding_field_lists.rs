@@ -211,22 +211,30 @@ fn check_bindings(avatar: &[FieldDescriptor], project: &[FieldDescriptor]) -> Ve
         problems.push(format!("dts-header.d.ts type AvatarPatch is not Partial<{patch_type}> & {{ name?: string }}"));
     }
 
-    // Node: store.js builds avatar objects from the wire arrays.
+    // Node: store.js reads each record from the binding's wire form, field
+    // by field in table order, with the reader of the field's kind.
     let codec = read("bindings-node/store.js");
-    let keys_text = codec.split("const AVATAR_KEYS = [").nth(1).and_then(|s| s.split(']').next()).unwrap_or("");
-    let keys: Vec<&str> = keys_text.split(',').map(|k| k.trim().trim_matches('\'')).filter(|k| !k.is_empty()).collect();
-    compare(&mut problems, "store.js AVATAR_KEYS", &js(avatar, all), &keys);
-    let object = block(&codec, "function avatar(v)", "}");
-    let mut built = Vec::new();
-    for line in object {
-        let Some((key, value)) = line.trim().split_once(": ") else { continue };
-        let index = value.split("v[").nth(1).and_then(|s| s.split(']').next()).and_then(|i| i.parse::<usize>().ok());
-        if index != Some(built.len()) {
-            problems.push(format!("store.js avatar(): {key} reads {value}, not v[{}]", built.len()));
+    for (what, decoder, fields) in
+        [("store.js avatar()", "function avatar(w)", avatar), ("store.js project()", "function project(w)", project)]
+    {
+        let mut built = Vec::new();
+        for line in block(&codec, decoder, "}") {
+            let Some((key, value)) = line.trim().trim_end_matches(',').split_once(": ") else { continue };
+            if let Some(f) = fields.iter().find(|f| f.json_name == key) {
+                let want = match f.kind {
+                    FieldKind::Id | FieldKind::Text => "text()",
+                    FieldKind::Integer => "int()",
+                    FieldKind::BigInteger => "bigint()",
+                    FieldKind::Timestamp => "time()",
+                };
+                if value != want {
+                    problems.push(format!("{what}: {key} reads {value}, core's table makes it {want}"));
+                }
+            }
+            built.push(key);
         }
-        built.push(key);
+        compare(&mut problems, what, &js(fields, all), &built);
     }
-    compare(&mut problems, "store.js avatar()", &js(avatar, all), &built);
     problems
 }
 
@@ -258,7 +266,6 @@ fn a_field_missing_from_the_bindings_is_named() {
         "dts-header.d.ts interface Avatar lacks moodColor",
         "dts-header.d.ts interface NewAvatar lacks moodColor",
         "dts-header.d.ts interface AvatarQuery filters lacks moodColor",
-        "store.js AVATAR_KEYS lacks moodColor",
         "store.js avatar() lacks moodColor",
     ] {
         assert!(problems.iter().any(|p| p.starts_with(list)), "no {list:?} among:\n  {}", problems.join("\n  "));
