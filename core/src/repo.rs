@@ -530,6 +530,25 @@ pub(crate) fn keyset(q: &AvatarQuery) -> (String, &'static str, &'static str) {
 pub(crate) fn list_avatars(conn: &Connection, user_id: &str, q: &AvatarQuery) -> Result<Page<Avatar>> {
     validate_user_id(user_id)?;
     let limit = page_limit(q.limit)?;
+    let (tag, sql, args) = listing_sql(user_id, q, limit)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut items = stmt
+        .query_map(rusqlite::params_from_iter(args.iter()), avatar_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let next_cursor = next_page(&mut items, limit, |a| {
+        let key = match q.sort {
+            AvatarSort::CreatedAt => format_timestamp(&a.created_at),
+            AvatarSort::UsageCount => a.usage_count.to_string(),
+            AvatarSort::LastUsedAt => a.last_used_at.as_ref().map(format_timestamp).unwrap_or_default(),
+        };
+        encode_cursor(&tag, &key, &a.id)
+    });
+    Ok(Page { items, next_cursor })
+}
+
+/// The cursor tag, statement and parameters of one page of `q`, `limit`
+/// rows and one more (which tells whether a next page exists).
+fn listing_sql(user_id: &str, q: &AvatarQuery, limit: u32) -> Result<(String, String, Vec<Box<dyn ToSql>>)> {
     let key_sql = match q.sort {
         AvatarSort::CreatedAt => "createdAt",
         AvatarSort::UsageCount => "usageCount",
@@ -537,10 +556,19 @@ pub(crate) fn list_avatars(conn: &Connection, user_id: &str, q: &AvatarQuery) ->
     };
     let (tag, dir, cmp) = keyset(q);
 
-    let mut sql = format!("SELECT {AVATAR_COLUMNS} FROM avatars WHERE userId = ?");
+    // With a project, the unary `+` keeps SQLite on the project's index:
+    // otherwise it may walk the user's (userId, createdAt, id) index and
+    // test every avatar of the user for the project, which grows with the
+    // user's other projects (bench group W4_page_by_size). Without one, the
+    // user's index finds the rows; sorted by usage or last use, SQLite keeps
+    // the best `limit + 1` of them in a top-N sorter (no index is keyed on
+    // those columns since V6, so that record_usage rewrites no index entry).
+    let mut sql = match q.project_id {
+        Some(_) => format!("SELECT {AVATAR_COLUMNS} FROM avatars WHERE +userId = ? AND projectId = ?"),
+        None => format!("SELECT {AVATAR_COLUMNS} FROM avatars WHERE userId = ?"),
+    };
     let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(user_id.to_owned())];
     if let Some(p) = &q.project_id {
-        sql.push_str(" AND projectId = ?");
         args.push(Box::new(p.to_string()));
     }
     q.push_filters(&mut sql, &mut args)?;
@@ -562,20 +590,7 @@ pub(crate) fn list_avatars(conn: &Connection, user_id: &str, q: &AvatarQuery) ->
     }
     sql.push_str(&format!(" ORDER BY {key_sql} {dir}, id {dir} LIMIT ?"));
     args.push(Box::new(limit + 1));
-
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut items = stmt
-        .query_map(rusqlite::params_from_iter(args.iter()), avatar_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let next_cursor = next_page(&mut items, limit, |a| {
-        let key = match q.sort {
-            AvatarSort::CreatedAt => format_timestamp(&a.created_at),
-            AvatarSort::UsageCount => a.usage_count.to_string(),
-            AvatarSort::LastUsedAt => a.last_used_at.as_ref().map(format_timestamp).unwrap_or_default(),
-        };
-        encode_cursor(&tag, &key, &a.id)
-    });
-    Ok(Page { items, next_cursor })
+    Ok((tag, sql, args))
 }
 
 /// The LIKE pattern (escaped with backslashes) of a `nameContains` filter.
@@ -615,30 +630,45 @@ pub(crate) fn delete_avatar(conn: &Connection, user_id: &str, id: &Uuid) -> Resu
     if n == 0 { Err(not_found("avatar", id)) } else { Ok(()) }
 }
 
+/// One statement, run outside a transaction so that it commits by itself:
+/// the increment happens in SQL under the write lock, so concurrent callers
+/// (threads or processes) lose none, and RETURNING reads the row back in the
+/// same statement. BEGIN IMMEDIATE, UPDATE, SELECT and COMMIT cost about a
+/// fifth more per call (README, "Indexes and the hot paths").
 pub(crate) fn record_usage(conn: &Connection, user_id: &str, id: &Uuid) -> Result<Avatar> {
     validate_user_id(user_id)?;
     let now = format_timestamp(&truncate_to_millis(Utc::now()));
-    // The increment happens in SQL, so it is atomic whatever else writes.
-    // Not UPDATE ... RETURNING: it measured no faster than this UPDATE and
-    // SELECT in one transaction.
     // At MAX_USAGE_COUNT the row is left alone, so the count never
     // overflows SQLite's integer (which fails the statement) or the range
     // every binding reads exactly.
-    let n = conn
-        .prepare_cached(
-            "UPDATE avatars SET usageCount = usageCount + 1, lastUsedAt = ?1 \
-             WHERE id = ?2 AND userId = ?3 AND usageCount < ?4",
-        )?
-        .execute(params![now, id.to_string(), user_id, MAX_USAGE_COUNT])?;
-    if n == 0 {
-        let a = get_avatar(conn, user_id, id)?;
-        return Err(Error::Conflict(format!(
-            "avatar {id} has reached the highest usage count ({}, at most {MAX_USAGE_COUNT}); it was not changed",
-            a.usage_count
-        )));
+    let mut stmt = conn.prepare_cached(&RECORD_USAGE)?;
+    let mut rows = stmt.query(params![now, id.to_string(), user_id, MAX_USAGE_COUNT])?;
+    let used = rows.next()?.map(avatar_from_row).transpose()?;
+    // Stepping to the end finishes the statement, and with it the commit of
+    // its implicit transaction: an error there (a full disk) is this
+    // call's error, not one lost in a reset.
+    if rows.next()?.is_some() {
+        return Err(Error::Internal(format!("record_usage changed more than one row for avatar {id}")));
     }
-    get_avatar(conn, user_id, id)
+    drop(rows);
+    match used {
+        Some(a) => Ok(a),
+        None => {
+            let a = get_avatar(conn, user_id, id)?;
+            Err(Error::Conflict(format!(
+                "avatar {id} has reached the highest usage count ({}, at most {MAX_USAGE_COUNT}); it was not changed",
+                a.usage_count
+            )))
+        }
+    }
 }
+
+static RECORD_USAGE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE avatars SET usageCount = usageCount + 1, lastUsedAt = ?1 \
+         WHERE id = ?2 AND userId = ?3 AND usageCount < ?4 RETURNING {AVATAR_COLUMNS}"
+    )
+});
 
 // ------------------------------------------------------------ import/export
 
@@ -779,4 +809,68 @@ pub(crate) fn count(conn: &Connection, user: Option<&str>) -> Result<(u64, u64)>
         Ok(conn.query_row(&sql, [user], |r| r.get::<_, i64>(0))? as u64)
     };
     Ok((n("projects")?, n("avatars")?))
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    fn migrated() -> Connection {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::migrate::migrate(&mut c, None, false).unwrap();
+        c
+    }
+
+    /// The query plan of one page of `q`, its steps joined.
+    fn plan(c: &Connection, q: &AvatarQuery) -> String {
+        let (_, sql, args) = listing_sql("u1", q, 50).unwrap();
+        let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let steps = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| r.get::<_, String>(3)).unwrap();
+        steps.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+    }
+
+    fn cursor(tag: &str, key: &str) -> Option<String> {
+        Some(encode_cursor(tag, key, &Uuid::nil()))
+    }
+
+    #[test]
+    fn a_project_page_walks_the_projects_index_in_order() {
+        // Through the user's index instead, a page would test every avatar
+        // of the user for the project: time growing with the user's data.
+        let c = migrated();
+        for cursor in [None, cursor("ca", "2026-01-01T00:00:00.000Z")] {
+            let q = AvatarQuery { project_id: Some(Uuid::nil()), cursor, ..Default::default() };
+            let p = plan(&c, &q);
+            assert!(p.contains("USING INDEX idx_avatars_project_created (projectId=?"), "{p}");
+            assert!(!p.contains("TEMP B-TREE"), "the index gives the order: {p}");
+        }
+    }
+
+    #[test]
+    fn pages_sorted_by_usage_or_last_use_find_the_users_rows_by_index() {
+        let c = migrated();
+        for (sort, tag, key) in [(AvatarSort::UsageCount, "ud", "7"), (AvatarSort::LastUsedAt, "ld", "")] {
+            for cursor in [None, cursor(tag, key)] {
+                let q = AvatarQuery { sort, order: SortOrder::Desc, cursor, ..Default::default() };
+                let p = plan(&c, &q);
+                assert!(p.contains("USING INDEX idx_avatars_user_created (userId=?)"), "{p}");
+            }
+        }
+    }
+
+    #[test]
+    fn no_index_is_keyed_on_what_record_usage_changes() {
+        // Each such index costs record_usage an index entry rewritten per
+        // call; V6 dropped the two there were.
+        let c = migrated();
+        let mut stmt = c
+            .prepare(
+                "SELECT il.name, ii.name FROM pragma_index_list('avatars') AS il, pragma_index_info(il.name) AS ii \
+                 WHERE ii.name IN ('usageCount', 'lastUsedAt')",
+            )
+            .unwrap();
+        let keyed: Vec<(String, String)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+        assert!(keyed.is_empty(), "{keyed:?}");
+    }
 }
