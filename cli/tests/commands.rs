@@ -545,7 +545,7 @@ fn status_leaves_no_files_beside_a_wal_database() {
     cli(&newer).arg("migrate").assert().success();
     rusqlite::Connection::open(&newer)
         .unwrap()
-        .execute("INSERT INTO refinery_schema_history VALUES (6, 'from_the_future', '2027-01-01T00:00:00Z', '1')", [])
+        .execute("INSERT INTO refinery_schema_history VALUES (99, 'from_the_future', '2027-01-01T00:00:00Z', '1')", [])
         .unwrap();
     let files = listing(dir.path());
     assert_eq!(files, ["app.db", "newer.db"]);
@@ -616,7 +616,7 @@ fn paths_that_are_not_utf8_are_reported_lossily() {
     // doctor --fix with a backup in its outcome.
     rusqlite::Connection::open(&old).unwrap().execute_batch("DROP INDEX idx_avatars_user_created").unwrap();
     let out = cli(&old).args(["doctor", "--fix", "--json"]).assert().code(0).get_output().clone();
-    assert!(stdout_json(&out)["backup"].as_str().unwrap().contains(".pre-repair-v5-"));
+    assert!(stdout_json(&out)["backup"].as_str().unwrap().contains(".pre-repair-v6-"));
     let demo = name(b"demo-\xff.db");
     cli(&demo).args(["demo", "--json"]).assert().code(0);
 }
