@@ -1076,7 +1076,7 @@ impl SqliteStore {
     }
 
     pub fn record_usage(&self, user_id: &str, id: &Uuid) -> Result<Avatar> {
-        self.write_one(|c| repo::record_usage(c, user_id, id))
+        self.write(|c| repo::record_usage(c, user_id, id))
     }
 
     pub fn import_in<T>(&self, scope: Scope<'_>, f: impl FnOnce(&mut Importer<'_>) -> Result<T>) -> Result<T> {
