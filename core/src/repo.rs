@@ -564,8 +564,8 @@ fn listing_sql(user_id: &str, q: &AvatarQuery, limit: u32) -> Result<(String, St
     // the best `limit + 1` of them in a top-N sorter (no index is keyed on
     // those columns since V6, so that record_usage rewrites no index entry).
     let mut sql = match q.project_id {
-        Some(_) => format!("SELECT {AVATAR_COLUMNS} FROM avatars WHERE +userId = ? AND projectId = ?"),
-        None => format!("SELECT {AVATAR_COLUMNS} FROM avatars WHERE userId = ?"),
+        Some(_) => "WHERE +userId = ? AND projectId = ?".to_owned(),
+        None => "WHERE userId = ?".to_owned(),
     };
     let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(user_id.to_owned())];
     if let Some(p) = &q.project_id {
@@ -588,8 +588,18 @@ fn listing_sql(user_id: &str, q: &AvatarQuery, limit: u32) -> Result<(String, St
         }
         args.push(Box::new(id));
     }
-    sql.push_str(&format!(" ORDER BY {key_sql} {dir}, id {dir} LIMIT ?"));
+    let order = format!("ORDER BY {key_sql} {dir}, id {dir}");
     args.push(Box::new(limit + 1));
+    let sql = match q.sort {
+        AvatarSort::CreatedAt => format!("SELECT {AVATAR_COLUMNS} FROM avatars {sql} {order} LIMIT ?"),
+        // The top-N sorter keeps each candidate whole: sorting rowids and
+        // reading the page's rows after took a third less time for 10,000
+        // candidates (bench group sorted_listing_10k).
+        _ => format!(
+            "SELECT {AVATAR_COLUMNS} FROM avatars WHERE rowid IN \
+             (SELECT rowid FROM avatars {sql} {order} LIMIT ?) {order}"
+        ),
+    };
     Ok((tag, sql, args))
 }
 
