@@ -546,9 +546,12 @@ pub(crate) fn list_avatars(conn: &Connection, user_id: &str, q: &AvatarQuery) ->
     Ok(Page { items, next_cursor })
 }
 
-/// The cursor tag, statement and parameters of one page of `q`, `limit`
-/// rows and one more (which tells whether a next page exists).
-fn listing_sql(user_id: &str, q: &AvatarQuery, limit: u32) -> Result<(String, String, Vec<Box<dyn ToSql>>)> {
+/// The cursor tag, statement and parameters of one page of a listing.
+type Listing = (String, String, Vec<Box<dyn ToSql>>);
+
+/// The [`Listing`] of one page of `q`: `limit` rows and one more (which
+/// tells whether a next page exists).
+fn listing_sql(user_id: &str, q: &AvatarQuery, limit: u32) -> Result<Listing> {
     let key_sql = match q.sort {
         AvatarSort::CreatedAt => "createdAt",
         AvatarSort::UsageCount => "usageCount",
