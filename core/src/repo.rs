@@ -882,6 +882,39 @@ mod test {
     }
 
     #[test]
+    fn paging_reuses_the_compiled_listing_statement() {
+        // A bound LIMIT made SQLite compile the statement again for every
+        // page; the page size is part of the text instead.
+        let c = migrated();
+        let p = create_project(&c, "u1", &NewProject { name: "P".into(), description: None }).unwrap();
+        let new = NewAvatar { project_id: p.id, name: "A".into(), ..Default::default() };
+        insert_avatars(&c, "u1", &prepare_avatars("u1", &vec![new; 7]).unwrap()).unwrap();
+        for sort in AvatarSort::ALL {
+            let mut q = AvatarQuery { project_id: Some(p.id), sort, limit: Some(2), ..Default::default() };
+            let mut pages = 0;
+            loop {
+                let page = list_avatars(&c, "u1", &q).unwrap();
+                pages += 1;
+                match page.next_cursor {
+                    Some(next) => q.cursor = Some(next),
+                    None => break,
+                }
+            }
+            assert_eq!(pages, 4);
+            let (_, sql, _) = listing_sql("u1", &q, 2).unwrap();
+            let stmt = c.prepare_cached(&sql).unwrap();
+            assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0, "{sort}: {sql}");
+            assert_eq!(stmt.get_status(rusqlite::StatementStatus::Run), 3, "{sort}: the three pages after the first");
+        }
+        // What the test guards against: the same listing with a bound LIMIT.
+        let mut bound = c.prepare("SELECT id FROM avatars WHERE +userId = ?1 AND projectId = ?2 LIMIT ?3").unwrap();
+        for _ in 0..2 {
+            bound.query_map(params!["u1", p.id.to_string(), 3], |r| r.get::<_, String>(0)).unwrap().for_each(drop);
+        }
+        assert!(bound.get_status(rusqlite::StatementStatus::RePrepare) > 0, "a bound LIMIT no longer re-prepares");
+    }
+
+    #[test]
     fn no_index_is_keyed_on_what_record_usage_changes() {
         // Each such index costs record_usage an index entry rewritten per
         // call; V6 dropped the two there were.
