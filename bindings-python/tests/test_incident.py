@@ -83,11 +83,11 @@ def test_v1_database_is_upgraded_in_place_with_a_backup(tmp_path: Path) -> None:
     db = tmp_path / "prod.db"
     make_v1_database(db)
     status = avatar_store.inspect(db)
-    assert status["currentVersion"] == 1 and [m["version"] for m in status["pending"]] == [2, 3, 4, 5]
+    assert status["currentVersion"] == 1 and [m["version"] for m in status["pending"]] == [2, 3, 4, 5, 6]
 
     with Store(db) as store:
         outcome = store.migration_outcome
-        assert (outcome.from_version, outcome.to_version, outcome.applied) == (1, 5, [2, 3, 4, 5])
+        assert (outcome.from_version, outcome.to_version, outcome.applied) == (1, 6, [2, 3, 4, 5, 6])
         assert outcome.backup and Path(outcome.backup).exists()
         assert store.check_schema().ok
         avatar = store.get_avatar(USER, AVATAR_ID)
@@ -117,8 +117,8 @@ def test_missing_18_columns_fail_at_open_naming_each(tmp_path: Path) -> None:
     assert not err.report.ok
     for column in INCIDENT_COLUMNS:
         assert f"avatars.{column}" in str(err), column
-    missing_indexes = {i["name"] for i in err.report["missingIndexes"]}
-    assert missing_indexes == {"idx_avatars_user_usage", "idx_avatars_user_last_used"}
+    # The indexes on the incident's columns went in V6 (record_usage's cost).
+    assert err.report["missingIndexes"] == []
 
 
 def test_verify_only_open_reports_and_repair_fixes_it(tmp_path: Path) -> None:
@@ -157,7 +157,7 @@ def test_newer_schema_is_refused_and_the_file_untouched(tmp_path: Path) -> None:
     before = digest(db)
     with pytest.raises(avatar_store.NewerSchemaError) as e:
         Store(db)
-    assert (e.value.found, e.value.known, e.value.code) == (99, 5, "NEWER_SCHEMA")
+    assert (e.value.found, e.value.known, e.value.code) == (99, 6, "NEWER_SCHEMA")
     assert digest(db) == before
     assert avatar_store.inspect(db)["newerThanBuild"] is True
 

@@ -26,8 +26,9 @@ fn incident_doctor_names_all_18_columns_fix_repairs_then_doctor_passes() {
     for c in INCIDENT_COLUMNS {
         assert!(report.contains(&format!("missing column: avatars.{c} ")), "{c} not named in:\n{report}");
     }
-    assert!(report.contains("missing index: idx_avatars_user_usage"), "{report}");
-    assert!(report.contains("DRIFT: 18 missing columns, 2 missing indexes"), "{report}");
+    // The indexes on the incident's columns went in V6 (record_usage's cost).
+    assert!(!report.contains("missing index"), "{report}");
+    assert!(report.contains("DRIFT: 18 missing columns"), "{report}");
 
     let out = cli(&db).args(["doctor", "--json"]).assert().code(1).get_output().clone();
     let j = stdout_json(&out);
@@ -48,7 +49,6 @@ fn incident_doctor_names_all_18_columns_fix_repairs_then_doctor_passes() {
     let fixed = text(&out.stdout);
     assert!(fixed.contains("backup of the file before repairing:"), "{fixed}");
     assert!(fixed.contains("ALTER TABLE \"avatars\" ADD COLUMN \"personaName\" TEXT"), "{fixed}");
-    assert!(fixed.contains("CREATE INDEX idx_avatars_user_usage"), "{fixed}");
     assert!(fixed.contains("schema OK"), "{fixed}");
     assert_eq!(backups_in(dir.path()).len(), 1, "one backup before the repair");
     for c in INCIDENT_COLUMNS {
@@ -96,7 +96,7 @@ fn doctor_on_an_old_file_points_to_migrate_and_fix_refuses_until_then() {
     let db = dir.path().join("old.db");
     database_at_version(&db, 2);
     cli(&db).arg("doctor").assert().code(1).stdout(
-        predicate::str::contains("pending migrations: V3, V4, V5")
+        predicate::str::contains("pending migrations: V3, V4, V5, V6")
             .and(predicate::str::contains("avatar-store migrate")),
     );
     cli(&db)
@@ -120,13 +120,13 @@ fn migrate_applies_pending_after_a_backup_and_dry_run_changes_nothing() {
     assert!(!plan.contains("V3__"), "{plan}");
     let j = stdout_json(&cli(&db).args(["migrate", "--dry-run", "--json"]).assert().success().get_output().clone());
     let pending: Vec<i64> = j["pending"].as_array().unwrap().iter().map(|m| m["version"].as_i64().unwrap()).collect();
-    assert_eq!(pending, [4, 5]);
+    assert_eq!(pending, [4, 5, 6]);
     assert_eq!(avatar_store::inspect(&db).unwrap().current_version, 3, "dry run changed the file");
     assert!(backups_in(dir.path()).is_empty());
 
     let out = cli(&db).arg("migrate").assert().success().get_output().clone();
     let done = text(&out.stdout);
-    assert!(done.contains("migrated from V3 to V5 (applied V4, V5)"), "{done}");
+    assert!(done.contains("migrated from V3 to V6 (applied V4, V5, V6)"), "{done}");
     assert!(done.contains("backup of the file before migrating:") && done.contains("schema OK"), "{done}");
     let backups = backups_in(dir.path());
     assert_eq!(backups.len(), 1);
@@ -135,7 +135,7 @@ fn migrate_applies_pending_after_a_backup_and_dry_run_changes_nothing() {
     let j = stdout_json(&cli(&db).args(["migrate", "--json"]).assert().success().get_output().clone());
     assert_eq!(j["outcome"]["applied"].as_array().unwrap().len(), 0);
     assert_eq!(j["schemaOk"], true);
-    cli(&db).arg("migrate").assert().success().stdout(predicate::str::contains("already at V5, nothing to apply"));
+    cli(&db).arg("migrate").assert().success().stdout(predicate::str::contains("already at V6, nothing to apply"));
 }
 
 #[test]
@@ -144,7 +144,7 @@ fn migrate_creates_a_new_database_and_dry_run_does_not() {
     let db = dir.path().join("new.db");
     cli(&db).args(["migrate", "--dry-run"]).assert().success().stdout(predicate::str::contains("V1__create_projects"));
     assert!(!db.exists(), "a dry run created the file");
-    cli(&db).arg("migrate").assert().success().stdout(predicate::str::contains("from V0 to V5"));
+    cli(&db).arg("migrate").assert().success().stdout(predicate::str::contains("from V0 to V6"));
     assert!(backups_in(dir.path()).is_empty(), "an empty file needs no backup");
     cli(&db).arg("doctor").assert().success();
 }
@@ -170,7 +170,7 @@ fn status_lists_applied_and_pending_with_checksums() {
 
     let out = cli(&db).arg("status").assert().success().get_output().clone();
     let s = text(&out.stdout);
-    assert!(s.contains("schema version: V3 (this build knows up to V5)"), "{s}");
+    assert!(s.contains("schema version: V3 (this build knows up to V6)"), "{s}");
     assert!(s.contains("newer than this build: no"), "{s}");
     for m in &embedded {
         assert!(s.contains(&format!("V{}__{}", m.version, m.name)) && s.contains(&m.checksum), "{s}");
@@ -178,7 +178,7 @@ fn status_lists_applied_and_pending_with_checksums() {
 
     let j = stdout_json(&cli(&db).args(["status", "--json"]).assert().success().get_output().clone());
     assert_eq!(j["currentVersion"], 3);
-    assert_eq!(j["latestVersion"], 5);
+    assert_eq!(j["latestVersion"], 6);
     assert_eq!(j["newerThanBuild"], false);
     assert_eq!(j["applied"].as_array().unwrap().len(), 3);
     assert_eq!(j["applied"][0]["checksum"], embedded[0].checksum.as_str());
@@ -190,20 +190,20 @@ fn status_lists_applied_and_pending_with_checksums() {
 fn a_newer_file_is_shown_by_status_and_refused_untouched_by_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("future.db");
-    database_at_version(&db, 5);
+    database_at_version(&db, 6);
     rusqlite::Connection::open(&db)
         .unwrap()
-        .execute("INSERT INTO refinery_schema_history VALUES (6, 'from_the_future', '2027-01-01T00:00:00Z', '1')", [])
+        .execute("INSERT INTO refinery_schema_history VALUES (7, 'from_the_future', '2027-01-01T00:00:00Z', '1')", [])
         .unwrap();
     let before = std::fs::read(&db).unwrap();
 
     let j = stdout_json(&cli(&db).args(["status", "--json"]).assert().success().get_output().clone());
     assert_eq!(j["newerThanBuild"], true);
-    assert_eq!(j["currentVersion"], 6);
+    assert_eq!(j["currentVersion"], 7);
     cli(&db).arg("status").assert().success().stdout(predicate::str::contains("newer than this build: YES"));
 
     for args in [&["migrate"][..], &["doctor"], &["doctor", "--fix"], &["migrate", "--dry-run"]] {
-        cli(&db).args(args).assert().code(8).stderr(predicate::str::contains("this build knows up to V5"));
+        cli(&db).args(args).assert().code(8).stderr(predicate::str::contains("this build knows up to V6"));
     }
     let out = cli(&db).args(["doctor", "--json"]).assert().code(8).get_output().clone();
     let e: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
@@ -278,7 +278,7 @@ fn backup_while_another_process_writes_then_restore() {
         let dest = dir.path().join(format!("copy{n}.db"));
         let out = cli(&db).arg("backup").arg(&dest).arg("--json").assert().success().get_output().clone();
         let j = stdout_json(&out);
-        assert_eq!(j["schemaVersion"], 5);
+        assert_eq!(j["schemaVersion"], 6);
         assert!(j["bytes"].as_u64().unwrap() > 0);
         copies.push(dest);
     }
@@ -317,7 +317,7 @@ fn backup_while_another_process_writes_then_restore() {
     let out =
         cli(&db).arg("restore").arg(&copies[0]).args(["--force", "--json"]).assert().success().get_output().clone();
     let j = stdout_json(&out);
-    assert_eq!(j["outcome"]["version"], 5);
+    assert_eq!(j["outcome"]["version"], 6);
     let kept = std::path::PathBuf::from(j["outcome"]["replacedCopy"].as_str().unwrap());
     assert_eq!(Store::open(&kept).unwrap().count_all_users().unwrap(), live_count, "the replaced file was not kept");
     assert_eq!(Store::open(&db).unwrap().count_all_users().unwrap(), backup_count);
@@ -545,7 +545,7 @@ fn status_leaves_no_files_beside_a_wal_database() {
     cli(&newer).arg("migrate").assert().success();
     rusqlite::Connection::open(&newer)
         .unwrap()
-        .execute("INSERT INTO refinery_schema_history VALUES (6, 'from_the_future', '2027-01-01T00:00:00Z', '1')", [])
+        .execute("INSERT INTO refinery_schema_history VALUES (99, 'from_the_future', '2027-01-01T00:00:00Z', '1')", [])
         .unwrap();
     let files = listing(dir.path());
     assert_eq!(files, ["app.db", "newer.db"]);
@@ -616,7 +616,7 @@ fn paths_that_are_not_utf8_are_reported_lossily() {
     // doctor --fix with a backup in its outcome.
     rusqlite::Connection::open(&old).unwrap().execute_batch("DROP INDEX idx_avatars_user_created").unwrap();
     let out = cli(&old).args(["doctor", "--fix", "--json"]).assert().code(0).get_output().clone();
-    assert!(stdout_json(&out)["backup"].as_str().unwrap().contains(".pre-repair-v5-"));
+    assert!(stdout_json(&out)["backup"].as_str().unwrap().contains(".pre-repair-v6-"));
     let demo = name(b"demo-\xff.db");
     cli(&demo).args(["demo", "--json"]).assert().code(0);
 }

@@ -113,7 +113,7 @@ fn every_command_works_on_a_url_given_by_flag_or_environment() {
 
     let (code, text) = run(cli(Path::new(&url)).args(["migrate", "--dry-run"]));
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("at V0") && text.contains("V5__"), "{text}");
+    assert!(text.contains("at V0") && text.contains("V6__"), "{text}");
     let tables: i64 =
         db.client().query_one("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", &[]).unwrap().get(0);
     assert_eq!(tables, 0, "a dry run created tables");
@@ -129,16 +129,16 @@ fn every_command_works_on_a_url_given_by_flag_or_environment() {
     }
     let (code, text) = run(cli(Path::new(&url)).args(["status", "--json"]));
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("\"currentVersion\": 5"), "{text}");
+    assert!(text.contains("\"currentVersion\": 6"), "{text}");
     let (code, text) = run(cli(Path::new(&url)).arg("doctor"));
     assert_eq!(code, Some(0), "{text}");
 
     let other_url = with_password(&other.url);
     let (code, text) = run(with_env(&other_url).arg("migrate"));
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("migrated from V0 to V5") && text.contains("one transaction"), "{text}");
+    assert!(text.contains("migrated from V0 to V6") && text.contains("one transaction"), "{text}");
     let (code, text) = run(with_env(&other_url).arg("migrate"));
-    assert!(code == Some(0) && text.contains("already at V5"), "{text}");
+    assert!(code == Some(0) && text.contains("already at V6"), "{text}");
     // A migrated database without records is not one demo writes into.
     let (code, text) = run(with_env(&other_url).arg("demo"));
     assert_eq!(code, Some(5), "{text}");
@@ -195,7 +195,7 @@ fn backup_then_restore_round_trips_and_never_replaces_silently() {
     let b_url = with_password(&b.url);
     let (code, text) = run(cli(Path::new(&b_url)).arg("restore").arg(&archive));
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("(schema V5)"), "{text}");
+    assert!(text.contains("(schema V6)"), "{text}");
     assert_eq!(b.fingerprint(), a.fingerprint().replace(&a.name, &b.name));
 
     // Into a database that holds rows: refused without --force, nothing changed.
@@ -261,7 +261,7 @@ fn read_only_commands_change_nothing_on_postgres() {
     let url = Path::new(&reader);
     let (code, text) = run(cli(url).args(["migrate", "--dry-run"]));
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("at V1") && text.contains("V2__") && text.contains("V5__"), "{text}");
+    assert!(text.contains("at V1") && text.contains("V2__") && text.contains("V6__"), "{text}");
     let (code, text) = run(cli(url).arg("status"));
     assert!(code == Some(0) && text.contains("schema version: V1"), "{text}");
     let (code, text) = run(cli(url).arg("doctor"));

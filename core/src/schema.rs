@@ -479,7 +479,7 @@ mod test {
     fn each_kind_of_difference_is_reported() {
         let c = migrated();
         c.execute_batch(
-            "DROP INDEX idx_avatars_user_usage;
+            "DROP INDEX idx_avatars_project_created;
              CREATE INDEX idx_avatars_user_created2 ON avatars (name);
              DROP INDEX idx_projects_user_created;
              CREATE UNIQUE INDEX idx_projects_user_created ON projects (name);
@@ -487,12 +487,15 @@ mod test {
         )
         .unwrap();
         let r = check(&c).unwrap();
-        assert_eq!(r.missing_indexes.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), ["idx_avatars_user_usage"]);
+        assert_eq!(
+            r.missing_indexes.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
+            ["idx_avatars_project_created"]
+        );
         assert_eq!(r.index_differences[0].object, "idx_projects_user_created");
         assert!(r.warnings.contains(&"extra column projects.extra".to_string()));
         assert!(r.warnings.contains(&"extra index idx_avatars_user_created2".to_string()));
         let text = r.to_string();
-        assert!(text.contains("missing index: idx_avatars_user_usage"), "{text}");
+        assert!(text.contains("missing index: idx_avatars_project_created"), "{text}");
         let (sql, refused) = repair_plan(&r);
         assert_eq!(sql.len(), 1);
         assert_eq!(refused.len(), 1);

@@ -878,7 +878,10 @@ impl Store {
     }
 
     /// Counts one use of an avatar: increments `usageCount` and sets
-    /// `lastUsedAt` in one statement, so concurrent callers lose no increment.
+    /// `lastUsedAt` atomically (one transaction holding the write lock on
+    /// SQLite, one statement on PostgreSQL), so concurrent callers, threads
+    /// or processes, lose no increment; the avatar returned is the one this
+    /// call made.
     /// An avatar already at [`crate::MAX_USAGE_COUNT`] is an
     /// [`Error::Conflict`] and stays unchanged.
     ///

@@ -4,7 +4,7 @@ mod common;
 
 use std::sync::Arc;
 
-use avatar_store::{AvatarQuery, Store, latest_version};
+use avatar_store::{AvatarQuery, Store, Uuid, latest_version};
 use common::*;
 
 crate::on_both_backends! {
@@ -144,4 +144,54 @@ fn several_processes_open_one_old_file_and_exactly_one_migrates() {
         let s = Store::open(&paths[t]).unwrap();
         assert_eq!(s.count_all_users().unwrap(), (3, 9), "file {t}");
     }
+}
+
+// SQLite's process race on record_usage; PostgreSQL's is postgres_backend.rs's
+// two_processes_of_four_threads_lose_no_increment.
+const CHILD_AVATAR: &str = "AVATAR_STORE_TEST_CHILD_AVATAR";
+const USES_EACH: i64 = 300;
+
+/// Run by `processes_racing_record_usage_lose_no_increment` in child
+/// processes: records `USES_EACH` uses of one avatar.
+#[test]
+#[ignore = "runs only as a child process of processes_racing_record_usage_lose_no_increment"]
+fn child_records_usage() {
+    let path = std::env::var(CHILD_DBS).expect("child needs its database path");
+    let id: Uuid = std::env::var(CHILD_AVATAR).unwrap().parse().unwrap();
+    let store = Store::options().busy_timeout(std::time::Duration::from_secs(30)).open(&path).unwrap();
+    for _ in 0..USES_EACH {
+        store.record_usage("u1", &id).unwrap();
+    }
+}
+
+#[test]
+fn processes_racing_record_usage_lose_no_increment() {
+    // record_usage is one UPDATE committing by itself: the increment is
+    // read and written under the write lock, whichever process holds it.
+    const CHILDREN: i64 = 4;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let store = Store::open(&path).unwrap();
+    let p = project(&store, "u1", "P");
+    let a = store.create_avatar("u1", &full_avatar(p.id, "A")).unwrap();
+    let children: Vec<_> = (0..CHILDREN)
+        .map(|_| {
+            files::child_test("child_records_usage")
+                .env(CHILD_DBS, &path)
+                .env(CHILD_AVATAR, a.id.to_string())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // This process races them too.
+    for _ in 0..USES_EACH {
+        store.record_usage("u1", &a.id).unwrap();
+    }
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "child failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let used = store.get_avatar("u1", &a.id).unwrap();
+    assert_eq!(used.usage_count, (CHILDREN + 1) * USES_EACH);
+    assert!(used.last_used_at.is_some());
 }

@@ -6,7 +6,9 @@ mod common;
 
 use std::sync::Barrier;
 
-use avatar_store::{HISTORY_TABLE, NewProject, Store, embedded_migrations, embedded_postgres_migrations};
+use avatar_store::{
+    HISTORY_TABLE, NewProject, Store, embedded_migrations, embedded_postgres_migrations, latest_version,
+};
 use common::INCIDENT_COLUMNS;
 use common::files;
 use common::pg::TestDb;
@@ -40,7 +42,7 @@ fn a_url_opens_postgres_migrates_to_head_and_verifies() {
     let store = Store::open(&db.url).unwrap();
     let out = store.migration_outcome();
     assert_eq!((out.from_version, out.to_version), (0, avatar_store::latest_version()));
-    assert_eq!(out.applied, [1, 2, 3, 4, 5]);
+    assert_eq!(out.applied, [1, 2, 3, 4, 5, 6]);
     assert_eq!(out.backup, None, "PostgreSQL migrates in one transaction, without a file backup");
     assert!(store.path().is_none());
     let report = store.check_schema().unwrap();
@@ -151,7 +153,7 @@ fn an_old_database_is_migrated_by_exactly_one_of_many_openers() {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let migrated: Vec<&Vec<i32>> = applied.iter().filter(|a| !a.is_empty()).collect();
-    assert_eq!(migrated, [&vec![2, 3, 4, 5]], "{applied:?}");
+    assert_eq!(migrated, [&vec![2, 3, 4, 5, 6]], "{applied:?}");
     let usage: i32 = c.query_one("SELECT \"usageCount\" FROM avatars WHERE id = 'a1'", &[]).unwrap().get(0);
     assert_eq!(usage, 0, "the existing row got the column's default");
 }
@@ -184,10 +186,8 @@ fn the_incident_database_fails_to_open_naming_all_18_columns() {
     let mut expected: Vec<String> = INCIDENT_COLUMNS.iter().map(|c| format!("avatars.{c}")).collect();
     expected.sort();
     assert_eq!(missing, expected);
-    assert_eq!(
-        report.missing_indexes.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
-        ["idx_avatars_user_last_used", "idx_avatars_user_usage"]
-    );
+    // The indexes on the incident's columns went in V6 (record_usage's cost).
+    assert!(report.missing_indexes.is_empty(), "{report}");
     // Without verification it opens, and the report is the same.
     let store = Store::options().verify(false).open(&db.url).unwrap();
     assert_eq!(store.check_schema().unwrap(), *report);
@@ -208,7 +208,7 @@ fn the_incident_is_repaired_in_one_transaction_with_rows_intact() {
     let out = store.repair().unwrap();
     assert!(out.after.is_ok(), "{}", out.after);
     assert!(out.not_repaired.is_empty(), "{:?}", out.not_repaired);
-    assert_eq!(out.applied.len(), 18 + 2, "{:?}", out.applied);
+    assert_eq!(out.applied.len(), 18, "{:?}", out.applied);
     assert_eq!(out.backup, None);
     // The report's own verification query now lists all 18.
     let listed = common::pg::listed_avatar_columns(&mut c);
@@ -238,11 +238,11 @@ fn repair_refuses_pending_migrations_and_leaves_destructive_differences_alone() 
     assert_eq!(err.code(), "MIGRATION", "{err}");
     assert!(err.to_string().contains("pending"), "{err}");
     old.migrate().unwrap();
-    c.batch_execute("ALTER TABLE avatars ALTER COLUMN \"seedUsed\" TYPE INTEGER; DROP INDEX idx_avatars_user_usage")
+    c.batch_execute("ALTER TABLE avatars ALTER COLUMN \"seedUsed\" TYPE INTEGER; DROP INDEX idx_avatars_user_created")
         .unwrap();
     let out = old.repair().unwrap();
     assert_eq!(out.applied.len(), 1, "{:?}", out.applied);
-    assert!(out.applied[0].contains("idx_avatars_user_usage"), "{:?}", out.applied);
+    assert!(out.applied[0].contains("idx_avatars_user_created"), "{:?}", out.applied);
     assert!(!out.applied[0].contains("public."), "unqualified, so it lands in the store's schema: {:?}", out.applied);
     assert_eq!(out.not_repaired.len(), 1);
     assert!(out.not_repaired[0].contains("seedUsed"), "{:?}", out.not_repaired);
@@ -255,10 +255,10 @@ fn each_kind_of_difference_is_reported() {
     Store::open(&db.url).unwrap();
     db.client()
         .batch_execute(
-            "DROP INDEX idx_avatars_user_usage; \
+            "DROP INDEX idx_avatars_user_created; \
              CREATE INDEX idx_extra ON avatars (name); \
-             DROP INDEX idx_avatars_user_last_used; \
-             CREATE INDEX idx_avatars_user_last_used ON avatars (\"userId\", \"lastUsedAt\", id); \
+             DROP INDEX idx_avatars_project_created; \
+             CREATE INDEX idx_avatars_project_created ON avatars (\"projectId\", \"createdAt\" NULLS FIRST, id); \
              ALTER TABLE projects ADD COLUMN extra TEXT; \
              ALTER TABLE avatars ALTER COLUMN \"seedUsed\" TYPE INTEGER; \
              ALTER TABLE avatars ALTER COLUMN \"usageCount\" DROP DEFAULT; \
@@ -266,9 +266,9 @@ fn each_kind_of_difference_is_reported() {
         )
         .unwrap();
     let r = Store::options().verify(false).open(&db.url).unwrap().check_schema().unwrap();
-    assert_eq!(r.missing_indexes.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), ["idx_avatars_user_usage"]);
+    assert_eq!(r.missing_indexes.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), ["idx_avatars_user_created"]);
     assert_eq!(r.index_differences.len(), 1, "{r}");
-    assert!(r.index_differences[0].expected.contains("NULLS FIRST"), "{r}");
+    assert!(r.index_differences[0].found.contains("NULLS FIRST"), "{r}");
     let diffs: Vec<&str> = r.column_differences.iter().map(|d| d.object.as_str()).collect();
     assert_eq!(diffs, ["seedUsed", "usageCount"], "{r}");
     for w in ["extra column projects.extra", "extra index idx_extra", "extra table notes"] {
@@ -281,7 +281,7 @@ fn each_kind_of_difference_is_reported() {
 fn a_store_sees_only_its_own_schema() {
     let Some(db) = TestDb::create() else { return };
     let tenant = Store::options().schema("tenant_b").open(&db.url).unwrap();
-    assert_eq!(tenant.migration_outcome().applied, [1, 2, 3, 4, 5]);
+    assert_eq!(tenant.migration_outcome().applied, [1, 2, 3, 4, 5, 6]);
     let mut c = db.client();
     assert!(tables(&mut c, "public").is_empty(), "nothing created outside the store's schema");
     // A drifted copy of the tables elsewhere is none of this store's business.
@@ -312,14 +312,14 @@ fn a_read_only_store_writes_nothing() {
     // Pending migrations are drift for a verifying read-only open, not applied.
     let err = Store::options().read_only(true).open(&reader).unwrap_err();
     assert_eq!(err.code(), "SCHEMA_DRIFT", "{err}");
-    assert_eq!(err.schema_report().unwrap().pending_migrations, [2, 3, 4, 5]);
+    assert_eq!(err.schema_report().unwrap().pending_migrations, (2..=latest_version()).collect::<Vec<_>>());
 
     // The superuser could write: the session, not the role, must refuse.
     for url in [&reader, &db.url] {
         let store = Store::options().read_only(true).verify(false).open(url).unwrap();
         assert!(store.migration_outcome().applied.is_empty());
         let report = store.check_schema().unwrap();
-        assert_eq!(report.pending_migrations, [2, 3, 4, 5], "{report}");
+        assert_eq!(report.pending_migrations, (2..=latest_version()).collect::<Vec<_>>(), "{report}");
         assert_eq!(store.count("u1").unwrap(), (1, 0));
         let err = store.create_project("u1", &NewProject { name: "X".into(), ..Default::default() }).unwrap_err();
         assert_eq!(err.code(), "IO", "{err}");
@@ -335,7 +335,7 @@ fn a_read_only_store_writes_nothing() {
     let reader = db.reader_url();
     let store = Store::options().read_only(true).open(&reader).unwrap();
     assert!(store.check_schema().unwrap().is_ok());
-    assert_eq!(avatar_store::inspect(std::path::Path::new(&reader)).unwrap().current_version, 5);
+    assert_eq!(avatar_store::inspect(std::path::Path::new(&reader)).unwrap().current_version, latest_version());
 }
 
 /// `Store::backup` writes a pg_dump archive that `restore` puts back, rows
@@ -626,7 +626,7 @@ fn six_processes_open_one_v1_database_and_exactly_one_migrates() {
     assert!(failures.is_empty(), "opens failed instead of waiting: {failures:#?}");
     for (t, applied) in applied.iter().enumerate() {
         assert_eq!(applied.len(), CHILDREN, "database {t}: not every child reported");
-        let from_v1 = avatar_store::latest_version() as usize - 1;
+        let from_v1 = latest_version() as usize - 1;
         assert_eq!(applied.iter().filter(|&&n| n > 0).collect::<Vec<_>>(), [&from_v1], "database {t}: {applied:?}");
         let s = Store::open(&dbs[t].url).unwrap();
         assert_eq!(s.count_all_users().unwrap(), (1, 0), "database {t}");

@@ -66,8 +66,6 @@ const TABLES: &[Table] = &[
 const INDEXES: &[(&str, &str, &[&str])] = &[
     ("idx_avatars_project_created", "avatars", &["\"projectId\"", "\"createdAt\"", "id"]),
     ("idx_avatars_user_created", "avatars", &["\"userId\"", "\"createdAt\"", "id"]),
-    ("idx_avatars_user_last_used", "avatars", &["\"userId\"", "\"lastUsedAt\" NULLS FIRST", "id"]),
-    ("idx_avatars_user_usage", "avatars", &["\"userId\"", "\"usageCount\"", "id"]),
     ("idx_projects_user_created", "projects", &["\"userId\"", "\"createdAt\"", "id"]),
 ];
 
