@@ -45,25 +45,8 @@ PROMPT = (
 
 Fields = Dict[str, Any]
 
-# The schema a developer writes by hand for W1-W6: the store's columns in the
-# same order, the primary keys, the foreign key, and the one index the
-# project listing needs (the same as core/benches/workloads.rs).
-HAND_SCHEMA = """
-CREATE TABLE projects (
-    id TEXT PRIMARY KEY NOT NULL, userId TEXT NOT NULL, name TEXT NOT NULL, description TEXT,
-    createdAt TEXT NOT NULL, updatedAt TEXT NOT NULL);
-CREATE TABLE avatars (
-    id TEXT PRIMARY KEY NOT NULL,
-    projectId TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-    userId TEXT NOT NULL, name TEXT NOT NULL, imageUrl TEXT, thumbnailUrl TEXT,
-    createdAt TEXT NOT NULL, updatedAt TEXT NOT NULL,
-    personaName TEXT, personaAge INTEGER, personaPersonality TEXT, personaBackground TEXT,
-    gender TEXT, ageRange TEXT, ethnicity TEXT, bodyType TEXT, hairStyle TEXT, hairColor TEXT,
-    eyeColor TEXT, skinTone TEXT, style TEXT,
-    sourceType TEXT, generationPrompt TEXT, seedUsed INTEGER,
-    usageCount INTEGER NOT NULL DEFAULT 0, lastUsedAt TEXT);
-CREATE INDEX avatars_project_created ON avatars (projectId, createdAt, id);
-"""
+# The schema a developer writes by hand for W1-W6, shared with the other benches.
+HAND_SCHEMA = (Path(__file__).resolve().parent.parent / "hand_schema.sql").read_text(encoding="utf-8")
 
 
 def avatar_fields(project_id: str, i: int) -> Fields:

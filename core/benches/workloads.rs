@@ -22,39 +22,8 @@ use chrono::Utc;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-const USER: &str = "bench-user";
-
-fn n() -> usize {
-    std::env::var("BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000)
-}
-
-fn new_avatar(project_id: Uuid, i: usize) -> NewAvatar {
-    NewAvatar {
-        project_id,
-        name: format!("Avatar {i}"),
-        image_url: Some(format!("https://cdn.example.com/avatars/{i}.png")),
-        thumbnail_url: Some(format!("https://cdn.example.com/avatars/{i}_thumb.png")),
-        persona_name: Some("Nova Reyes".into()),
-        persona_age: Some(29),
-        persona_personality: Some("curious, warm, direct".into()),
-        persona_background: Some("grew up in a harbour town, now designs game worlds".into()),
-        gender: Some("female".into()),
-        age_range: Some("25-34".into()),
-        ethnicity: Some("latina".into()),
-        body_type: Some("athletic".into()),
-        hair_style: Some("bob".into()),
-        hair_color: Some("silver".into()),
-        eye_color: Some("green".into()),
-        skin_tone: Some("tan".into()),
-        style: Some("cyberpunk".into()),
-        source_type: Some("generated".into()),
-        generation_prompt: Some(
-            "portrait of a cyberpunk woman with a silver bob and green eyes, neon city at night, cinematic light"
-                .into(),
-        ),
-        seed_used: Some(1_234_567_890_123),
-    }
-}
+mod common;
+use common::{USER, n, new_avatar, shuffled};
 
 /// A fresh file with the store's schema.
 fn fresh(dir: &Path, name: &str) -> std::path::PathBuf {
@@ -63,25 +32,9 @@ fn fresh(dir: &Path, name: &str) -> std::path::PathBuf {
     path
 }
 
-/// The schema a developer writes by hand for W1–W6: the two tables with the
-/// store's columns (same order), primary keys, the foreign key, and the one
-/// index the project listing needs.
-const HAND_SCHEMA: &str = "
-CREATE TABLE projects (
-    id TEXT PRIMARY KEY NOT NULL, userId TEXT NOT NULL, name TEXT NOT NULL, description TEXT,
-    createdAt TEXT NOT NULL, updatedAt TEXT NOT NULL);
-CREATE TABLE avatars (
-    id TEXT PRIMARY KEY NOT NULL,
-    projectId TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-    userId TEXT NOT NULL, name TEXT NOT NULL, imageUrl TEXT, thumbnailUrl TEXT,
-    createdAt TEXT NOT NULL, updatedAt TEXT NOT NULL,
-    personaName TEXT, personaAge INTEGER, personaPersonality TEXT, personaBackground TEXT,
-    gender TEXT, ageRange TEXT, ethnicity TEXT, bodyType TEXT, hairStyle TEXT, hairColor TEXT,
-    eyeColor TEXT, skinTone TEXT, style TEXT,
-    sourceType TEXT, generationPrompt TEXT, seedUsed INTEGER,
-    usageCount INTEGER NOT NULL DEFAULT 0, lastUsedAt TEXT);
-CREATE INDEX avatars_project_created ON avatars (projectId, createdAt, id);
-";
+/// The schema a developer writes by hand for W1–W6, shared with the binding
+/// benches.
+const HAND_SCHEMA: &str = include_str!("../../benches/hand_schema.sql");
 
 /// The two baseline schemas: the store's own, and the hand-written one.
 #[derive(Clone, Copy)]
@@ -222,12 +175,6 @@ fn seeded(dir: &Path, name: &str, n: usize) -> (std::path::PathBuf, Uuid, Vec<Uu
     let p = store.create_project(USER, &NewProject { name: "P".into(), description: None }).unwrap();
     let made = store.create_avatars(USER, &(0..n).map(|i| new_avatar(p.id, i)).collect::<Vec<_>>()).unwrap();
     (path, p.id, made.into_iter().map(|a| a.id).collect())
-}
-
-fn shuffled(ids: &[Uuid]) -> Vec<Uuid> {
-    // A fixed-step permutation: random enough for the B-tree, same every run.
-    let step = 7919 % ids.len().max(1);
-    (0..ids.len()).map(|i| ids[(i * step.max(1) + i / ids.len().max(1)) % ids.len()]).collect()
 }
 
 /// A project of `USER` on a baseline connection; its id.
