@@ -11,7 +11,7 @@ use avatar_store::{
 };
 use common::INCIDENT_COLUMNS;
 use common::files;
-use common::pg::TestDb;
+use common::pg::{TestDb, tables};
 
 fn record_history(c: &mut postgres::Client, schema: &str, up_to: i32) {
     c.batch_execute(&format!(
@@ -26,14 +26,6 @@ fn record_history(c: &mut postgres::Client, schema: &str, up_to: i32) {
         )
         .unwrap();
     }
-}
-
-fn tables(c: &mut postgres::Client, schema: &str) -> Vec<String> {
-    c.query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1", &[&schema])
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
 }
 
 #[test]

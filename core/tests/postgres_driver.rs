@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use avatar_store::{NewProject, Store};
-use common::pg::{self, TestDb, param, someone_waits_on_a_lock, wait_until, with_param};
+use common::pg::{self, TestDb, param, someone_waits_on_a_lock, tables, wait_until, with_param};
 
 fn project(name: &str) -> NewProject {
     NewProject { name: name.into(), ..Default::default() }
@@ -125,14 +125,6 @@ fn sslmode_disable_is_refused_by_a_server_that_requires_tls() {
     let text = format!("{err} {err:?}");
     assert!(text.contains("localhost:") && text.contains("no encryption"), "{text}");
     assert!(!text.contains(&password), "{text}");
-}
-
-fn tables(c: &mut postgres::Client, schema: &str) -> Vec<String> {
-    c.query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1", &[&schema])
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
 }
 
 #[test]

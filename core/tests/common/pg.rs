@@ -318,3 +318,12 @@ pub fn someone_waits_on_a_lock(admin: &mut postgres::Client, db: &str) -> bool {
         .get::<_, i64>(0)
         > 0
 }
+
+/// The tables of `schema`, by name.
+pub fn tables(c: &mut postgres::Client, schema: &str) -> Vec<String> {
+    c.query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1", &[&schema])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
