@@ -11,31 +11,10 @@ use std::path::Path;
 use avatar_store::{HISTORY_TABLE, embedded_postgres_migrations};
 use common::{INCIDENT_COLUMNS, cli};
 
-/// The incident on PostgreSQL: history at V5, the 18 columns never arrived.
+/// The incident on PostgreSQL (history at head, the 18 columns never
+/// arrived), holding one project and one avatar.
 fn incident_database(c: &mut postgres::Client) {
-    let all = embedded_postgres_migrations();
-    c.batch_execute(&all[0].sql).unwrap();
-    for m in &all[1..] {
-        for stmt in m.sql.split(';').map(|s| {
-            s.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n").trim().to_owned()
-        }) {
-            if stmt.starts_with("CREATE INDEX") && !INCIDENT_COLUMNS.iter().any(|col| stmt.contains(col)) {
-                c.batch_execute(&stmt).unwrap();
-            }
-        }
-    }
-    c.batch_execute(&format!(
-        "CREATE TABLE {HISTORY_TABLE} (version INT4 PRIMARY KEY, name VARCHAR(255), \
-         applied_on VARCHAR(255), checksum VARCHAR(255))"
-    ))
-    .unwrap();
-    for m in &all {
-        c.execute(
-            &format!("INSERT INTO {HISTORY_TABLE} VALUES ($1, $2, '2025-10-01T00:00:00Z', $3)"),
-            &[&m.version, &m.name, &m.checksum],
-        )
-        .unwrap();
-    }
+    pg::incident_database(c, &INCIDENT_COLUMNS);
     c.batch_execute(
         "INSERT INTO projects VALUES ('p1', 'u1', 'P', NULL, now(), now()); \
          INSERT INTO avatars VALUES ('a1', 'p1', 'u1', 'A', NULL, NULL, now(), now());",
@@ -248,14 +227,11 @@ fn read_only_commands_change_nothing_on_postgres() {
     let Some(old) = pg::TestDb::create() else { return };
     let mut c = old.client();
     c.batch_execute(&embedded_postgres_migrations()[0].sql).unwrap();
-    c.batch_execute(&format!(
-        "CREATE TABLE {HISTORY_TABLE} (version INT4 PRIMARY KEY, name VARCHAR(255), applied_on VARCHAR(255), \
-         checksum VARCHAR(255)); INSERT INTO projects VALUES ('01942f6a-5e00-7000-8000-0000000000aa', 'u1', 'P', \
-         NULL, now(), now())"
-    ))
+    pg::record_history(&mut c, "public", 1);
+    c.batch_execute(
+        "INSERT INTO projects VALUES ('01942f6a-5e00-7000-8000-0000000000aa', 'u1', 'P', NULL, now(), now())",
+    )
     .unwrap();
-    let v1 = &embedded_postgres_migrations()[0];
-    c.execute(&format!("INSERT INTO {HISTORY_TABLE} VALUES (1, $1, '', $2)"), &[&v1.name, &v1.checksum]).unwrap();
     let reader = old.reader_url();
     let before = old.fingerprint();
     let url = Path::new(&reader);

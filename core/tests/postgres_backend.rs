@@ -11,22 +11,7 @@ use avatar_store::{
 };
 use common::INCIDENT_COLUMNS;
 use common::files;
-use common::pg::{TestDb, tables};
-
-fn record_history(c: &mut postgres::Client, schema: &str, up_to: i32) {
-    c.batch_execute(&format!(
-        "CREATE TABLE IF NOT EXISTS {schema}.{HISTORY_TABLE} (version INT4 PRIMARY KEY, name VARCHAR(255), \
-         applied_on VARCHAR(255), checksum VARCHAR(255))"
-    ))
-    .unwrap();
-    for m in embedded_postgres_migrations().iter().filter(|m| m.version <= up_to) {
-        c.execute(
-            &format!("INSERT INTO {schema}.{HISTORY_TABLE} VALUES ($1, $2, '2025-10-01T00:00:00Z', $3)"),
-            &[&m.version, &m.name, &m.checksum],
-        )
-        .unwrap();
-    }
-}
+use common::pg::{TestDb, incident_database, record_history, tables};
 
 #[test]
 fn a_url_opens_postgres_migrates_to_head_and_verifies() {
@@ -150,26 +135,10 @@ fn an_old_database_is_migrated_by_exactly_one_of_many_openers() {
     assert_eq!(usage, 0, "the existing row got the column's default");
 }
 
-/// The incident: history says V5, the 18 columns never arrived.
-fn incident_database(c: &mut postgres::Client) {
-    let all = embedded_postgres_migrations();
-    c.batch_execute(&all[0].sql).unwrap();
-    for m in &all[1..] {
-        for stmt in m.sql.split(';').map(|s| {
-            s.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n").trim().to_owned()
-        }) {
-            if stmt.starts_with("CREATE INDEX") && !INCIDENT_COLUMNS.iter().any(|col| stmt.contains(col)) {
-                c.batch_execute(&stmt).unwrap();
-            }
-        }
-    }
-    record_history(c, "public", avatar_store::latest_version());
-}
-
 #[test]
 fn the_incident_database_fails_to_open_naming_all_18_columns() {
     let Some(db) = TestDb::create() else { return };
-    incident_database(&mut db.client());
+    incident_database(&mut db.client(), &INCIDENT_COLUMNS);
     let err = Store::open(&db.url).unwrap_err();
     assert_eq!(err.code(), "SCHEMA_DRIFT", "{err}");
     let report = err.schema_report().unwrap();
@@ -190,7 +159,7 @@ fn the_incident_database_fails_to_open_naming_all_18_columns() {
 fn the_incident_is_repaired_in_one_transaction_with_rows_intact() {
     let Some(db) = TestDb::create() else { return };
     let mut c = db.client();
-    incident_database(&mut c);
+    incident_database(&mut c, &INCIDENT_COLUMNS);
     c.batch_execute(
         "INSERT INTO projects VALUES ('p1', 'u1', 'P', NULL, now(), now()); \
          INSERT INTO avatars VALUES ('a1', 'p1', 'u1', 'A', NULL, NULL, now(), now());",

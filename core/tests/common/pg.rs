@@ -327,3 +327,38 @@ pub fn tables(c: &mut postgres::Client, schema: &str) -> Vec<String> {
         .map(|r| r.get(0))
         .collect()
 }
+
+/// Records migrations 1..=`up_to` as applied in `schema`'s history table,
+/// as refinery does, without running them.
+pub fn record_history(c: &mut postgres::Client, schema: &str, up_to: i32) {
+    let history = avatar_store::HISTORY_TABLE;
+    c.batch_execute(&format!(
+        "CREATE TABLE IF NOT EXISTS {schema}.{history} (version INT4 PRIMARY KEY, name VARCHAR(255), \
+         applied_on VARCHAR(255), checksum VARCHAR(255))"
+    ))
+    .unwrap();
+    for m in avatar_store::embedded_postgres_migrations().iter().filter(|m| m.version <= up_to) {
+        c.execute(
+            &format!("INSERT INTO {schema}.{history} VALUES ($1, $2, '2025-10-01T00:00:00Z', $3)"),
+            &[&m.version, &m.name, &m.checksum],
+        )
+        .unwrap();
+    }
+}
+
+/// The incident in `public`: the history says head, but the `missing`
+/// columns never arrived, nor the indexes that need them.
+pub fn incident_database(c: &mut postgres::Client, missing: &[&str]) {
+    let all = avatar_store::embedded_postgres_migrations();
+    c.batch_execute(&all[0].sql).unwrap();
+    for m in &all[1..] {
+        for stmt in m.sql.split(';').map(|s| {
+            s.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n").trim().to_owned()
+        }) {
+            if stmt.starts_with("CREATE INDEX") && !missing.iter().any(|col| stmt.contains(col)) {
+                c.batch_execute(&stmt).unwrap();
+            }
+        }
+    }
+    record_history(c, "public", avatar_store::latest_version());
+}
