@@ -539,6 +539,16 @@ pub(crate) fn keyset(q: &AvatarQuery) -> (String, &'static str, &'static str) {
     (format!("{sort_tag}{dir_tag}"), dir, cmp)
 }
 
+/// An avatar's value of the listing's sort key, as its cursor carries it
+/// (the same on both backends, so a cursor means the same on each).
+pub(crate) fn sort_key(sort: AvatarSort, a: &Avatar) -> String {
+    match sort {
+        AvatarSort::CreatedAt => format_timestamp(&a.created_at),
+        AvatarSort::UsageCount => a.usage_count.to_string(),
+        AvatarSort::LastUsedAt => a.last_used_at.as_ref().map(format_timestamp).unwrap_or_default(),
+    }
+}
+
 pub(crate) fn list_avatars(conn: &Connection, user_id: &str, q: &AvatarQuery) -> Result<Page<Avatar>> {
     validate_user_id(user_id)?;
     let limit = page_limit(q.limit)?;
@@ -547,14 +557,7 @@ pub(crate) fn list_avatars(conn: &Connection, user_id: &str, q: &AvatarQuery) ->
     let mut items = stmt
         .query_map(rusqlite::params_from_iter(args.iter()), avatar_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let next_cursor = next_page(&mut items, limit, |a| {
-        let key = match q.sort {
-            AvatarSort::CreatedAt => format_timestamp(&a.created_at),
-            AvatarSort::UsageCount => a.usage_count.to_string(),
-            AvatarSort::LastUsedAt => a.last_used_at.as_ref().map(format_timestamp).unwrap_or_default(),
-        };
-        encode_cursor(&tag, &key, &a.id)
-    });
+    let next_cursor = next_page(&mut items, limit, |a| encode_cursor(&tag, &sort_key(q.sort, a), &a.id));
     Ok(Page { items, next_cursor })
 }
 

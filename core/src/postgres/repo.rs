@@ -378,14 +378,7 @@ pub(crate) fn list_avatars(
 
     let rows = c.query(&sql, &refs(&args))?;
     let mut items = rows.iter().map(Avatar::from_pg_row).collect::<Result<Vec<_>>>()?;
-    let next_cursor = next_page(&mut items, limit, |a| {
-        let key = match q.sort {
-            AvatarSort::CreatedAt => format_timestamp(&a.created_at),
-            AvatarSort::UsageCount => a.usage_count.to_string(),
-            AvatarSort::LastUsedAt => a.last_used_at.as_ref().map(format_timestamp).unwrap_or_default(),
-        };
-        encode_cursor(&tag, &key, &a.id)
-    });
+    let next_cursor = next_page(&mut items, limit, |a| encode_cursor(&tag, &crate::repo::sort_key(q.sort, a), &a.id));
     Ok(Page { items, next_cursor })
 }
 
