@@ -12,7 +12,8 @@
 //! of avatars per iteration (default 1,000: criterion repeats each iteration).
 
 use std::path::Path;
-use std::time::Duration;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use avatar_store::{
     Avatar, AvatarQuery, AvatarSort, NewAvatar, NewProject, ProjectQuery, SortOrder, Store, Uuid, format_timestamp,
@@ -275,22 +276,75 @@ fn baseline_projects_with_avatars(c: &Connection) -> Vec<(avatar_store::Project,
         .collect()
 }
 
-fn workloads(c: &mut Criterion) {
-    let n = n();
-    let dir = tempfile::tempdir().unwrap();
+/// The timed part of one run of a workload by one contender; whatever it
+/// owns (a fresh store or connection) is dropped inside the timing, as
+/// criterion's `iter_with_setup` does with what its routine takes.
+type Timed<'a> = Box<dyn FnOnce() + 'a>;
 
+/// A contender's label and its untimed setup, which returns the timed run.
+type Contender<'a> = (&'static str, Box<dyn FnMut() -> Timed<'a> + 'a>);
+
+/// One workload: per contender (the store, then the baselines on the store's
+/// schema and on the hand-written one), an untimed setup that returns the
+/// timed run. Both modes, criterion's and `BENCH_PAIRED`, run these.
+struct Workload<'a> {
+    group: &'static str,
+    /// Records per run (calls for W6), for ops/s.
+    elements: u64,
+    /// Criterion's sample size, for workloads whose runs take seconds.
+    sample_size: Option<usize>,
+    contenders: Vec<Contender<'a>>,
+}
+
+/// The data W3–W6 read: one project of `n` avatars (W3–W5) and a user with
+/// 100 projects of 20 avatars (W6), for the store and as copies on both
+/// baseline schemas.
+struct Fixtures {
+    project_id: Uuid,
+    order: Vec<Uuid>,
+    store: Store,
+    bases: Vec<(Schema, Connection)>,
+    w6_store: Store,
+    w6_bases: Vec<(Schema, Connection)>,
+}
+
+impl Fixtures {
+    fn new(dir: &Path, n: usize) -> Fixtures {
+        let (path, project_id, ids) = seeded(dir, "read.db", n);
+        let w6_path = fresh(dir, "w6.db");
+        let w6 = Store::open(&w6_path).unwrap();
+        for p in 0..100 {
+            let proj = w6.create_project(USER, &NewProject { name: format!("P{p}"), description: None }).unwrap();
+            w6.create_avatars(USER, &(0..20).map(|i| new_avatar(proj.id, i)).collect::<Vec<_>>()).unwrap();
+        }
+        // Closed and opened again, so that no background checkpoint of the
+        // seeding runs during the timing.
+        drop(w6);
+        let copies = |src: &Path, name: &str| -> Vec<(Schema, Connection)> {
+            Schema::BOTH.into_iter().map(|s| (s, baseline_conn(&s.copy_of(dir, src, name)))).collect()
+        };
+        Fixtures {
+            project_id,
+            order: shuffled(&ids),
+            store: Store::open(&path).unwrap(),
+            bases: copies(&path, "read-hand.db"),
+            w6_store: Store::open(&w6_path).unwrap(),
+            w6_bases: copies(&w6_path, "w6-hand.db"),
+        }
+    }
+}
+
+/// W1–W6 over `fx`, each run of W6 listing `w6_reps` times.
+fn all_workloads<'a>(dir: &'a Path, n: usize, fx: &'a Fixtures, w6_reps: usize) -> Vec<Workload<'a>> {
+    let mut out = Vec::new();
     for (group, batch) in [("W1_create_each", false), ("W2_create_batch", true)] {
-        let mut g = c.benchmark_group(group);
-        g.throughput(Throughput::Elements(n as u64)).sample_size(10);
-        g.bench_function("store", |b| {
-            b.iter_with_setup(
-                || {
-                    let s = Store::open(dir.path().join(format!("w-{}", Uuid::now_v7()))).unwrap();
-                    let p = s.create_project(USER, &NewProject { name: "P".into(), description: None }).unwrap();
-                    let input: Vec<_> = (0..n).map(|i| new_avatar(p.id, i)).collect();
-                    (s, input)
-                },
-                |(s, input)| {
+        let mut contenders: Vec<Contender<'a>> = vec![(
+            "store",
+            Box::new(move || {
+                let s = Store::open(dir.join(format!("w-{}", Uuid::now_v7()))).unwrap();
+                let p = s.create_project(USER, &NewProject { name: "P".into(), description: None }).unwrap();
+                let input: Vec<_> = (0..n).map(|i| new_avatar(p.id, i)).collect();
+                Box::new(move || {
                     if batch {
                         s.create_avatars(USER, &input).unwrap();
                     } else {
@@ -298,18 +352,17 @@ fn workloads(c: &mut Criterion) {
                             s.create_avatar(USER, a).unwrap();
                         }
                     }
-                },
-            )
-        });
+                })
+            }),
+        )];
         for schema in Schema::BOTH {
-            g.bench_function(schema.label(), |b| {
-                b.iter_with_setup(
-                    || {
-                        let c = baseline_conn(&schema.fresh(dir.path(), &format!("w-{}", Uuid::now_v7())));
-                        let pid = baseline_project(&c);
-                        (c, (0..n).map(|i| new_avatar(pid, i)).collect::<Vec<_>>())
-                    },
-                    |(mut c, input)| {
+            contenders.push((
+                schema.label(),
+                Box::new(move || {
+                    let mut c = baseline_conn(&schema.fresh(dir, &format!("w-{}", Uuid::now_v7())));
+                    let pid = baseline_project(&c);
+                    let input: Vec<_> = (0..n).map(|i| new_avatar(pid, i)).collect();
+                    Box::new(move || {
                         if batch {
                             let tx = c.transaction().unwrap();
                             for a in &input {
@@ -321,99 +374,190 @@ fn workloads(c: &mut Criterion) {
                                 baseline_insert(&c, a);
                             }
                         }
-                    },
-                )
+                    })
+                }),
+            ));
+        }
+        out.push(Workload { group, elements: n as u64, sample_size: Some(10), contenders });
+    }
+
+    type Read<'a> = Box<dyn Fn(&'a Store) + 'a>;
+    type BaseRead<'a> = Box<dyn Fn(&'a Connection) + 'a>;
+    let order = &fx.order;
+    let pid = fx.project_id;
+    let reads: [(&'static str, Option<usize>, Read<'a>, BaseRead<'a>); 3] = [
+        (
+            "W3_get_by_id",
+            None,
+            Box::new(move |s| order.iter().for_each(|id| drop(std::hint::black_box(s.get_avatar(USER, id).unwrap())))),
+            Box::new(move |c| order.iter().for_each(|id| drop(std::hint::black_box(baseline_get(c, id))))),
+        ),
+        (
+            "W4_list_page",
+            None,
+            Box::new(move |s| assert_eq!(store_pages(s, pid), n)),
+            Box::new(move |c| assert_eq!(baseline_pages(c, &pid), n)),
+        ),
+        (
+            "W5_record_usage",
+            Some(10),
+            Box::new(move |s| {
+                order.iter().for_each(|id| drop(std::hint::black_box(s.record_usage(USER, id).unwrap())))
+            }),
+            Box::new(move |c| order.iter().for_each(|id| baseline_record_usage(c, id))),
+        ),
+    ];
+    for (group, sample_size, store_run, base_run) in reads {
+        let (store_run, base_run) = (Rc::new(store_run), Rc::new(base_run));
+        let mut contenders: Vec<Contender<'a>> = vec![(
+            "store",
+            Box::new(move || {
+                let run = Rc::clone(&store_run);
+                Box::new(move || run(&fx.store))
+            }),
+        )];
+        for (schema, base) in &fx.bases {
+            let base_run = Rc::clone(&base_run);
+            contenders.push((
+                schema.label(),
+                Box::new(move || {
+                    let run = Rc::clone(&base_run);
+                    Box::new(move || run(base))
+                }),
+            ));
+        }
+        out.push(Workload { group, elements: n as u64, sample_size, contenders });
+    }
+
+    let mut contenders: Vec<Contender<'a>> = vec![(
+        "store",
+        Box::new(move || {
+            Box::new(move || {
+                for _ in 0..w6_reps {
+                    let q = ProjectQuery { limit: Some(100), cursor: None };
+                    let page = fx.w6_store.list_projects_with_avatars(USER, &q).unwrap();
+                    assert_eq!(std::hint::black_box(page).items.len(), 100);
+                }
+            })
+        }),
+    )];
+    for (schema, base) in &fx.w6_bases {
+        contenders.push((
+            schema.label(),
+            Box::new(move || {
+                Box::new(move || {
+                    for _ in 0..w6_reps {
+                        assert_eq!(std::hint::black_box(baseline_projects_with_avatars(base)).len(), 100);
+                    }
+                })
+            }),
+        ));
+    }
+    out.push(Workload {
+        group: "W6_list_projects_with_avatars",
+        elements: w6_reps as u64,
+        sample_size: None,
+        contenders,
+    });
+    out
+}
+
+/// CPU seconds this process has used, all threads (the store's background
+/// checkpoints included); NaN where the clock cannot be read.
+fn cpu_now() -> f64 {
+    #[cfg(unix)]
+    {
+        let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `t` is a valid, writable timespec.
+        if unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) } == 0 {
+            return t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9;
+        }
+    }
+    f64::NAN
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// `BENCH_PAIRED=<rounds>`: instead of criterion's groups (each contender
+/// timed in turn, seconds apart), runs every workload in rounds of one run
+/// per contender, in rotating order, and prints the median of the per-round
+/// ratios: on a shared, noisy machine the contenders of one round see the
+/// same load, where criterion's see whatever each moment brings. Also the
+/// ratio of the CPU time the process spent per run, which other processes'
+/// load disturbs much less than wall time. W6 lists `BENCH_R` times per run
+/// (default 200).
+fn paired(workloads: Vec<Workload<'_>>, rounds: usize) {
+    println!("paired runs: {rounds} rounds; ratio = baseline time / store time (>= 0.9: the store at 0.9x or better)");
+    println!(
+        "{:<32} {:>12} {:>12} {:>12} {:>9} {:>9} {:>9} {:>9}",
+        "workload", "store ops/s", "store-sch", "hand-sch", "wall/ss", "wall/hs", "cpu/ss", "cpu/hs"
+    );
+    for mut w in workloads {
+        let k = w.contenders.len();
+        let mut wall = vec![Vec::new(); k];
+        let mut cpu = vec![Vec::new(); k];
+        for r in 0..rounds {
+            for j in 0..k {
+                let i = (r + j) % k;
+                let run = (w.contenders[i].1)();
+                let (c0, t0) = (cpu_now(), Instant::now());
+                run();
+                wall[i].push(t0.elapsed().as_secs_f64());
+                cpu[i].push(cpu_now() - c0);
+            }
+        }
+        let ratio = |v: &[Vec<f64>], b: usize| median((0..rounds).map(|r| v[b][r] / v[0][r]).collect());
+        let ops = |i: usize| w.elements as f64 / median(wall[i].clone());
+        println!(
+            "{:<32} {:>12.0} {:>12.0} {:>12.0} {:>8.2}x {:>8.2}x {:>8.2}x {:>8.2}x",
+            w.group,
+            ops(0),
+            ops(1),
+            ops(2),
+            ratio(&wall, 1),
+            ratio(&wall, 2),
+            ratio(&cpu, 1),
+            ratio(&cpu, 2)
+        );
+    }
+}
+
+fn workloads(c: &mut Criterion) {
+    let n = n();
+    let dir = tempfile::tempdir().unwrap();
+    let fx = Fixtures::new(dir.path(), n);
+    if let Some(rounds) = std::env::var("BENCH_PAIRED").ok().and_then(|v| v.parse().ok()) {
+        let reps = std::env::var("BENCH_R").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+        paired(all_workloads(dir.path(), n, &fx, reps), rounds);
+        return;
+    }
+    for mut w in all_workloads(dir.path(), n, &fx, 1) {
+        let mut g = c.benchmark_group(w.group);
+        g.throughput(Throughput::Elements(w.elements));
+        if let Some(s) = w.sample_size {
+            g.sample_size(s);
+        }
+        for (label, setup) in &mut w.contenders {
+            g.bench_function(*label, |b| {
+                b.iter_custom(|iters| {
+                    (0..iters)
+                        .map(|_| {
+                            let run = setup();
+                            let t = Instant::now();
+                            run();
+                            t.elapsed()
+                        })
+                        .sum()
+                })
             });
         }
         g.finish();
     }
 
-    let (path, project_id, ids) = seeded(dir.path(), "read.db", n);
-    let order = shuffled(&ids);
-    let store = Store::open(&path).unwrap();
-    let bases: Vec<(Schema, Connection)> =
-        Schema::BOTH.into_iter().map(|s| (s, baseline_conn(&s.copy_of(dir.path(), &path, "read-hand.db")))).collect();
-
-    let mut g = c.benchmark_group("W3_get_by_id");
-    g.throughput(Throughput::Elements(n as u64));
-    g.bench_function("store", |b| {
-        b.iter(|| {
-            for id in &order {
-                std::hint::black_box(store.get_avatar(USER, id).unwrap());
-            }
-        })
-    });
-    for (schema, base) in &bases {
-        g.bench_function(schema.label(), |b| {
-            b.iter(|| {
-                for id in &order {
-                    std::hint::black_box(baseline_get(base, id));
-                }
-            })
-        });
-    }
-    g.finish();
-
-    let mut g = c.benchmark_group("W4_list_page");
-    g.throughput(Throughput::Elements(n as u64));
-    g.bench_function("store", |b| b.iter(|| assert_eq!(store_pages(&store, project_id), n)));
-    for (schema, base) in &bases {
-        g.bench_function(schema.label(), |b| b.iter(|| assert_eq!(baseline_pages(base, &project_id), n)));
-    }
-    g.finish();
-
-    let mut g = c.benchmark_group("W5_record_usage");
-    g.throughput(Throughput::Elements(n as u64)).sample_size(10);
-    g.bench_function("store", |b| {
-        b.iter(|| {
-            for id in &order {
-                std::hint::black_box(store.record_usage(USER, id).unwrap());
-            }
-        })
-    });
-    for (schema, base) in &bases {
-        g.bench_function(schema.label(), |b| {
-            b.iter(|| {
-                for id in &order {
-                    baseline_record_usage(base, id);
-                }
-            })
-        });
-    }
-    g.finish();
-    drop(store);
-    drop(bases);
-
-    // W6: 100 projects x 20 avatars, list them all with their avatars.
-    let path = fresh(dir.path(), "w6.db");
-    let store = Store::open(&path).unwrap();
-    for p in 0..100 {
-        let proj = store.create_project(USER, &NewProject { name: format!("P{p}"), description: None }).unwrap();
-        store.create_avatars(USER, &(0..20).map(|i| new_avatar(proj.id, i)).collect::<Vec<_>>()).unwrap();
-    }
-    let mut g = c.benchmark_group("W6_list_projects_with_avatars");
-    g.throughput(Throughput::Elements(1));
-    g.bench_function("store", |b| {
-        b.iter(|| {
-            let page =
-                store.list_projects_with_avatars(USER, &ProjectQuery { limit: Some(100), cursor: None }).unwrap();
-            assert_eq!(page.items.len(), 100);
-            page
-        })
-    });
-    for schema in Schema::BOTH {
-        let base = baseline_conn(&schema.copy_of(dir.path(), &path, "w6-hand.db"));
-        g.bench_function(schema.label(), |b| {
-            b.iter(|| {
-                let out = baseline_projects_with_avatars(&base);
-                assert_eq!(out.len(), 100);
-                out
-            })
-        });
-    }
-    g.finish();
-    drop(store);
-
+    let path = fx.w6_store.path().unwrap().to_path_buf();
     let mut g = c.benchmark_group("open_up_to_date");
     g.bench_function(BenchmarkId::new("store", "migrate_check+verify"), |b| b.iter(|| Store::open(&path).unwrap()));
     g.bench_function(BenchmarkId::new("rusqlite", "open+pragmas"), |b| b.iter(|| baseline_conn(&path)));
