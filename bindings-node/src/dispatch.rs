@@ -58,6 +58,8 @@ struct Call {
     work: Work,
     deferred: Deferred,
     settler: Arc<Settler>,
+    /// A read by id ([`spawn_read`]), which other reads may overtake.
+    read: bool,
 }
 
 /// A Promise's resolver. Created and used only on the JavaScript thread of
@@ -71,6 +73,7 @@ unsafe impl Send for Deferred {}
 struct Done {
     deferred: Deferred,
     result: Result<Out, Failure>,
+    read: bool,
 }
 
 /// The way back into one Node environment (the main thread's or a worker
@@ -141,6 +144,8 @@ struct EnvState {
     settler: Arc<Settler>,
     /// Calls started and not yet settled, on this environment.
     pending: Cell<usize>,
+    /// Those of them that are not reads by id: a read never overtakes one.
+    pending_other: Cell<usize>,
     /// When the reads run on the JavaScript thread since the event loop
     /// last turned began ([`spawn_read`]).
     inline_since: Cell<Option<Instant>>,
@@ -167,6 +172,7 @@ fn env_state(env: sys::napi_env) -> napi::Result<&'static EnvState> {
         tsfn: ptr::null_mut(),
         settler,
         pending: Cell::new(0),
+        pending_other: Cell::new(0),
         inline_since: Cell::new(None),
     }));
     let mut name = ptr::null_mut();
@@ -236,6 +242,8 @@ unsafe extern "C" fn settle(
     state.inline_since.set(None);
     let batch = state.settler.take();
     let settled = batch.len();
+    let others = batch.iter().filter(|d| !d.read).count();
+    state.pending_other.set(state.pending_other.get().saturating_sub(others));
     for done in batch {
         // A panic must not unwind into Node (it would abort the process).
         let _ = catch_unwind(AssertUnwindSafe(|| unsafe { settle_promise(env, done) }));
@@ -249,7 +257,7 @@ unsafe extern "C" fn settle(
 }
 
 unsafe fn settle_promise(env: sys::napi_env, done: Done) {
-    let Done { deferred, result } = done;
+    let Done { deferred, result, .. } = done;
     let value = result.map_err(|f| into_napi(&Env::from_raw(env), f)).and_then(|out| {
         // SAFETY: on the JavaScript thread, in Node's handle scope.
         unsafe { Out::to_napi_value(env, out) }
@@ -361,26 +369,30 @@ fn queue() -> &'static Queue {
 
 fn serve(queue: &Queue) {
     loop {
-        let Call { work, deferred, settler } = queue.pop();
+        let Call { work, deferred, settler, read } = queue.pop();
         // Records are encoded here rather than on the JavaScript thread.
         let result = match catch_unwind(AssertUnwindSafe(|| guarded(work).map(Out::encoded))) {
             Ok(r) => r,
             Err(payload) => Err(Failure::Panic(panic_message(payload.as_ref()))),
         };
-        settler.send(Done { deferred, result });
+        settler.send(Done { deferred, result, read });
     }
 }
 
 /// Runs `prepared` on a worker; the returned Promise settles on the
 /// JavaScript thread. An argument error rejects it rather than throws.
 pub fn spawn(env: &Env, prepared: Result<Work, Failure>) -> napi::Result<Pending> {
+    enqueue(env, prepared, false)
+}
+
+fn enqueue(env: &Env, prepared: Result<Work, Failure>, read: bool) -> napi::Result<Pending> {
     let raw = env.raw();
     let (deferred, promise) = create_promise(raw)?;
     let work = match prepared {
         Ok(work) => work,
         Err(f) => {
             // SAFETY: on the JavaScript thread; `deferred` is new.
-            unsafe { settle_promise(raw, Done { deferred, result: Err(f) }) };
+            unsafe { settle_promise(raw, Done { deferred, result: Err(f), read: false }) };
             return Ok(Pending(promise));
         }
     };
@@ -390,7 +402,10 @@ pub fn spawn(env: &Env, prepared: Result<Work, Failure>) -> napi::Result<Pending
         napi::check_status!(unsafe { sys::napi_ref_threadsafe_function(raw, state.tsfn) })?;
     }
     state.pending.set(state.pending.get() + 1);
-    queue().push(Call { work, deferred, settler: state.settler.clone() });
+    if !read {
+        state.pending_other.set(state.pending_other.get() + 1);
+    }
+    queue().push(Call { work, deferred, settler: state.settler.clone(), read });
     Ok(Pending(promise))
 }
 
@@ -404,12 +419,14 @@ pub type Now = Box<dyn FnOnce() -> Option<avatar_store::Result<Out>>>;
 /// timers and I/O for as long as it runs.
 const INLINE_BUDGET: Duration = Duration::from_millis(1);
 
-/// Like [`spawn`] for a short read (`getAvatar`, `getProject`): when no call
-/// of this environment is pending, the read runs at once on the JavaScript
-/// thread if it needs no wait (an idle reader, no lock), and the Promise is
-/// returned settled; otherwise, or once [`INLINE_BUDGET`] is spent without
-/// a turn of the event loop, it goes to a worker like any call. Calls
-/// pending first keep their order: a read never overtakes them.
+/// Like [`spawn`] for a short read (`getAvatar`, `getProject`): the read
+/// runs at once on the JavaScript thread if it needs no wait (an idle
+/// reader, no lock), and the Promise is returned settled, when no call of
+/// this environment is pending, or when only reads are and one of them
+/// already waits for a worker (the workers are busy; this thread would only
+/// wait for them). Otherwise, or once [`INLINE_BUDGET`] is spent without a
+/// turn of the event loop, it goes to a worker like any call. A read never
+/// overtakes a pending call that is not a read.
 pub fn spawn_read(env: &Env, prepared: Result<(Now, Work), Failure>) -> napi::Result<Pending> {
     let (now, work) = match prepared {
         Ok(p) => p,
@@ -419,7 +436,10 @@ pub fn spawn_read(env: &Env, prepared: Result<(Now, Work), Failure>) -> napi::Re
     let state = env_state(raw)?;
     let started = state.inline_since.get();
     let within_budget = started.is_none_or(|t| t.elapsed() < INLINE_BUDGET);
-    if state.pending.get() == 0 && within_budget {
+    // Only reads in flight, and one already waiting for a worker: this
+    // thread, which would otherwise wait for them, reads too.
+    let workers_busy = state.pending_other.get() == 0 && queue().len.load(Ordering::Acquire) > 0;
+    if (state.pending.get() == 0 || workers_busy) && within_budget {
         let result = match catch_unwind(AssertUnwindSafe(now)) {
             Ok(None) => None,
             Ok(Some(r)) => Some(r.map_err(Failure::Core)),
@@ -431,11 +451,11 @@ pub fn spawn_read(env: &Env, prepared: Result<(Now, Work), Failure>) -> napi::Re
             }
             let (deferred, promise) = create_promise(raw)?;
             // SAFETY: on the JavaScript thread, inside the call's handle scope.
-            unsafe { settle_promise(raw, Done { deferred, result }) };
+            unsafe { settle_promise(raw, Done { deferred, result, read: true }) };
             return Ok(Pending(promise));
         }
     }
-    spawn(env, Ok(work))
+    enqueue(env, Ok(work), true)
 }
 
 fn create_promise(env: sys::napi_env) -> napi::Result<(Deferred, sys::napi_value)> {
