@@ -142,9 +142,10 @@ export declare class Store {
   createAvatarsSync(userId: string, avatars: B.NewAvatar[]): B.Avatar[]
   /**
    * Reads an avatar of `userId`; another user's avatar is `NOT_FOUND`.
-   * On a SQLite file, with no other call of this thread pending, the read
-   * runs at once on the calling thread if an idle reader is at hand (it
-   * never waits for one there), and the Promise is returned settled.
+   * On a SQLite file the read may run at once on the calling thread, and
+   * the Promise is returned settled: when an idle reader is at hand (it
+   * never waits for one there) and no call of this thread other than such
+   * reads is pending.
    */
   getAvatar(userId: string, id: string): Promise<B.Avatar>
   /** Synchronous `getAvatar(userId, id)`. */
