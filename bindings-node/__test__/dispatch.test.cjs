@@ -205,6 +205,22 @@ test('a process exits by itself once its calls have settled, with stores left op
   assert.equal(r.stdout.trim(), 'done')
 })
 
+test('process.exit() with calls in flight ends the process cleanly', (t) => {
+  const r = child(
+    `
+    const { Store } = require('.')
+    const store = new Store(process.env.DB)
+    const p = store.createProjectSync('u', { name: 'P' })
+    const a = store.createAvatarSync('u', { projectId: p.id, name: 'A' })
+    for (let i = 0; i < 2000; i++) store.recordUsage('u', a.id), store.getAvatar('u', a.id)
+    setImmediate(() => process.exit(3))
+    `,
+    t,
+  )
+  assert.equal(r.signal, null, r.stderr)
+  assert.equal(r.status, 3, r.stderr)
+})
+
 test('a pending call keeps the process alive until it settles', (t) => {
   const r = child(
     `

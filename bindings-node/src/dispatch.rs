@@ -309,7 +309,8 @@ impl Queue {
     /// is (one is enough to catch the next call, and a second would take the
     /// CPU from the JavaScript thread), then parked.
     fn pop(&self) -> Call {
-        if !self.spinning.swap(true, Ordering::Acquire) {
+        let spinner = !self.spinning.swap(true, Ordering::Acquire);
+        if spinner {
             let start = Instant::now();
             'spin: loop {
                 for _ in 0..64 {
@@ -329,7 +330,9 @@ impl Queue {
             }
         }
         let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
-        self.spinning.store(false, Ordering::Release);
+        if spinner {
+            self.spinning.store(false, Ordering::Release);
+        }
         loop {
             if let Some(call) = waiting.calls.pop_front() {
                 self.len.store(waiting.calls.len(), Ordering::Release);
