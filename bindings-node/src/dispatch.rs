@@ -11,7 +11,7 @@
 //! threadsafe function's queue in batches, so with several calls in flight
 //! one event-loop wake-up settles several Promises.
 //!
-//! Even so, an awaited read cost three to four times its `...Sync` twin on
+//! Even so, an awaited read cost three to six times its `...Sync` twin on
 //! a two-core machine (one worker wake-up is left, and the event loop's),
 //! so [`spawn_read`] runs `getAvatar` and `getProject` at once on the
 //! JavaScript thread when that needs no wait and nothing of the thread is
