@@ -374,7 +374,9 @@ export declare class NativeStore {
   exportAllUsersLines(): ExportCursor
   /**
    * Runs the operation `op` (a method name of store.js's `Store`) with
-   * the arguments `a`, `b`, `c` on the thread pool. `encoded` is store.js's
+   * the arguments `a`, `b`, `c` off the JavaScript thread: on the addon's
+   * workers ([`dispatch`]), or on libuv's pool for the operations that
+   * can run long ([`runs_long`]). `encoded` is store.js's
    * encoding of the operation's object argument when it could encode it
    * exactly: a new avatar in the wire form ([`read::new_avatars_wire`]),
    * other records (arrays of new avatars too), patches and queries as

@@ -103,7 +103,10 @@ export declare class Store {
   createProject(userId: string, project: B.NewProject): Promise<B.Project>
   /** Synchronous `createProject(userId, project)`. */
   createProjectSync(userId: string, project: B.NewProject): B.Project
-  /** Reads a project of `userId`; another user's project is `NOT_FOUND`. */
+  /**
+   * Reads a project of `userId`; another user's project is `NOT_FOUND`.
+   * May run at once on the calling thread, as `getAvatar` does.
+   */
   getProject(userId: string, id: string): Promise<B.Project>
   /** Synchronous `getProject(userId, id)`. */
   getProjectSync(userId: string, id: string): B.Project
@@ -137,7 +140,13 @@ export declare class Store {
   createAvatars(userId: string, avatars: B.NewAvatar[]): Promise<B.Avatar[]>
   /** Synchronous `createAvatars(userId, avatars)`. */
   createAvatarsSync(userId: string, avatars: B.NewAvatar[]): B.Avatar[]
-  /** Reads an avatar of `userId`; another user's avatar is `NOT_FOUND`. */
+  /**
+   * Reads an avatar of `userId`; another user's avatar is `NOT_FOUND`.
+   * On a SQLite file the read may run at once on the calling thread, and
+   * the Promise is returned settled: when an idle reader is at hand (it
+   * never waits for one there) and no call of this thread other than such
+   * reads is pending.
+   */
   getAvatar(userId: string, id: string): Promise<B.Avatar>
   /** Synchronous `getAvatar(userId, id)`. */
   getAvatarSync(userId: string, id: string): B.Avatar

@@ -281,8 +281,9 @@ const encode = {
 
 // Every operation, as [name, result decoder, encoder of its object argument,
 // index of that argument].
-// Each becomes `name()`, returning a Promise (the work runs on the libuv
-// thread pool), and `nameSync()`, running on the calling thread. The name is
+// Each becomes `name()`, returning a Promise (the work runs on the addon's
+// workers, or on libuv's pool for the long ones; see src/dispatch.rs), and
+// `nameSync()`, running on the calling thread. The name is
 // also the operation the native `run`/`runSync` dispatch on; store.d.ts
 // declares the same methods (__test__/store.test.cjs compares them).
 const METHODS = [

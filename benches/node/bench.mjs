@@ -312,7 +312,7 @@ for (const [name, unit, w] of workloads) {
 }
 
 console.log('')
-console.log('Promise methods (the work on the libuv thread pool) against their *Sync twins, same N and R:')
+console.log('Promise methods (on the addon\'s workers; reads by id may run at once) against their *Sync twins, same N and R:')
 console.log(`${'workload'.padEnd(34)}${'unit'.padEnd(11)}${'*Sync'.padStart(11)}${'awaited'.padStart(11)}   ratio${'8 in flight'.padStart(13)}   ratio`)
 for (const [name, unit, setup] of promiseWorkloads) {
   const res = { sync: [], await: [], 8: [] }

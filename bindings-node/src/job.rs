@@ -1,12 +1,14 @@
-//! Running a core call: on the libuv thread pool for the Promise-returning
-//! methods, in place for the `...Sync` ones. Either way a panic is caught
+//! Running a core call: on libuv's thread pool for the long Promise-returning
+//! operations (the short ones go through [`crate::dispatch`]), in place for
+//! the `...Sync` ones. Either way a panic is caught
 //! here and becomes an `INTERNAL` error, so none reaches Node.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use napi::bindgen_prelude::AsyncTask;
+use napi::bindgen_prelude::{AsyncTask, ToNapiValue};
 use napi::{Env, Task};
 
+use crate::dispatch::Pending;
 use crate::fail::{Failure, into_napi, panic_message};
 use crate::write::Out;
 
@@ -32,6 +34,13 @@ pub fn block(env: &Env, prepared: Result<Work, Failure>) -> napi::Result<Out> {
 /// Promise rather than throw, so `await` and `.catch()` see every failure.
 pub fn spawn(prepared: Result<Work, Failure>) -> AsyncTask<Job> {
     AsyncTask::new(Job { state: Some(prepared), failure: None })
+}
+
+/// Like [`spawn`], as the Promise value itself, for a method that returns
+/// either road's Promise.
+pub fn on_pool(env: &Env, prepared: Result<Work, Failure>) -> napi::Result<Pending> {
+    // SAFETY: on the JavaScript thread of `env`.
+    unsafe { AsyncTask::to_napi_value(env.raw(), spawn(prepared)) }.map(Pending::new)
 }
 
 pub struct Job {

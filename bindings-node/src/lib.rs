@@ -4,11 +4,12 @@
 //! converted ([`read`]), the core does the work ([`avatar_store::Store`]), and
 //! results and errors are converted back ([`write`], [`fail`]). The native
 //! `NativeStore` runs an operation named by `store.js` (the package's
-//! `Store`) with `run` on the libuv thread pool or `runSync` on the calling
-//! thread ([`job`]); arguments it could encode exactly arrive as JSON, and
+//! `Store`) with `run` off the JavaScript thread ([`dispatch`], [`job`]) or
+//! `runSync` on the calling thread; arguments it could encode exactly arrive as JSON, and
 //! results go back as records in a wire form of one string each, and counts
 //! and reports as JSON ([`write`]), which `store.js` decodes.
 
+mod dispatch;
 mod export;
 mod fail;
 mod job;
@@ -26,6 +27,7 @@ use napi_derive::napi;
 pub use crate::read::{input_fields, new_avatar_fields};
 pub use crate::write::{avatar_fields, avatar_keys, wire_fields};
 
+use crate::dispatch::{Now, Pending};
 use crate::fail::Failure;
 use crate::job::{Job, Work, block, spawn};
 use crate::write::{EmbeddedMigration, Out};
@@ -123,7 +125,9 @@ impl Store {
     }
 
     /// Runs the operation `op` (a method name of store.js's `Store`) with
-    /// the arguments `a`, `b`, `c` on the thread pool. `encoded` is store.js's
+    /// the arguments `a`, `b`, `c` off the JavaScript thread: on the addon's
+    /// workers ([`dispatch`]), or on libuv's pool for the operations that
+    /// can run long ([`runs_long`]). `encoded` is store.js's
     /// encoding of the operation's object argument when it could encode it
     /// exactly: a new avatar in the wire form ([`read::new_avatars_wire`]),
     /// other records (arrays of new avatars too), patches and queries as
@@ -135,8 +139,20 @@ impl Store {
         ts_args_type = "op: string, a?: unknown, b?: unknown, c?: unknown, encoded?: string",
         ts_return_type = "Promise<unknown>"
     )]
-    pub fn run(&self, op: String, a: Unknown, b: Unknown, c: Unknown, encoded: Option<Unknown>) -> AsyncTask<Job> {
-        spawn(self.work(&op, a, b, c, encoded))
+    pub fn run(
+        &self,
+        env: Env,
+        op: String,
+        a: Unknown,
+        b: Unknown,
+        c: Unknown,
+        encoded: Option<Unknown>,
+    ) -> napi::Result<Pending> {
+        match op.as_str() {
+            "getAvatar" | "getProject" => dispatch::spawn_read(&env, self.get_read(&op, a, b)),
+            _ if runs_long(&op) => job::on_pool(&env, self.work(&op, a, b, c, encoded)),
+            _ => dispatch::spawn(&env, self.work(&op, a, b, c, encoded)),
+        }
     }
 
     /// Like `run`, on the calling thread.
@@ -156,6 +172,24 @@ impl Store {
     ) -> napi::Result<Out> {
         block(&env, self.work(&op, a, b, c, encoded))
     }
+}
+
+/// Operations over the whole database or a file, which can take seconds:
+/// they run on libuv's pool, so that the addon's few workers stay free for
+/// the calls on single records and pages.
+fn runs_long(op: &str) -> bool {
+    matches!(
+        op,
+        "checkSchema"
+            | "repair"
+            | "migrationStatus"
+            | "migrate"
+            | "backup"
+            | "exportTo"
+            | "exportAllUsersTo"
+            | "importFrom"
+            | "importAllUsersFrom"
+    )
 }
 
 /// Conversion of each operation's arguments, and the core call it makes.
@@ -324,6 +358,27 @@ impl Store {
         Ok(Box::new(move || s.create_avatars(&user, &new).map(Out::Avatars)))
     }
 
+    /// `getAvatar` or `getProject` as a read that may run at once on the
+    /// JavaScript thread when it needs no wait ([`dispatch::spawn_read`]),
+    /// and as the same read for a worker otherwise.
+    fn get_read(&self, op: &str, user_id: Unknown, id: Unknown) -> Result<(Now, Work), Failure> {
+        let s = self.core()?;
+        let user = read::string("userId", user_id)?;
+        let id = read::id("id", id)?;
+        let (now_s, now_user) = (Arc::clone(&s), user.clone());
+        Ok(if op == "getAvatar" {
+            (
+                Box::new(move || now_s.try_get_avatar_now(&now_user, &id).map(|r| r.map(Out::Avatar))),
+                Box::new(move || s.get_avatar(&user, &id).map(Out::Avatar)),
+            )
+        } else {
+            (
+                Box::new(move || now_s.try_get_project_now(&now_user, &id).map(|r| r.map(Out::Project))),
+                Box::new(move || s.get_project(&user, &id).map(Out::Project)),
+            )
+        })
+    }
+
     fn get_avatar_work(&self, user_id: Unknown, id: Unknown) -> Prepared {
         let s = self.core()?;
         let user = read::string("userId", user_id)?;
@@ -447,9 +502,17 @@ pub fn panic_for_tests(env: Env) -> napi::Result<Out> {
     block(&env, Ok(Box::new(|| panic!("deliberate panic for the tests"))))
 }
 
-/// Like `__panicForTests`, on the libuv thread pool: the Promise rejects.
+/// Like `__panicForTests`, on a worker of the Promise methods: the Promise
+/// rejects.
 #[cfg(feature = "test-hooks")]
 #[napi(js_name = "__panicForTestsAsync", skip_typescript)]
-pub fn panic_for_tests_async() -> AsyncTask<Job> {
-    spawn(Ok(Box::new(|| panic!("deliberate panic for the tests"))))
+pub fn panic_for_tests_async(env: Env) -> napi::Result<Pending> {
+    dispatch::spawn(&env, Ok(Box::new(|| panic!("deliberate panic for the tests"))))
+}
+
+/// Like `__panicForTests`, on libuv's pool (the long operations' road).
+#[cfg(feature = "test-hooks")]
+#[napi(js_name = "__panicForTestsPool", skip_typescript)]
+pub fn panic_for_tests_pool(env: Env) -> napi::Result<Pending> {
+    job::on_pool(&env, Ok(Box::new(|| panic!("deliberate panic for the tests"))))
 }

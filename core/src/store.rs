@@ -849,6 +849,28 @@ impl Store {
         }
     }
 
+    /// Like [`Store::get_avatar`], only if the read needs no wait for a
+    /// connection: `None` when no pooled reader is idle now (every one busy,
+    /// or none opened yet: readers open lazily), when the store reads
+    /// through its writer (in memory, read-only) and on PostgreSQL (a
+    /// network round trip). For a caller on a thread that must not block,
+    /// such as Node's event loop, which otherwise hands the read to a
+    /// worker.
+    pub fn try_get_avatar_now(&self, user_id: &str, id: &Uuid) -> Option<Result<Avatar>> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.try_read_now(|c| repo::get_avatar(c, user_id, id)),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// [`Store::get_project`] as [`Store::try_get_avatar_now`] reads an avatar.
+    pub fn try_get_project_now(&self, user_id: &str, id: &Uuid) -> Option<Result<Project>> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.try_read_now(|c| repo::get_project(c, user_id, id)),
+            Backend::Postgres(_) => None,
+        }
+    }
+
     /// Lists avatars of `user_id` with filters, sort and keyset pagination.
     ///
     /// ```
@@ -1159,6 +1181,13 @@ impl SqliteStore {
             Some(pool) => pool.get().map_err(Error::from).and_then(|c| f(&c)),
             None => f(&self.writer()),
         })
+    }
+
+    /// Runs `f` on a pooled reader that is idle now; `None` rather than
+    /// wait for one, or when there is no pool (the writer serves reads).
+    fn try_read_now<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Option<Result<T>> {
+        let conn = self.readers.as_ref()?.try_get()?;
+        Some(self.named(f(&conn)))
     }
 
     /// Runs `f` inside one IMMEDIATE transaction; commits on `Ok`, rolls back on `Err`.
@@ -1568,6 +1597,33 @@ mod test {
         drop(Arc::into_inner(store).unwrap());
         assert!(!dir.path().join("r.db-wal").exists());
         assert!(!dir.path().join("r.db-shm").exists());
+    }
+
+    /// A read "now" takes an idle reader or declines: it never waits for one.
+    #[test]
+    fn a_read_now_takes_an_idle_reader_or_declines() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::options().readers(2).open(dir.path().join("n.db")).unwrap();
+        let p = store.create_project("u1", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
+        let new = NewAvatar { project_id: p.id, name: "A".into(), ..Default::default() };
+        let a = store.create_avatar("u1", &new).unwrap();
+        // Readers open lazily, by reads that may wait; none is idle yet.
+        assert!(store.try_get_avatar_now("u1", &a.id).is_none());
+        store.get_avatar("u1", &a.id).unwrap();
+        assert_eq!(store.try_get_avatar_now("u1", &a.id).unwrap().unwrap().name, "A");
+        assert_eq!(store.try_get_project_now("u1", &p.id).unwrap().unwrap().id, p.id);
+        assert_eq!(store.try_get_avatar_now("u2", &a.id).unwrap().unwrap_err().code(), "NOT_FOUND");
+        assert_eq!(store.try_get_project_now("u2", &p.id).unwrap().unwrap_err().code(), "NOT_FOUND");
+        let Backend::Sqlite(s) = &store.backend else { unreachable!("a file store is SQLite") };
+        let pool = s.readers.as_ref().unwrap();
+        let held: Vec<_> = (0..2).map(|_| pool.get().unwrap()).collect();
+        assert!(store.try_get_avatar_now("u1", &a.id).is_none(), "every reader busy: declined");
+        assert!(store.try_get_project_now("u1", &p.id).is_none());
+        drop(held);
+        assert!(store.try_get_avatar_now("u1", &a.id).is_some());
+        // In memory, reads share the writer, which a write may hold.
+        let mem = Store::open_in_memory().unwrap();
+        assert!(mem.try_get_avatar_now("u1", &a.id).is_none());
     }
 
     #[test]

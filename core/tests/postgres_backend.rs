@@ -7,7 +7,7 @@ mod common;
 use std::sync::Barrier;
 
 use avatar_store::{
-    HISTORY_TABLE, NewProject, Store, embedded_migrations, embedded_postgres_migrations, latest_version,
+    HISTORY_TABLE, NewAvatar, NewProject, Store, embedded_migrations, embedded_postgres_migrations, latest_version,
 };
 use common::INCIDENT_COLUMNS;
 use common::files;
@@ -644,4 +644,17 @@ fn two_processes_of_four_threads_lose_no_increment() {
     for a in &avatars {
         assert!(store.get_avatar("u1", &a.id).unwrap().last_used_at.is_some());
     }
+}
+
+/// A read "now" on PostgreSQL is a network round trip: it declines, and the
+/// caller (Node's event loop) hands the read to a worker instead.
+#[test]
+fn a_read_now_declines_on_postgres() {
+    let Some(db) = TestDb::create() else { return };
+    let store = Store::open(&db.url).unwrap();
+    let p = store.create_project("u1", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
+    let a = store.create_avatar("u1", &NewAvatar { project_id: p.id, name: "A".into(), ..Default::default() }).unwrap();
+    store.get_avatar("u1", &a.id).unwrap();
+    assert!(store.try_get_avatar_now("u1", &a.id).is_none());
+    assert!(store.try_get_project_now("u1", &p.id).is_none());
 }

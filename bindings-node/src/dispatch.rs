@@ -1,0 +1,495 @@
+//! The Promise methods' own dispatcher: a queue served by a few threads of
+//! the addon, and one threadsafe function per Node environment through which
+//! results come back to the JavaScript thread.
+//!
+//! Why not libuv's pool (`uv_queue_work`, napi's async work): an awaited call
+//! there paid two wake-ups of sleeping threads (the pool thread parked on a
+//! condition variable, then the event loop parked in `epoll_wait`), several
+//! times the cost of a short query on this kind of machine. Here the worker
+//! that goes idle spins for [`SPIN`] before it parks, so the next call of a
+//! caller awaiting one call after another finds it awake; and Node drains a
+//! threadsafe function's queue in batches, so with several calls in flight
+//! one event-loop wake-up settles several Promises.
+//!
+//! Even so, an awaited read cost three to six times its `...Sync` twin on
+//! a two-core machine (one worker wake-up is left, and the event loop's),
+//! so [`spawn_read`] runs `getAvatar` and `getProject` at once on the
+//! JavaScript thread when that needs no wait and nothing of the thread is
+//! pending.
+//!
+//! Long operations (backups, migrations, imports and exports, opening a
+//! store) stay on libuv's pool ([`crate::job::spawn`]): two workers would
+//! queue short calls behind them.
+//!
+//! Exit: the threadsafe function keeps the event loop alive only while a
+//! call of its environment is pending (referenced on the first, unreferenced
+//! when the last settles), as the pool's work did; the worker threads are
+//! detached and never keep the process alive.
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::ffi::c_void;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use napi::bindgen_prelude::{ToNapiValue, TypeName};
+use napi::{Env, JsError, ValueType, sys};
+
+use crate::fail::{Failure, into_napi, panic_message};
+use crate::job::{Work, guarded};
+use crate::write::Out;
+
+/// How long an idle worker waits, awake, for the next call before it parks.
+/// Longer than a settle-and-call round trip of an awaiting caller (tens of
+/// microseconds), short enough that an idle process stops using the CPU at
+/// once.
+const SPIN: Duration = Duration::from_micros(100);
+
+/// Worker threads: few, since the JavaScript thread needs a core too, and
+/// only one spins at a time; the second serves calls while the first is in
+/// a long one (a large page, a write waiting for the write lock).
+const WORKERS: usize = 2;
+
+/// A Promise method's call, on its way to a worker.
+struct Call {
+    work: Work,
+    deferred: Deferred,
+    settler: Arc<Settler>,
+    /// A read by id ([`spawn_read`]), which other reads may overtake.
+    read: bool,
+}
+
+/// A Promise's resolver. Created and used only on the JavaScript thread of
+/// its environment; workers only carry it.
+struct Deferred(sys::napi_deferred);
+
+// SAFETY: see `Deferred`; the pointer is never dereferenced off its thread.
+unsafe impl Send for Deferred {}
+
+/// A call's outcome, on its way back to the JavaScript thread.
+struct Done {
+    deferred: Deferred,
+    result: Result<Out, Failure>,
+    read: bool,
+}
+
+/// The way back into one Node environment (the main thread's or a worker
+/// thread's).
+struct Settler {
+    /// The environment's threadsafe function; `None` once it is torn down.
+    /// Workers call it under the read lock, so none touches a threadsafe
+    /// function that Node has freed.
+    tsfn: RwLock<Option<Tsfn>>,
+    back: Mutex<Back>,
+}
+
+struct Back {
+    /// Results not yet taken by the JavaScript thread.
+    done: Vec<Done>,
+    /// Whether the threadsafe function was called since the JavaScript
+    /// thread last took `done`: one call (one event-loop wake-up) per batch.
+    signalled: bool,
+}
+
+struct Tsfn(sys::napi_threadsafe_function);
+
+// SAFETY: napi's threadsafe functions are made to be called from any thread.
+unsafe impl Send for Tsfn {}
+unsafe impl Sync for Tsfn {}
+
+impl Settler {
+    fn new() -> Self {
+        Settler { tsfn: RwLock::new(None), back: Mutex::new(Back { done: Vec::new(), signalled: false }) }
+    }
+
+    fn send(&self, done: Done) {
+        let signal = {
+            let mut back = self.back.lock().unwrap_or_else(PoisonError::into_inner);
+            back.done.push(done);
+            !std::mem::replace(&mut back.signalled, true)
+        };
+        if signal {
+            let tsfn = self.tsfn.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(tsfn) = tsfn.as_ref() {
+                // SAFETY: alive while the lock shows it. A status other than
+                // ok means it is closing: the environment, and the Promise,
+                // are going away.
+                unsafe {
+                    sys::napi_call_threadsafe_function(
+                        tsfn.0,
+                        ptr::null_mut(),
+                        sys::ThreadsafeFunctionCallMode::nonblocking,
+                    )
+                };
+            }
+        }
+    }
+
+    /// The results waiting, on the JavaScript thread.
+    fn take(&self) -> Vec<Done> {
+        let mut back = self.back.lock().unwrap_or_else(PoisonError::into_inner);
+        back.signalled = false;
+        std::mem::take(&mut back.done)
+    }
+}
+
+/// The JavaScript thread's side of one environment, owned by the
+/// threadsafe function (its context) and freed by its finalizer.
+struct EnvState {
+    env: sys::napi_env,
+    tsfn: sys::napi_threadsafe_function,
+    settler: Arc<Settler>,
+    /// Calls started and not yet settled, on this environment.
+    pending: Cell<usize>,
+    /// Those of them that are not reads by id: a read never overtakes one.
+    pending_other: Cell<usize>,
+    /// When the reads run on the JavaScript thread since the event loop
+    /// last turned began ([`spawn_read`]).
+    inline_since: Cell<Option<Instant>>,
+}
+
+thread_local! {
+    /// This thread's environment state. Node runs each environment (the
+    /// main one, each worker thread's) on a thread of its own.
+    static ENV_STATE: Cell<*const EnvState> = const { Cell::new(ptr::null()) };
+}
+
+/// The state of `env`, created with its threadsafe function on first use.
+fn env_state(env: sys::napi_env) -> napi::Result<&'static EnvState> {
+    let current = ENV_STATE.with(Cell::get);
+    // SAFETY: a non-null pointer is alive until the finalizer clears it.
+    if let Some(state) = unsafe { current.as_ref() } {
+        if state.env == env {
+            return Ok(state);
+        }
+    }
+    let settler = Arc::new(Settler::new());
+    let state = Box::into_raw(Box::new(EnvState {
+        env,
+        tsfn: ptr::null_mut(),
+        settler,
+        pending: Cell::new(0),
+        pending_other: Cell::new(0),
+        inline_since: Cell::new(None),
+    }));
+    let mut name = ptr::null_mut();
+    let mut tsfn = ptr::null_mut();
+    // SAFETY: plain napi calls on the JavaScript thread of `env`; `state`
+    // is a live allocation until `finalize` frees it.
+    unsafe {
+        let label = "avatar-store";
+        napi::check_status!(sys::napi_create_string_utf8(env, label.as_ptr().cast(), label.len() as isize, &mut name))?;
+        let created = sys::napi_create_threadsafe_function(
+            env,
+            ptr::null_mut(),
+            ptr::null_mut(),
+            name,
+            0,
+            1,
+            state.cast(),
+            Some(finalize),
+            state.cast(),
+            Some(settle),
+            &mut tsfn,
+        );
+        if created != sys::Status::napi_ok {
+            drop(Box::from_raw(state));
+            napi::check_status!(created)?;
+        }
+        // Idle until a call is pending: an idle store must not keep the
+        // process alive.
+        napi::check_status!(sys::napi_unref_threadsafe_function(env, tsfn))?;
+        let state_ref = &mut *state;
+        state_ref.tsfn = tsfn;
+        *state_ref.settler.tsfn.write().unwrap_or_else(PoisonError::into_inner) = Some(Tsfn(tsfn));
+        ENV_STATE.with(|c| c.set(state));
+        Ok(state_ref)
+    }
+}
+
+/// The environment is being torn down: no result may reach it any more.
+unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    let state = data.cast::<EnvState>();
+    // SAFETY: `data` is the EnvState given at creation, freed only here.
+    let state = unsafe { Box::from_raw(state) };
+    *state.settler.tsfn.write().unwrap_or_else(PoisonError::into_inner) = None;
+    state.settler.take();
+    ENV_STATE.with(|c| {
+        if ptr::eq(c.get(), &*state) {
+            c.set(ptr::null());
+        }
+    });
+}
+
+/// Settles the Promises of the results waiting, on the JavaScript thread
+/// (Node's callback of the threadsafe function).
+unsafe extern "C" fn settle(
+    env: sys::napi_env,
+    _js_callback: sys::napi_value,
+    context: *mut c_void,
+    _data: *mut c_void,
+) {
+    if env.is_null() {
+        // Torn down: `finalize` dropped what was waiting.
+        return;
+    }
+    // SAFETY: the context is the environment's EnvState, alive until `finalize`.
+    let state = unsafe { &*context.cast::<EnvState>() };
+    // The event loop turned: reads may run on this thread again.
+    state.inline_since.set(None);
+    let batch = state.settler.take();
+    let settled = batch.len();
+    let others = batch.iter().filter(|d| !d.read).count();
+    state.pending_other.set(state.pending_other.get().saturating_sub(others));
+    for done in batch {
+        // A panic must not unwind into Node (it would abort the process).
+        let _ = catch_unwind(AssertUnwindSafe(|| unsafe { settle_promise(env, done) }));
+    }
+    let left = state.pending.get().saturating_sub(settled);
+    state.pending.set(left);
+    if left == 0 && settled > 0 {
+        // SAFETY: on the JavaScript thread of `env`.
+        unsafe { sys::napi_unref_threadsafe_function(env, state.tsfn) };
+    }
+}
+
+unsafe fn settle_promise(env: sys::napi_env, done: Done) {
+    let Done { deferred, result, .. } = done;
+    let value = result.map_err(|f| into_napi(&Env::from_raw(env), f)).and_then(|out| {
+        // SAFETY: on the JavaScript thread, in Node's handle scope.
+        unsafe { Out::to_napi_value(env, out) }
+    });
+    // SAFETY: `deferred` belongs to `env` and is settled exactly here, once.
+    unsafe {
+        match value {
+            Ok(v) => sys::napi_resolve_deferred(env, deferred.0, v),
+            Err(e) => sys::napi_reject_deferred(env, deferred.0, JsError::from(e).into_value(env)),
+        };
+    }
+}
+
+/// The calls waiting for a worker.
+///
+/// A hand-made queue rather than a channel: a channel wakes a parked
+/// receiver on every send, while here the JavaScript thread wakes a worker
+/// only when none is spinning, so an awaited call costs no wake-up of a
+/// sleeping thread, nor do calls in flight that the busy workers will find.
+struct Queue {
+    waiting: Mutex<Waiting>,
+    wake: Condvar,
+    /// `waiting.calls.len()`, read without the lock by the spinning worker.
+    len: AtomicUsize,
+    /// Whether a worker is spinning. Cleared under the lock, so a call
+    /// pushed meanwhile is either seen by that worker or wakes one.
+    spinning: AtomicBool,
+}
+
+struct Waiting {
+    calls: VecDeque<Call>,
+    /// Workers waiting on `wake`.
+    parked: usize,
+}
+
+impl Queue {
+    fn push(&self, call: Call) {
+        let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+        waiting.calls.push_back(call);
+        self.len.store(waiting.calls.len(), Ordering::Release);
+        let wake = waiting.parked > 0 && !self.spinning.load(Ordering::Acquire);
+        drop(waiting);
+        if wake {
+            self.wake.notify_one();
+        }
+    }
+
+    /// The next call: spinning for up to [`SPIN`] first if no other worker
+    /// is (one is enough to catch the next call, and a second would take the
+    /// CPU from the JavaScript thread), then parked.
+    fn pop(&self) -> Call {
+        let spinner = !self.spinning.swap(true, Ordering::Acquire);
+        if spinner {
+            let start = Instant::now();
+            'spin: loop {
+                for _ in 0..64 {
+                    if self.len.load(Ordering::Acquire) > 0 {
+                        break 'spin;
+                    }
+                    std::hint::spin_loop();
+                }
+                if start.elapsed() >= SPIN {
+                    break;
+                }
+                // On a machine with more busy threads than cores, pure
+                // spinning took the core from the JavaScript thread the
+                // spinner waits for (an awaited write took 140 µs instead
+                // of 65 with the yield).
+                std::thread::yield_now();
+            }
+        }
+        let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+        if spinner {
+            self.spinning.store(false, Ordering::Release);
+        }
+        loop {
+            if let Some(call) = waiting.calls.pop_front() {
+                self.len.store(waiting.calls.len(), Ordering::Release);
+                return call;
+            }
+            waiting.parked += 1;
+            waiting = self.wake.wait(waiting).unwrap_or_else(PoisonError::into_inner);
+            waiting.parked -= 1;
+        }
+    }
+}
+
+/// The queue; the workers start with the first call.
+fn queue() -> &'static Queue {
+    static QUEUE: OnceLock<Queue> = OnceLock::new();
+    let mut first = false;
+    let queue = QUEUE.get_or_init(|| {
+        first = true;
+        Queue {
+            waiting: Mutex::new(Waiting { calls: VecDeque::new(), parked: 0 }),
+            wake: Condvar::new(),
+            len: AtomicUsize::new(0),
+            spinning: AtomicBool::new(false),
+        }
+    });
+    if first {
+        for i in 0..WORKERS {
+            // A thread that cannot start leaves the others to serve; with
+            // none at all, calls would wait forever, so fail loudly.
+            let started =
+                std::thread::Builder::new().name(format!("avatar-store-{i}")).spawn(move || serve(queue)).is_ok();
+            assert!(started || i > 0, "avatar-store could not start a worker thread");
+        }
+    }
+    queue
+}
+
+fn serve(queue: &Queue) {
+    loop {
+        let Call { work, deferred, settler, read } = queue.pop();
+        // Records are encoded here rather than on the JavaScript thread.
+        let result = match catch_unwind(AssertUnwindSafe(|| guarded(work).map(Out::encoded))) {
+            Ok(r) => r,
+            Err(payload) => Err(Failure::Panic(panic_message(payload.as_ref()))),
+        };
+        settler.send(Done { deferred, result, read });
+    }
+}
+
+/// Runs `prepared` on a worker; the returned Promise settles on the
+/// JavaScript thread. An argument error rejects it rather than throws.
+pub fn spawn(env: &Env, prepared: Result<Work, Failure>) -> napi::Result<Pending> {
+    enqueue(env, prepared, false)
+}
+
+fn enqueue(env: &Env, prepared: Result<Work, Failure>, read: bool) -> napi::Result<Pending> {
+    let raw = env.raw();
+    let (deferred, promise) = create_promise(raw)?;
+    let work = match prepared {
+        Ok(work) => work,
+        Err(f) => {
+            // SAFETY: on the JavaScript thread; `deferred` is new.
+            unsafe { settle_promise(raw, Done { deferred, result: Err(f), read: false }) };
+            return Ok(Pending(promise));
+        }
+    };
+    let state = env_state(raw)?;
+    if state.pending.get() == 0 {
+        // SAFETY: on the JavaScript thread of `env`.
+        napi::check_status!(unsafe { sys::napi_ref_threadsafe_function(raw, state.tsfn) })?;
+    }
+    state.pending.set(state.pending.get() + 1);
+    if !read {
+        state.pending_other.set(state.pending_other.get() + 1);
+    }
+    queue().push(Call { work, deferred, settler: state.settler.clone(), read });
+    Ok(Pending(promise))
+}
+
+/// A read tried on the JavaScript thread: `None` when it would have to wait
+/// (see [`avatar_store::Store::try_get_avatar_now`]).
+pub type Now = Box<dyn FnOnce() -> Option<avatar_store::Result<Out>>>;
+
+/// How long reads may run on the JavaScript thread, one after another,
+/// before one goes through a worker so that the event loop turns: a loop
+/// awaiting reads would otherwise run as microtasks only and hold off
+/// timers and I/O for as long as it runs.
+const INLINE_BUDGET: Duration = Duration::from_millis(1);
+
+/// Like [`spawn`] for a short read (`getAvatar`, `getProject`): the read
+/// runs at once on the JavaScript thread if it needs no wait (an idle
+/// reader, no lock), and the Promise is returned settled, when no call of
+/// this environment is pending, or when only reads are and one of them
+/// already waits for a worker (the workers are busy; this thread would only
+/// wait for them). Otherwise, or once [`INLINE_BUDGET`] is spent without a
+/// turn of the event loop, it goes to a worker like any call. A read never
+/// overtakes a pending call that is not a read.
+pub fn spawn_read(env: &Env, prepared: Result<(Now, Work), Failure>) -> napi::Result<Pending> {
+    let (now, work) = match prepared {
+        Ok(p) => p,
+        Err(f) => return spawn(env, Err(f)),
+    };
+    let raw = env.raw();
+    let state = env_state(raw)?;
+    let started = state.inline_since.get();
+    let within_budget = started.is_none_or(|t| t.elapsed() < INLINE_BUDGET);
+    // Only reads in flight, and one already waiting for a worker: this
+    // thread, which would otherwise wait for them, reads too.
+    let workers_busy = state.pending_other.get() == 0 && queue().len.load(Ordering::Acquire) > 0;
+    if (state.pending.get() == 0 || workers_busy) && within_budget {
+        let result = match catch_unwind(AssertUnwindSafe(now)) {
+            Ok(None) => None,
+            Ok(Some(r)) => Some(r.map_err(Failure::Core)),
+            Err(payload) => Some(Err(Failure::Panic(panic_message(payload.as_ref())))),
+        };
+        if let Some(result) = result {
+            if started.is_none() {
+                state.inline_since.set(Some(Instant::now()));
+            }
+            let (deferred, promise) = create_promise(raw)?;
+            // SAFETY: on the JavaScript thread, inside the call's handle scope.
+            unsafe { settle_promise(raw, Done { deferred, result, read: true }) };
+            return Ok(Pending(promise));
+        }
+    }
+    enqueue(env, Ok(work), true)
+}
+
+fn create_promise(env: sys::napi_env) -> napi::Result<(Deferred, sys::napi_value)> {
+    let mut deferred = ptr::null_mut();
+    let mut promise = ptr::null_mut();
+    // SAFETY: on the JavaScript thread of `env`.
+    napi::check_status!(unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) })?;
+    Ok((Deferred(deferred), promise))
+}
+
+/// A Promise made by [`spawn`], returned to JavaScript as it is.
+pub struct Pending(sys::napi_value);
+
+impl Pending {
+    pub(crate) fn new(promise: sys::napi_value) -> Self {
+        Pending(promise)
+    }
+}
+
+impl TypeName for Pending {
+    fn type_name() -> &'static str {
+        "Promise"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ToNapiValue for Pending {
+    unsafe fn to_napi_value(_env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        Ok(val.0)
+    }
+}
