@@ -850,8 +850,10 @@ impl Store {
     }
 
     /// Like [`Store::get_avatar`], only if the read needs no wait for a
-    /// connection: `None` when no pooled reader is idle now (every one busy,
-    /// or none opened yet: readers open lazily), when the store reads
+    /// connection or a lock: `None` when no pooled reader is idle now (every
+    /// one busy, or none opened yet: readers open lazily), when the file is
+    /// locked against readers (`BUSY` at once, not after the busy timeout),
+    /// when the store reads
     /// through its writer (in memory, read-only) and on PostgreSQL (a
     /// network round trip). For a caller on a thread that must not block,
     /// such as Node's event loop, which otherwise hands the read to a
@@ -1185,9 +1187,21 @@ impl SqliteStore {
 
     /// Runs `f` on a pooled reader that is idle now; `None` rather than
     /// wait for one, or when there is no pool (the writer serves reads).
+    /// Nor does it wait for a lock: a WAL read is rarely refused one (another
+    /// process recovering the log, or holding the file in exclusive mode),
+    /// but then the busy timeout would hold the caller for seconds, so the
+    /// read runs with none and a `BUSY` declines instead.
     fn try_read_now<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Option<Result<T>> {
         let conn = self.readers.as_ref()?.try_get()?;
-        Some(self.named(f(&conn)))
+        // sqlite3_busy_timeout fails only on a closed handle, which a pooled
+        // connection never is.
+        let _ = conn.busy_timeout(Duration::ZERO);
+        let out = f(&conn);
+        let _ = conn.busy_timeout(self.options.busy_timeout);
+        match out {
+            Err(Error::Busy(_)) => None,
+            out => Some(self.named(out)),
+        }
     }
 
     /// Runs `f` inside one IMMEDIATE transaction; commits on `Ok`, rolls back on `Err`.
@@ -1621,6 +1635,16 @@ mod test {
         assert!(store.try_get_project_now("u1", &p.id).is_none());
         drop(held);
         assert!(store.try_get_avatar_now("u1", &a.id).is_some());
+        // No wait for a lock either: the read runs with no busy timeout, a
+        // BUSY declines, and the reader waits for locks again afterwards.
+        let during = s.try_read_now(|c| {
+            let t: i64 = c.pragma_query_value(None, "busy_timeout", |r| r.get(0))?;
+            assert_eq!(t, 0, "no busy timeout while a read runs now");
+            Err::<(), _>(Error::Busy("locked".into()))
+        });
+        assert!(during.is_none(), "BUSY: declined");
+        let timeout: i64 = s.read(|c| Ok(c.pragma_query_value(None, "busy_timeout", |r| r.get(0))?)).unwrap();
+        assert_eq!(timeout, 5_000, "the reader's busy timeout is back");
         // In memory, reads share the writer, which a write may hold.
         let mem = Store::open_in_memory().unwrap();
         assert!(mem.try_get_avatar_now("u1", &a.id).is_none());
