@@ -215,7 +215,8 @@ impl FieldType for Uuid {
         Uuid::try_parse(&s).map_err(|e| Error::Internal(format!("column {i} holds {s:?}, not a UUID: {e}")))
     }
     fn sql(&self) -> SqlArg<'_> {
-        SqlArg::Owned(Some(self.hyphenated().to_string()))
+        // The encoder directly: `to_string` goes through `fmt`, about twice the cost.
+        SqlArg::Owned(Some(self.hyphenated().encode_lower(&mut Uuid::encode_buffer()).to_owned()))
     }
     fn check(&self, field: &str, check: &Check, _: bool) -> Result<()> {
         match check {
@@ -729,9 +730,14 @@ macro_rules! define_record {
                 })
             }
 
+            /// Every column's parameter, in column order.
+            pub(crate) fn sql_args(&self) -> [$crate::fields::SqlArg<'_>; $FIELDS.len()] {
+                [$($crate::fields::FieldType::sql(&self.$f)),*]
+            }
+
             /// Runs `f` with every column bound, in column order.
             pub(crate) fn with_params<T>(&self, f: impl FnOnce(&[&dyn rusqlite::ToSql]) -> T) -> T {
-                let args = [$($crate::fields::FieldType::sql(&self.$f)),*];
+                let args = self.sql_args();
                 f(&args.each_ref().map(|a| a as &dyn rusqlite::ToSql))
             }
         }
