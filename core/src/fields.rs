@@ -183,6 +183,10 @@ pub trait FieldType: Sized {
 pub enum SqlArg<'a> {
     Borrowed(&'a dyn ToSql),
     Owned(Option<String>),
+    /// Fixed-width ASCII text formatted on the stack (an id, a time):
+    /// SQLite copies what it binds, so a heap string per value would only
+    /// add an allocation and a free (four per new avatar).
+    Fixed([u8; 36], u8),
 }
 
 impl ToSql for SqlArg<'_> {
@@ -190,7 +194,20 @@ impl ToSql for SqlArg<'_> {
         match self {
             SqlArg::Borrowed(v) => v.to_sql(),
             SqlArg::Owned(v) => v.to_sql(),
+            SqlArg::Fixed(buf, len) => Ok(ToSqlOutput::Borrowed(ValueRef::Text(&buf[..usize::from(*len)]))),
         }
+    }
+}
+
+/// A stored time as a bound parameter.
+fn timestamp_arg(t: &DateTime<Utc>) -> SqlArg<'static> {
+    match model::fixed_timestamp(t) {
+        Some(text) => {
+            let mut buf = [0; 36];
+            buf[..text.len()].copy_from_slice(&text);
+            SqlArg::Fixed(buf, text.len() as u8)
+        }
+        None => SqlArg::Owned(Some(model::format_timestamp(t))),
     }
 }
 
@@ -215,7 +232,9 @@ impl FieldType for Uuid {
         Uuid::try_parse(&s).map_err(|e| Error::Internal(format!("column {i} holds {s:?}, not a UUID: {e}")))
     }
     fn sql(&self) -> SqlArg<'_> {
-        SqlArg::Owned(Some(self.hyphenated().to_string()))
+        let mut buf = [0; 36];
+        let len = self.hyphenated().encode_lower(&mut buf).len();
+        SqlArg::Fixed(buf, len as u8)
     }
     fn check(&self, field: &str, check: &Check, _: bool) -> Result<()> {
         match check {
@@ -308,7 +327,7 @@ impl FieldType for DateTime<Utc> {
         Ok(row.try_get(i)?)
     }
     fn sql(&self) -> SqlArg<'_> {
-        SqlArg::Owned(Some(model::format_timestamp(self)))
+        timestamp_arg(self)
     }
     fn check(&self, field: &str, check: &Check, imported: bool) -> Result<()> {
         match check {
@@ -336,7 +355,7 @@ impl FieldType for Option<DateTime<Utc>> {
         Ok(row.try_get(i)?)
     }
     fn sql(&self) -> SqlArg<'_> {
-        SqlArg::Owned(self.as_ref().map(model::format_timestamp))
+        self.as_ref().map_or(SqlArg::Owned(None), timestamp_arg)
     }
     fn check(&self, field: &str, check: &Check, imported: bool) -> Result<()> {
         match self {
@@ -729,9 +748,14 @@ macro_rules! define_record {
                 })
             }
 
+            /// Every column's parameter, in column order.
+            pub(crate) fn sql_args(&self) -> [$crate::fields::SqlArg<'_>; $FIELDS.len()] {
+                [$($crate::fields::FieldType::sql(&self.$f)),*]
+            }
+
             /// Runs `f` with every column bound, in column order.
             pub(crate) fn with_params<T>(&self, f: impl FnOnce(&[&dyn rusqlite::ToSql]) -> T) -> T {
-                let args = [$($crate::fields::FieldType::sql(&self.$f)),*];
+                let args = self.sql_args();
                 f(&args.each_ref().map(|a| a as &dyn rusqlite::ToSql))
             }
         }

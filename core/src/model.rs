@@ -203,17 +203,28 @@ pub(crate) fn one_of(field: &str, s: &str, values: &[&str]) -> Result<()> {
 pub(crate) fn url(field: &str, s: &str) -> Result<()> {
     no_nul(field, s)?;
     max_len(field, s, MAX_URL_LEN)?;
-    let scheme_ok = s
-        .split_once("://")
-        .map(|(scheme, rest)| URL_SCHEMES.iter().any(|ok| scheme.eq_ignore_ascii_case(ok)) && !rest.is_empty())
-        .unwrap_or(false);
+    // `scheme://` and at least one byte more, compared in place (splitting
+    // at the first "://" set up a substring search for every URL).
+    let b = s.as_bytes();
+    let scheme_ok = URL_SCHEMES.iter().any(|ok| {
+        let n = ok.len();
+        b.len() > n + 3 && b[..n].eq_ignore_ascii_case(ok.as_bytes()) && &b[n..n + 3] == b"://"
+    });
     if !scheme_ok {
         return Err(Error::validation(
             field,
             format!("must be an absolute {} URL, got {:?}", URL_SCHEMES.join(" or "), truncate(s)),
         ));
     }
-    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    // For ASCII (nearly every URL) whitespace and control characters are
+    // the bytes up to the space and DEL: a byte test instead of decoding
+    // and classifying each char, which cost about 900 instructions per URL.
+    let unclean = if s.is_ascii() {
+        s.bytes().any(|b| b <= b' ' || b == 0x7f)
+    } else {
+        s.chars().any(|c| c.is_whitespace() || c.is_control())
+    };
+    if unclean {
         return Err(Error::validation(field, "must not contain whitespace or control characters"));
     }
     Ok(())
@@ -222,11 +233,42 @@ pub(crate) fn url(field: &str, s: &str) -> Result<()> {
 /// Formats a time the way the database stores it: RFC 3339 UTC with
 /// milliseconds and a `Z`, always 24 characters, so text order is time order.
 pub fn format_timestamp(t: &DateTime<Utc>) -> String {
-    // chrono's RFC 3339 writer: about 3x faster than `format!` of the parts
-    // and 5x faster than a `format` pattern, which is parsed on every call
-    // (a criterion micro-benchmark, issue 10). Years past 9999 get a sign,
+    // chrono's RFC 3339 writer (3x faster than `format!` of the parts, issue
+    // 10) keeps what the fixed form cannot hold: years past 9999 get a sign,
     // as `%Y` writes them; a leap second prints as :60.
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    match fixed_timestamp(t) {
+        Some(text) => String::from_utf8(text.to_vec()).expect("digits and ASCII separators"),
+        None => t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    }
+}
+
+/// [`format_timestamp`] of a time in years 0..=9999 without a leap second
+/// (every stored time), written digit by digit: two per new avatar, where
+/// chrono's writer cost about 700 instructions each (callgrind, W2) and
+/// this about a sixth of that. `None` for the rest.
+pub(crate) fn fixed_timestamp(t: &DateTime<Utc>) -> Option<[u8; 24]> {
+    // The naive time: `DateTime`'s own accessors add the (zero) offset on each call.
+    let t = t.naive_utc();
+    let nanos = t.nanosecond();
+    let year = t.year();
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+        return None;
+    }
+    let mut b = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut n: u32| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, 4, year as u32);
+    put(5, 2, t.month());
+    put(8, 2, t.day());
+    put(11, 2, t.hour());
+    put(14, 2, t.minute());
+    put(17, 2, t.second());
+    put(20, 3, nanos / 1_000_000);
+    Some(b)
 }
 
 /// Parses a stored timestamp. The fixed-width form is read by hand because it
@@ -325,6 +367,58 @@ mod test {
         );
         assert_eq!(parse_timestamp("2026-13-02T03:04:05.000Z"), None);
         assert_eq!(parse_timestamp("garbage"), None);
+    }
+
+    /// The fixed-width writer against chrono's RFC 3339 writer, which it
+    /// replaces for years 0..=9999, and against the pattern it stands for.
+    #[test]
+    fn the_hand_written_timestamp_agrees_with_chrono() {
+        use proptest::prelude::*;
+        let chrono_form = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let first = Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0).unwrap().timestamp_millis();
+        let last = Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap().timestamp_millis() + 999;
+        proptest!(ProptestConfig::with_cases(20_000), |(ms in first..=last, sub_ms in 0u32..1_000_000)| {
+            let t = DateTime::from_timestamp_millis(ms).unwrap();
+            // Sub-millisecond digits are cut, never rounded up.
+            let t = t.with_nanosecond(t.nanosecond() + sub_ms).unwrap();
+            let text = format_timestamp(&t);
+            prop_assert_eq!(&text, &chrono_form(&t));
+            prop_assert_eq!(&text, &t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+        });
+        for t in [first, last, 0, 951_782_400_000, 4_107_542_399_999] {
+            let t = DateTime::from_timestamp_millis(t).unwrap();
+            assert_eq!(format_timestamp(&t), chrono_form(&t));
+        }
+    }
+
+    /// The byte test for ASCII URLs and the char test for the rest refuse
+    /// the same things.
+    #[test]
+    fn urls_with_whitespace_or_control_characters_are_refused_ascii_or_not() {
+        for bad in [
+            "https://a b",
+            "https://a\tb",
+            "https://a\nb",
+            "https://a\x0bb",
+            "https://a\x1fb",
+            "https://a\x7fb",
+            "https://a\0b",
+            "https://ä b",
+            "https://ä\u{85}b",
+            "https://ä\u{a0}b",
+            "https://ä\u{2028}b",
+            "https://ä\u{9f}b",
+            "https://",
+            "http:/x",
+            "ftp://x",
+            "httpss://x",
+            " https://x",
+        ] {
+            assert_eq!(url("imageUrl", bad).unwrap_err().field(), Some("imageUrl"), "{bad:?}");
+        }
+        for good in ["https://x", "HTTP://x/~a?b=c#d", "hTtPs://ä.example/ü", "http://a/%20", "https://:://"] {
+            url("imageUrl", good).unwrap_or_else(|e| panic!("{good:?}: {e}"));
+        }
     }
 
     #[test]

@@ -497,6 +497,44 @@ fn configure_reader(conn: &Connection, busy: Duration) -> rusqlite::Result<()> {
     conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)
 }
 
+/// Lookaside slots of a writer connection: 200 of SQLite's default 1,200
+/// bytes (240 KB per store; SQLite's default is 40, 48 KB). Lookaside is the
+/// connection's own small-allocation pool, and every text a statement binds
+/// is copied into it. A chunk of a batch insert ([`repo::INSERT_CHUNK`] rows,
+/// 20-odd texts each) overflows the default pool into malloc, which took
+/// back most of what the chunk saves (callgrind, W2: 16-row chunks cost 3 %
+/// fewer instructions than one row per statement with the default pool,
+/// 13 % fewer with this one). Readers bind a few values and keep the default.
+const WRITER_LOOKASIDE_SLOTS: i32 = 200;
+const LOOKASIDE_SLOT_BYTES: i32 = 1200;
+
+/// Gives a new writer connection its larger lookaside pool; must come before
+/// the connection's first statement (SQLite refuses, harmlessly, once the
+/// pool is in use).
+fn widen_lookaside(conn: &Connection) {
+    // SAFETY: the handle is valid while `conn` lives and is used on this
+    // thread only; with a null buffer SQLite allocates the pool itself and
+    // frees it when the connection closes.
+    let _ = unsafe {
+        rusqlite::ffi::sqlite3_db_config(
+            conn.handle(),
+            rusqlite::ffi::SQLITE_DBCONFIG_LOOKASIDE,
+            std::ptr::null_mut::<std::ffi::c_void>(),
+            LOOKASIDE_SLOT_BYTES,
+            WRITER_LOOKASIDE_SLOTS,
+        )
+    };
+}
+
+/// Where a write transaction's statement journals go (SQLite's `temp_store`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Journal {
+    /// The connection's setting: memory up to 64 KB, then a temporary file.
+    Default,
+    /// Memory only.
+    InMemory,
+}
+
 fn configure(conn: &Connection, busy: Duration) -> rusqlite::Result<()> {
     conn.busy_timeout(busy)?;
     conn.set_prepared_statement_cache_capacity(64);
@@ -1060,6 +1098,7 @@ impl SqliteStore {
 
     fn open_memory(options: OpenOptions) -> Result<SqliteStore> {
         let mut conn = Connection::open_in_memory()?;
+        widen_lookaside(&conn);
         configure(&conn, options.busy_timeout)?;
         let migration = migrate::migrate(&mut conn, None, false)?;
         if options.verify {
@@ -1092,6 +1131,7 @@ impl SqliteStore {
         let busy = options.busy_timeout;
         let deadline = Instant::now() + busy;
         let mut conn = Connection::open(path).map_err(|e| Error::file(path, e))?;
+        widen_lookaside(&conn);
         conn.busy_timeout(busy)?;
         // Refuse a newer or edited database before anything is written to
         // it; even switching to WAL would change the file.
@@ -1206,14 +1246,28 @@ impl SqliteStore {
 
     /// Runs `f` inside one IMMEDIATE transaction; commits on `Ok`, rolls back on `Err`.
     fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.write_with(Journal::Default, f)
+    }
+
+    /// [`Self::write`], with the transaction's statement journals where `journal` says.
+    fn write_with<T>(&self, journal: Journal, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let mut conn = self.writer();
-        self.named((|| {
+        // SQLite reads temp_store when the transaction begins. Either
+        // setting fails only with a TEMP table open, which the store never
+        // has; a failure would cost speed, not correctness.
+        if journal == Journal::InMemory {
+            let _ = conn.pragma_update(None, "temp_store", "MEMORY");
+        }
+        let out = self.named((|| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx)?;
             tx.commit()?;
             Ok(out)
-        })())
-        .inspect(|_| self.after_commit(&conn))
+        })());
+        if journal == Journal::InMemory {
+            let _ = conn.pragma_update(None, "temp_store", "DEFAULT");
+        }
+        out.inspect(|_| self.after_commit(&conn))
     }
 
     /// Runs `f`, a single statement that commits by itself, on the writer.
@@ -1343,7 +1397,14 @@ impl SqliteStore {
 
     pub fn create_avatars(&self, user_id: &str, new: &[NewAvatar]) -> Result<Vec<Avatar>> {
         let avatars = repo::prepare_avatars(user_id, new)?;
-        self.write(|c| repo::insert_avatars(c, user_id, &avatars))?;
+        // A multi-row INSERT (a batch of at least one chunk) keeps a
+        // statement journal, to undo itself alone should a row fail. By
+        // default SQLite moves that journal to a temporary file once it
+        // passes 64 KB, and keeps writing there until the commit: 16,000
+        // more writes in a 10,000-avatar batch, about as long as the inserts
+        // themselves. In memory it holds one chunk's pages at a time.
+        let journal = if avatars.len() >= repo::INSERT_CHUNK { Journal::InMemory } else { Journal::Default };
+        self.write_with(journal, |c| repo::insert_avatars(c, user_id, &avatars))?;
         Ok(avatars)
     }
 
@@ -1648,6 +1709,75 @@ mod test {
         // In memory, reads share the writer, which a write may hold.
         let mem = Store::open_in_memory().unwrap();
         assert!(mem.try_get_avatar_now("u1", &a.id).is_none());
+    }
+
+    fn sqlite(store: &Store) -> &SqliteStore {
+        match &store.backend {
+            Backend::Sqlite(s) => s,
+            Backend::Postgres(_) => unreachable!("a SQLite store"),
+        }
+    }
+
+    fn batch(project_id: Uuid, n: usize) -> Vec<NewAvatar> {
+        (0..n)
+            .map(|i| NewAvatar {
+                project_id,
+                name: format!("avatar {i}"),
+                persona_background: Some("a background of some length, as real ones have".into()),
+                generation_prompt: Some("a prompt of some length, as real ones have, and then some more".into()),
+                hair_color: Some("silver".into()),
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    /// Chunks of a batch bind their texts in the writer's lookaside pool; a
+    /// pool too small sends them to malloc (SQLite counts each such miss).
+    #[test]
+    fn a_batch_chunk_fits_the_writers_lookaside() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in [Store::open_in_memory().unwrap(), Store::open(dir.path().join("l.db")).unwrap()] {
+            let p = store.create_project("u1", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
+            let misses = |reset: bool| {
+                let (mut now, mut peak) = (0, 0);
+                // SAFETY: the writer's handle, on this thread, under its lock.
+                let rc = unsafe {
+                    rusqlite::ffi::sqlite3_db_status(
+                        sqlite(&store).writer().handle(),
+                        rusqlite::ffi::SQLITE_DBSTATUS_LOOKASIDE_MISS_FULL,
+                        &mut now,
+                        &mut peak,
+                        i32::from(reset),
+                    )
+                };
+                assert_eq!(rc, 0);
+                peak
+            };
+            store.create_avatars("u1", &batch(p.id, 3 * repo::INSERT_CHUNK)).unwrap();
+            misses(true);
+            store.create_avatars("u1", &batch(p.id, 3 * repo::INSERT_CHUNK)).unwrap();
+            assert_eq!(misses(false), 0, "allocations the lookaside pool could not take");
+        }
+    }
+
+    /// A transaction may keep its statement journals in memory, and the
+    /// writer's setting is back to the default after it, committed or not.
+    #[test]
+    fn a_large_batch_journals_in_memory_and_restores_the_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("j.db")).unwrap();
+        let s = sqlite(&store);
+        let temp_store = |c: &Connection| c.query_row("PRAGMA temp_store", [], |r| r.get::<_, i64>(0));
+        assert_eq!(s.write_with(Journal::InMemory, |c| Ok(temp_store(c)?)).unwrap(), 2, "MEMORY");
+        assert_eq!(s.write_with(Journal::Default, |c| Ok(temp_store(c)?)).unwrap(), 0, "DEFAULT");
+        let p = store.create_project("u1", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
+        store.create_avatars("u1", &batch(p.id, 2 * repo::INSERT_CHUNK + 1)).unwrap();
+        assert_eq!(temp_store(&s.writer()).unwrap(), 0);
+        let mut failing = batch(p.id, 2 * repo::INSERT_CHUNK + 1);
+        failing[repo::INSERT_CHUNK + 1].project_id = Uuid::now_v7();
+        assert_eq!(store.create_avatars("u1", &failing).unwrap_err().code(), "NOT_FOUND");
+        assert_eq!(temp_store(&s.writer()).unwrap(), 0);
+        assert_eq!(store.count("u1").unwrap(), (1, 2 * repo::INSERT_CHUNK as u64 + 1));
     }
 
     #[test]

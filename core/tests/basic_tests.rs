@@ -147,6 +147,50 @@ fn batch_creation_is_all_or_nothing() {
     assert_eq!(s.count("u1").unwrap(), (1, 100));
 }
 
+fn a_batch_of_several_insert_chunks_reads_back_exactly_and_in_order() {
+    // SQLite inserts a batch 16 rows to a statement and the rest one by one:
+    // 37 avatars are two full chunks and five more, and every row must land
+    // with the values the call returned, in the order given.
+    let s = store();
+    let p = project(&s, "u1", "P");
+    let q = project(&s, "u1", "Q");
+    let input: Vec<_> = (0..37)
+        .map(|i| {
+            let bare = NewAvatar { project_id: p.id, name: format!("bare {i}"), ..Default::default() };
+            if i % 3 == 0 { bare } else { full_avatar(if i % 2 == 0 { q.id } else { p.id }, &format!("a{i}")) }
+        })
+        .collect();
+    let made = s.create_avatars("u1", &input).unwrap();
+    assert_eq!(made.len(), 37);
+    for (given, a) in input.iter().zip(&made) {
+        assert_eq!((a.name.as_str(), a.project_id), (given.name.as_str(), given.project_id));
+        assert_eq!(&s.get_avatar("u1", &a.id).unwrap(), a, "{} reads back as created", a.name);
+    }
+    let q = AvatarQuery { limit: Some(100), ..Default::default() };
+    let listed = s.list_avatars("u1", &q).unwrap().items;
+    assert_eq!(listed, made, "oldest first, in the order given");
+}
+
+fn a_failure_in_a_later_insert_chunk_leaves_nothing() {
+    let s = store();
+    let p = project(&s, "u1", "P");
+    let other = project(&s, "u2", "Q");
+    // Item 20 sits in the second chunk of 16, after a whole chunk went in.
+    let mut input: Vec<_> = (0..40).map(|i| full_avatar(p.id, &format!("a{i}"))).collect();
+    input[20].project_id = other.id;
+    let err = s.create_avatars("u1", &input).unwrap_err();
+    assert_eq!(err.code(), "NOT_FOUND", "{err}");
+    assert!(err.to_string().contains(&other.id.to_string()), "{err}");
+    assert_eq!(s.count("u1").unwrap(), (1, 0));
+    // A bad item late in a large batch is named, and nothing is written either.
+    input[20].project_id = p.id;
+    input[33].image_url = Some("ftp://x".into());
+    let err = s.create_avatars("u1", &input).unwrap_err();
+    assert_eq!(err.field(), Some("imageUrl"), "{err}");
+    assert!(err.to_string().contains("item 33"), "{err}");
+    assert_eq!(s.count("u1").unwrap(), (1, 0));
+}
+
 fn avatar_listing_pages_filters_and_sorts() {
     let s = store();
     let p = project(&s, "u1", "P");
@@ -286,6 +330,35 @@ fn export_then_import_is_idempotent_and_guards_owners() {
     assert_eq!(err.code(), "CONFLICT");
     assert_eq!(t.count("u2").unwrap(), (0, 0));
 }
+}
+
+#[test]
+fn a_row_failing_inside_a_multi_row_insert_undoes_the_whole_batch() {
+    // The owner check comes before SQLite sees a chunk; a failure inside the
+    // statement itself (here a trigger stands for any constraint) must still
+    // undo the earlier chunks and the rows before it in its own chunk.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b.db");
+    let s = Store::open(&path).unwrap();
+    let p = project(&s, "u1", "P");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER no_boom BEFORE INSERT ON avatars WHEN NEW.name = 'boom' \
+             BEGIN SELECT RAISE(ABORT, 'boom refused'); END",
+        )
+        .unwrap();
+    for at in [0, 21, 31, 35] {
+        let mut input: Vec<_> = (0..36).map(|i| full_avatar(p.id, &format!("a{i}"))).collect();
+        input[at].name = "boom".into();
+        let err = s.create_avatars("u1", &input).unwrap_err();
+        assert!(err.to_string().contains("boom refused"), "{err}");
+        assert_eq!(s.count("u1").unwrap(), (1, 0), "item {at}");
+    }
+    // The store goes on writing after the rolled-back batches.
+    let input: Vec<_> = (0..36).map(|i| full_avatar(p.id, &format!("a{i}"))).collect();
+    assert_eq!(s.create_avatars("u1", &input).unwrap().len(), 36);
+    assert_eq!(s.count("u1").unwrap(), (1, 36));
 }
 
 #[test]
