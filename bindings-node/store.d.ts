@@ -144,8 +144,8 @@ export declare class Store {
    * Reads an avatar of `userId`; another user's avatar is `NOT_FOUND`.
    * On a SQLite file the read may run at once on the calling thread, and
    * the Promise is returned settled: when an idle reader is at hand (it
-   * never waits for one there) and no call of this thread other than such
-   * reads is pending.
+   * never waits for one, nor for a lock, there) and no call of this thread
+   * is pending.
    */
   getAvatar(userId: string, id: string): Promise<B.Avatar>
   /** Synchronous `getAvatar(userId, id)`. */

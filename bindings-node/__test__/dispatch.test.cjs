@@ -96,7 +96,7 @@ async function settledAlready(promise) {
   return value !== NOT_YET
 }
 
-test('a read runs at once only when it may: nothing but reads pending, a file store', async (t) => {
+test('a read runs at once only when it may: nothing pending, a file store', async (t) => {
   const store = openTemp(t)
   const p = store.createProjectSync(U, { name: 'P' })
   const a = store.createAvatarSync(U, fullAvatar(p.id))

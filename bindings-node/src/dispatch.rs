@@ -18,7 +18,7 @@
 //! pending.
 //!
 //! Long operations (backups, migrations, imports and exports, opening a
-//! store) stay on libuv's pool ([`crate::job::spawn`]): two workers would
+//! store) stay on libuv's pool ([`crate::job::spawn`]): a few workers would
 //! queue short calls behind them.
 //!
 //! Exit: the threadsafe function keeps the event loop alive only while a
@@ -48,18 +48,17 @@ use crate::write::Out;
 /// once.
 const SPIN: Duration = Duration::from_micros(100);
 
-/// Worker threads: few, since the JavaScript thread needs a core too, and
-/// only one spins at a time; the second serves calls while the first is in
-/// a long one (a large page, a write waiting for the write lock).
-const WORKERS: usize = 2;
+/// Worker threads: as many as libuv's pool has by default. Only one spins
+/// at a time, so the others cost nothing while idle; with 8 calls in flight
+/// on a quiet 2-core machine 4 workers beat 2 (writes 0.87x of their `Sync`
+/// twins against 0.82x; issue 12's bench).
+const WORKERS: usize = 4;
 
 /// A Promise method's call, on its way to a worker.
 struct Call {
     work: Work,
     deferred: Deferred,
     settler: Arc<Settler>,
-    /// A read by id ([`spawn_read`]), which other reads may overtake.
-    read: bool,
 }
 
 /// A Promise's resolver. Created and used only on the JavaScript thread of
@@ -73,7 +72,6 @@ unsafe impl Send for Deferred {}
 struct Done {
     deferred: Deferred,
     result: Result<Out, Failure>,
-    read: bool,
 }
 
 /// The way back into one Node environment (the main thread's or a worker
@@ -142,10 +140,9 @@ struct EnvState {
     env: sys::napi_env,
     tsfn: sys::napi_threadsafe_function,
     settler: Arc<Settler>,
-    /// Calls started and not yet settled, on this environment.
+    /// Calls started and not yet settled, on this environment: a read by
+    /// id runs at once only when there are none, so it never overtakes one.
     pending: Cell<usize>,
-    /// Those of them that are not reads by id: a read never overtakes one.
-    pending_other: Cell<usize>,
     /// When the reads run on the JavaScript thread since the event loop
     /// last turned began ([`spawn_read`]).
     inline_since: Cell<Option<Instant>>,
@@ -172,7 +169,6 @@ fn env_state(env: sys::napi_env) -> napi::Result<&'static EnvState> {
         tsfn: ptr::null_mut(),
         settler,
         pending: Cell::new(0),
-        pending_other: Cell::new(0),
         inline_since: Cell::new(None),
     }));
     let mut name = ptr::null_mut();
@@ -242,8 +238,6 @@ unsafe extern "C" fn settle(
     state.inline_since.set(None);
     let batch = state.settler.take();
     let settled = batch.len();
-    let others = batch.iter().filter(|d| !d.read).count();
-    state.pending_other.set(state.pending_other.get().saturating_sub(others));
     for done in batch {
         // A panic must not unwind into Node (it would abort the process).
         let _ = catch_unwind(AssertUnwindSafe(|| unsafe { settle_promise(env, done) }));
@@ -372,30 +366,30 @@ fn queue() -> &'static Queue {
 
 fn serve(queue: &Queue) {
     loop {
-        let Call { work, deferred, settler, read } = queue.pop();
+        let Call { work, deferred, settler } = queue.pop();
         // Records are encoded here rather than on the JavaScript thread.
         let result = match catch_unwind(AssertUnwindSafe(|| guarded(work).map(Out::encoded))) {
             Ok(r) => r,
             Err(payload) => Err(Failure::Panic(panic_message(payload.as_ref()))),
         };
-        settler.send(Done { deferred, result, read });
+        settler.send(Done { deferred, result });
     }
 }
 
 /// Runs `prepared` on a worker; the returned Promise settles on the
 /// JavaScript thread. An argument error rejects it rather than throws.
 pub fn spawn(env: &Env, prepared: Result<Work, Failure>) -> napi::Result<Pending> {
-    enqueue(env, prepared, false)
+    enqueue(env, prepared)
 }
 
-fn enqueue(env: &Env, prepared: Result<Work, Failure>, read: bool) -> napi::Result<Pending> {
+fn enqueue(env: &Env, prepared: Result<Work, Failure>) -> napi::Result<Pending> {
     let raw = env.raw();
     let (deferred, promise) = create_promise(raw)?;
     let work = match prepared {
         Ok(work) => work,
         Err(f) => {
             // SAFETY: on the JavaScript thread; `deferred` is new.
-            unsafe { settle_promise(raw, Done { deferred, result: Err(f), read: false }) };
+            unsafe { settle_promise(raw, Done { deferred, result: Err(f) }) };
             return Ok(Pending(promise));
         }
     };
@@ -405,10 +399,7 @@ fn enqueue(env: &Env, prepared: Result<Work, Failure>, read: bool) -> napi::Resu
         napi::check_status!(unsafe { sys::napi_ref_threadsafe_function(raw, state.tsfn) })?;
     }
     state.pending.set(state.pending.get() + 1);
-    if !read {
-        state.pending_other.set(state.pending_other.get() + 1);
-    }
-    queue().push(Call { work, deferred, settler: state.settler.clone(), read });
+    queue().push(Call { work, deferred, settler: state.settler.clone() });
     Ok(Pending(promise))
 }
 
@@ -425,11 +416,12 @@ const INLINE_BUDGET: Duration = Duration::from_millis(1);
 /// Like [`spawn`] for a short read (`getAvatar`, `getProject`): the read
 /// runs at once on the JavaScript thread if it needs no wait (an idle
 /// reader, no lock), and the Promise is returned settled, when no call of
-/// this environment is pending, or when only reads are and one of them
-/// already waits for a worker (the workers are busy; this thread would only
-/// wait for them). Otherwise, or once [`INLINE_BUDGET`] is spent without a
-/// turn of the event loop, it goes to a worker like any call. A read never
-/// overtakes a pending call that is not a read.
+/// this environment is pending. Otherwise, or once [`INLINE_BUDGET`] is
+/// spent without a turn of the event loop, it goes to a worker like any
+/// call, behind the pending ones. (Running reads here also while reads were
+/// pending on busy workers made 8 reads in flight slower, 0.71x of
+/// `getAvatarSync` against 0.91x: this thread, which decodes every result,
+/// is the one that runs short then.)
 pub fn spawn_read(env: &Env, prepared: Result<(Now, Work), Failure>) -> napi::Result<Pending> {
     let (now, work) = match prepared {
         Ok(p) => p,
@@ -439,10 +431,7 @@ pub fn spawn_read(env: &Env, prepared: Result<(Now, Work), Failure>) -> napi::Re
     let state = env_state(raw)?;
     let started = state.inline_since.get();
     let within_budget = started.is_none_or(|t| t.elapsed() < INLINE_BUDGET);
-    // Only reads in flight, and one already waiting for a worker: this
-    // thread, which would otherwise wait for them, reads too.
-    let workers_busy = state.pending_other.get() == 0 && queue().len.load(Ordering::Acquire) > 0;
-    if (state.pending.get() == 0 || workers_busy) && within_budget {
+    if state.pending.get() == 0 && within_budget {
         let result = match catch_unwind(AssertUnwindSafe(now)) {
             Ok(None) => None,
             Ok(Some(r)) => Some(r.map_err(Failure::Core)),
@@ -454,11 +443,11 @@ pub fn spawn_read(env: &Env, prepared: Result<(Now, Work), Failure>) -> napi::Re
             }
             let (deferred, promise) = create_promise(raw)?;
             // SAFETY: on the JavaScript thread, inside the call's handle scope.
-            unsafe { settle_promise(raw, Done { deferred, result, read: true }) };
+            unsafe { settle_promise(raw, Done { deferred, result }) };
             return Ok(Pending(promise));
         }
     }
-    enqueue(env, Ok(work), true)
+    enqueue(env, Ok(work))
 }
 
 fn create_promise(env: sys::napi_env) -> napi::Result<(Deferred, sys::napi_value)> {
