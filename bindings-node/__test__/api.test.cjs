@@ -177,14 +177,14 @@ test('schema, migrations, backup, inspect and restore', async (t) => {
   assert.deepEqual(repaired.applied, [])
   assert.equal(repaired.backup, null, 'nothing to repair, no backup')
   assert.equal((await store.repair()).after.currentVersion, latestVersion())
-  assert.deepEqual(store.migrationOutcome, { fromVersion: 0, toVersion: latestVersion(), applied: [1, 2, 3, 4, 5, 6], backup: null })
+  assert.deepEqual(store.migrationOutcome, { fromVersion: 0, toVersion: latestVersion(), applied: [1, 2, 3, 4, 5, 6, 7], backup: null })
   assert.deepEqual((await store.migrate()).applied, [])
   const status = await store.migrationStatus()
-  assert.deepEqual(status.applied.map((m) => m.version), [1, 2, 3, 4, 5, 6])
+  assert.deepEqual(status.applied.map((m) => m.version), [1, 2, 3, 4, 5, 6, 7])
   assert.equal(status.newerThanBuild, false)
 
   const migrations = embeddedMigrations()
-  assert.deepEqual(migrations.map((m) => m.version), [1, 2, 3, 4, 5, 6])
+  assert.deepEqual(migrations.map((m) => m.version), [1, 2, 3, 4, 5, 6, 7])
   assert.match(migrations[0].sql, /CREATE TABLE projects/)
   assert.deepEqual(status.applied.map((m) => m.checksum), migrations.map((m) => m.checksum))
 

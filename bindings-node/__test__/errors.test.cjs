@@ -22,7 +22,7 @@ test('NEWER_SCHEMA: a database from a newer build is refused and left byte-ident
   await assert.rejects(Store.open(file), (e) => {
     assert.equal(e.code, 'NEWER_SCHEMA')
     assert.equal(e.foundVersion, 99)
-    assert.equal(e.knownVersion, 6)
+    assert.equal(e.knownVersion, 7)
     return true
   })
   assert.equal(sha(file), before)

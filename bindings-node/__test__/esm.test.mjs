@@ -10,7 +10,7 @@ import * as namespace from 'avatar-store'
 test('import { Store } from "avatar-store"', () => {
   const store = new Store(':memory:')
   assert.equal(store.createProjectSync('u', { name: 'esm named' }).name, 'esm named')
-  assert.equal(embeddedMigrations().length, 6)
+  assert.equal(embeddedMigrations().length, 7)
 })
 
 test('import avatarStore from "avatar-store"; new avatarStore.Store(...)', async () => {

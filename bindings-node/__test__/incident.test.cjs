@@ -16,7 +16,7 @@ test('a V1 database is backed up, migrated to the latest version and keeps its d
   const outcome = store.migrationOutcome
   assert.equal(outcome.fromVersion, 1)
   assert.equal(outcome.toVersion, latestVersion())
-  assert.deepEqual(outcome.applied, [2, 3, 4, 5, 6])
+  assert.deepEqual(outcome.applied, [2, 3, 4, 5, 6, 7])
   assert.ok(outcome.backup && fs.existsSync(outcome.backup), 'a backup was taken before migrating')
   const avatar = await store.getAvatar(LEGACY.user, LEGACY.avatarId)
   assert.equal(avatar.name, 'Legacy')
@@ -33,13 +33,13 @@ test('migrate: false is a verify-only open: pending migrations are SCHEMA_DRIFT,
   const file = v1Database(path.join(tempDir(t), 'v1.db'))
   await assert.rejects(Store.open(file, { migrate: false }), (e) => {
     assert.equal(e.code, 'SCHEMA_DRIFT')
-    assert.deepEqual(e.report.pendingMigrations, [2, 3, 4, 5, 6])
+    assert.deepEqual(e.report.pendingMigrations, [2, 3, 4, 5, 6, 7])
     return true
   })
   const store = new Store(file, { migrate: false, verify: false })
-  assert.deepEqual((await store.migrationStatus()).pending.map((m) => m.version), [2, 3, 4, 5, 6])
+  assert.deepEqual((await store.migrationStatus()).pending.map((m) => m.version), [2, 3, 4, 5, 6, 7])
   const out = store.migrateSync()
-  assert.deepEqual(out.applied, [2, 3, 4, 5, 6])
+  assert.deepEqual(out.applied, [2, 3, 4, 5, 6, 7])
   assert.equal(store.migrationStatusSync().pending.length, 0)
 })
 

@@ -20,9 +20,9 @@ UTC = dt.timezone.utc
 
 def test_module_surface() -> None:
     assert avatar_store.__version__
-    assert avatar_store.latest_version() == 6
+    assert avatar_store.latest_version() == 7
     migrations = avatar_store.embedded_migrations()
-    assert [m["version"] for m in migrations] == [1, 2, 3, 4, 5, 6]
+    assert [m["version"] for m in migrations] == [1, 2, 3, 4, 5, 6, 7]
     assert all(m["checksum"] and m["name"] and m["sql"].strip() for m in migrations)
     assert "generated" in avatar_store.SOURCE_TYPES
     assert avatar_store.DEFAULT_PAGE_SIZE == 50 and avatar_store.MAX_PAGE_SIZE == 1000
@@ -33,9 +33,9 @@ def test_open_file_migrates_and_context_manager_closes(db_path: Path) -> None:
         assert store.path == str(db_path)
         assert not store.closed
         outcome = store.migration_outcome
-        assert (outcome.from_version, outcome.to_version, outcome.applied) == (0, 6, [1, 2, 3, 4, 5, 6])
+        assert (outcome.from_version, outcome.to_version, outcome.applied) == (0, 7, [1, 2, 3, 4, 5, 6, 7])
         assert outcome.backup is None  # an empty file needs no backup
-        assert outcome.to_dict()["toVersion"] == 6
+        assert outcome.to_dict()["toVersion"] == 7
         assert store.migration_status()["pending"] == []
     assert store.closed
     assert repr(store) == "Store(<closed>)"
@@ -232,10 +232,10 @@ def test_backup_and_restore(store: Store, project: avatar_store.Project, tmp_pat
         store.backup(dest)  # never overwrites
     assert e.value.path == str(dest)
 
-    assert avatar_store.inspect(dest)["currentVersion"] == 6
+    assert avatar_store.inspect(dest)["currentVersion"] == 7
     target = tmp_path / "restored.db"
     outcome = avatar_store.restore(dest, target)
-    assert outcome["version"] == 6 and outcome["replacedCopy"] is None
+    assert outcome["version"] == 7 and outcome["replacedCopy"] is None
     with pytest.raises(avatar_store.ConflictError):
         avatar_store.restore(dest, target)
     assert avatar_store.restore(str(dest), str(target), force=True)["replacedCopy"]
@@ -252,7 +252,7 @@ def test_restore_to_a_path_that_is_not_utf8(store: Store, tmp_path: Path) -> Non
     target = str(tmp_path / os.fsdecode(b"\xff.db"))
     assert avatar_store.restore(dest, target)["replacedCopy"] is None
     outcome = avatar_store.restore(dest, target, force=True)
-    assert outcome["version"] == 6
+    assert outcome["version"] == 7
     assert "\ufffd.db.replaced-" in outcome["replacedCopy"]  # reported lossily
     assert sorted(n for n in os.listdir(tmp_path) if n.startswith(os.fsdecode(b"\xff")))[0] == os.fsdecode(b"\xff.db")
 
@@ -274,7 +274,7 @@ def test_export_and_import_round_trip(store: Store, project: avatar_store.Projec
 def test_check_schema_report_is_a_dict(store: Store) -> None:
     report = store.check_schema()
     assert isinstance(report, dict) and isinstance(report, avatar_store.SchemaReport)
-    assert report.ok and report["currentVersion"] == 6 and report["missingColumns"] == []
+    assert report.ok and report["currentVersion"] == 7 and report["missingColumns"] == []
     assert report.missing_column_names == []
     assert "schema OK" in str(report)
     json.dumps(report)
@@ -290,11 +290,11 @@ def test_repair_on_healthy_database_does_nothing(store: Store) -> None:
 def test_migrate_later_with_migrate_false(db_path: Path) -> None:
     with pytest.raises(avatar_store.SchemaDriftError) as e:
         Store(db_path, migrate=False)
-    assert e.value.report["pendingMigrations"] == [1, 2, 3, 4, 5, 6]
+    assert e.value.report["pendingMigrations"] == [1, 2, 3, 4, 5, 6, 7]
     with Store(db_path, migrate=False, verify=False) as store:
-        assert len(store.migration_status()["pending"]) == 6
+        assert len(store.migration_status()["pending"]) == 7
         outcome = store.migrate()
-        assert outcome.applied == [1, 2, 3, 4, 5, 6]
+        assert outcome.applied == [1, 2, 3, 4, 5, 6, 7]
         assert "MigrationOutcome" in repr(outcome)
         assert store.check_schema().ok
 

@@ -83,11 +83,11 @@ def test_v1_database_is_upgraded_in_place_with_a_backup(tmp_path: Path) -> None:
     db = tmp_path / "prod.db"
     make_v1_database(db)
     status = avatar_store.inspect(db)
-    assert status["currentVersion"] == 1 and [m["version"] for m in status["pending"]] == [2, 3, 4, 5, 6]
+    assert status["currentVersion"] == 1 and [m["version"] for m in status["pending"]] == [2, 3, 4, 5, 6, 7]
 
     with Store(db) as store:
         outcome = store.migration_outcome
-        assert (outcome.from_version, outcome.to_version, outcome.applied) == (1, 6, [2, 3, 4, 5, 6])
+        assert (outcome.from_version, outcome.to_version, outcome.applied) == (1, 7, [2, 3, 4, 5, 6, 7])
         assert outcome.backup and Path(outcome.backup).exists()
         assert store.check_schema().ok
         avatar = store.get_avatar(USER, AVATAR_ID)
@@ -157,7 +157,7 @@ def test_newer_schema_is_refused_and_the_file_untouched(tmp_path: Path) -> None:
     before = digest(db)
     with pytest.raises(avatar_store.NewerSchemaError) as e:
         Store(db)
-    assert (e.value.found, e.value.known, e.value.code) == (99, 6, "NEWER_SCHEMA")
+    assert (e.value.found, e.value.known, e.value.code) == (99, 7, "NEWER_SCHEMA")
     assert digest(db) == before
     assert avatar_store.inspect(db)["newerThanBuild"] is True
 

@@ -74,19 +74,21 @@ fn doctor_reports_what_fix_cannot_repair_and_keeps_failing() {
     cli(&db).arg("migrate").assert().success();
     // An index with other columns than expected: destructive to "fix", so left alone.
     let conn = rusqlite::Connection::open(&db).unwrap();
-    conn.execute_batch("DROP INDEX idx_avatars_user_created; CREATE INDEX idx_avatars_user_created ON avatars (name);")
-        .unwrap();
+    conn.execute_batch(
+        "DROP INDEX idx_projects_user_created; CREATE INDEX idx_projects_user_created ON projects (name);",
+    )
+    .unwrap();
     drop(conn);
     cli(&db)
         .arg("doctor")
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("different index: idx_avatars_user_created"));
+        .stdout(predicate::str::contains("different index: idx_projects_user_created"));
     let out = cli(&db).args(["doctor", "--fix", "--json"]).assert().code(1).get_output().clone();
     let j = stdout_json(&out);
     assert_eq!(j["ok"], false);
     assert_eq!(j["applied"].as_array().unwrap().len(), 0);
-    assert!(j["notRepaired"][0].as_str().unwrap().contains("idx_avatars_user_created"), "{j}");
+    assert!(j["notRepaired"][0].as_str().unwrap().contains("idx_projects_user_created"), "{j}");
     cli(&db).args(["doctor", "--fix"]).assert().code(1).stdout(predicate::str::contains("NOT repaired"));
 }
 
@@ -96,7 +98,7 @@ fn doctor_on_an_old_file_points_to_migrate_and_fix_refuses_until_then() {
     let db = dir.path().join("old.db");
     database_at_version(&db, 2);
     cli(&db).arg("doctor").assert().code(1).stdout(
-        predicate::str::contains("pending migrations: V3, V4, V5, V6")
+        predicate::str::contains("pending migrations: V3, V4, V5, V6, V7")
             .and(predicate::str::contains("avatar-store migrate")),
     );
     cli(&db)
@@ -120,13 +122,13 @@ fn migrate_applies_pending_after_a_backup_and_dry_run_changes_nothing() {
     assert!(!plan.contains("V3__"), "{plan}");
     let j = stdout_json(&cli(&db).args(["migrate", "--dry-run", "--json"]).assert().success().get_output().clone());
     let pending: Vec<i64> = j["pending"].as_array().unwrap().iter().map(|m| m["version"].as_i64().unwrap()).collect();
-    assert_eq!(pending, [4, 5, 6]);
+    assert_eq!(pending, [4, 5, 6, 7]);
     assert_eq!(avatar_store::inspect(&db).unwrap().current_version, 3, "dry run changed the file");
     assert!(backups_in(dir.path()).is_empty());
 
     let out = cli(&db).arg("migrate").assert().success().get_output().clone();
     let done = text(&out.stdout);
-    assert!(done.contains("migrated from V3 to V6 (applied V4, V5, V6)"), "{done}");
+    assert!(done.contains("migrated from V3 to V7 (applied V4, V5, V6, V7)"), "{done}");
     assert!(done.contains("backup of the file before migrating:") && done.contains("schema OK"), "{done}");
     let backups = backups_in(dir.path());
     assert_eq!(backups.len(), 1);
@@ -135,7 +137,7 @@ fn migrate_applies_pending_after_a_backup_and_dry_run_changes_nothing() {
     let j = stdout_json(&cli(&db).args(["migrate", "--json"]).assert().success().get_output().clone());
     assert_eq!(j["outcome"]["applied"].as_array().unwrap().len(), 0);
     assert_eq!(j["schemaOk"], true);
-    cli(&db).arg("migrate").assert().success().stdout(predicate::str::contains("already at V6, nothing to apply"));
+    cli(&db).arg("migrate").assert().success().stdout(predicate::str::contains("already at V7, nothing to apply"));
 }
 
 #[test]
@@ -144,7 +146,7 @@ fn migrate_creates_a_new_database_and_dry_run_does_not() {
     let db = dir.path().join("new.db");
     cli(&db).args(["migrate", "--dry-run"]).assert().success().stdout(predicate::str::contains("V1__create_projects"));
     assert!(!db.exists(), "a dry run created the file");
-    cli(&db).arg("migrate").assert().success().stdout(predicate::str::contains("from V0 to V6"));
+    cli(&db).arg("migrate").assert().success().stdout(predicate::str::contains("from V0 to V7"));
     assert!(backups_in(dir.path()).is_empty(), "an empty file needs no backup");
     cli(&db).arg("doctor").assert().success();
 }
@@ -170,7 +172,7 @@ fn status_lists_applied_and_pending_with_checksums() {
 
     let out = cli(&db).arg("status").assert().success().get_output().clone();
     let s = text(&out.stdout);
-    assert!(s.contains("schema version: V3 (this build knows up to V6)"), "{s}");
+    assert!(s.contains("schema version: V3 (this build knows up to V7)"), "{s}");
     assert!(s.contains("newer than this build: no"), "{s}");
     for m in &embedded {
         assert!(s.contains(&format!("V{}__{}", m.version, m.name)) && s.contains(&m.checksum), "{s}");
@@ -178,7 +180,7 @@ fn status_lists_applied_and_pending_with_checksums() {
 
     let j = stdout_json(&cli(&db).args(["status", "--json"]).assert().success().get_output().clone());
     assert_eq!(j["currentVersion"], 3);
-    assert_eq!(j["latestVersion"], 6);
+    assert_eq!(j["latestVersion"], 7);
     assert_eq!(j["newerThanBuild"], false);
     assert_eq!(j["applied"].as_array().unwrap().len(), 3);
     assert_eq!(j["applied"][0]["checksum"], embedded[0].checksum.as_str());
@@ -190,20 +192,20 @@ fn status_lists_applied_and_pending_with_checksums() {
 fn a_newer_file_is_shown_by_status_and_refused_untouched_by_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("future.db");
-    database_at_version(&db, 6);
+    database_at_version(&db, 7);
     rusqlite::Connection::open(&db)
         .unwrap()
-        .execute("INSERT INTO refinery_schema_history VALUES (7, 'from_the_future', '2027-01-01T00:00:00Z', '1')", [])
+        .execute("INSERT INTO refinery_schema_history VALUES (8, 'from_the_future', '2027-01-01T00:00:00Z', '1')", [])
         .unwrap();
     let before = std::fs::read(&db).unwrap();
 
     let j = stdout_json(&cli(&db).args(["status", "--json"]).assert().success().get_output().clone());
     assert_eq!(j["newerThanBuild"], true);
-    assert_eq!(j["currentVersion"], 7);
+    assert_eq!(j["currentVersion"], 8);
     cli(&db).arg("status").assert().success().stdout(predicate::str::contains("newer than this build: YES"));
 
     for args in [&["migrate"][..], &["doctor"], &["doctor", "--fix"], &["migrate", "--dry-run"]] {
-        cli(&db).args(args).assert().code(8).stderr(predicate::str::contains("this build knows up to V6"));
+        cli(&db).args(args).assert().code(8).stderr(predicate::str::contains("this build knows up to V7"));
     }
     let out = cli(&db).args(["doctor", "--json"]).assert().code(8).get_output().clone();
     let e: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
@@ -278,7 +280,7 @@ fn backup_while_another_process_writes_then_restore() {
         let dest = dir.path().join(format!("copy{n}.db"));
         let out = cli(&db).arg("backup").arg(&dest).arg("--json").assert().success().get_output().clone();
         let j = stdout_json(&out);
-        assert_eq!(j["schemaVersion"], 6);
+        assert_eq!(j["schemaVersion"], 7);
         assert!(j["bytes"].as_u64().unwrap() > 0);
         copies.push(dest);
     }
@@ -317,7 +319,7 @@ fn backup_while_another_process_writes_then_restore() {
     let out =
         cli(&db).arg("restore").arg(&copies[0]).args(["--force", "--json"]).assert().success().get_output().clone();
     let j = stdout_json(&out);
-    assert_eq!(j["outcome"]["version"], 6);
+    assert_eq!(j["outcome"]["version"], 7);
     let kept = std::path::PathBuf::from(j["outcome"]["replacedCopy"].as_str().unwrap());
     assert_eq!(Store::open(&kept).unwrap().count_all_users().unwrap(), live_count, "the replaced file was not kept");
     assert_eq!(Store::open(&db).unwrap().count_all_users().unwrap(), backup_count);
@@ -614,9 +616,9 @@ fn paths_that_are_not_utf8_are_reported_lossily() {
     let out = cli(&old).args(["migrate", "--json"]).assert().code(0).get_output().clone();
     assert!(stdout_json(&out)["outcome"]["backup"].as_str().unwrap().contains(".pre-migrate-v3-"));
     // doctor --fix with a backup in its outcome.
-    rusqlite::Connection::open(&old).unwrap().execute_batch("DROP INDEX idx_avatars_user_created").unwrap();
+    rusqlite::Connection::open(&old).unwrap().execute_batch("DROP INDEX idx_projects_user_created").unwrap();
     let out = cli(&old).args(["doctor", "--fix", "--json"]).assert().code(0).get_output().clone();
-    assert!(stdout_json(&out)["backup"].as_str().unwrap().contains(".pre-repair-v6-"));
+    assert!(stdout_json(&out)["backup"].as_str().unwrap().contains(".pre-repair-v7-"));
     let demo = name(b"demo-\xff.db");
     cli(&demo).args(["demo", "--json"]).assert().code(0);
 }

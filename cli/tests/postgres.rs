@@ -108,16 +108,16 @@ fn every_command_works_on_a_url_given_by_flag_or_environment() {
     }
     let (code, text) = run(cli(Path::new(&url)).args(["status", "--json"]));
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("\"currentVersion\": 6"), "{text}");
+    assert!(text.contains("\"currentVersion\": 7"), "{text}");
     let (code, text) = run(cli(Path::new(&url)).arg("doctor"));
     assert_eq!(code, Some(0), "{text}");
 
     let other_url = with_password(&other.url);
     let (code, text) = run(with_env(&other_url).arg("migrate"));
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("migrated from V0 to V6") && text.contains("one transaction"), "{text}");
+    assert!(text.contains("migrated from V0 to V7") && text.contains("one transaction"), "{text}");
     let (code, text) = run(with_env(&other_url).arg("migrate"));
-    assert!(code == Some(0) && text.contains("already at V6"), "{text}");
+    assert!(code == Some(0) && text.contains("already at V7"), "{text}");
     // A migrated database without records is not one demo writes into.
     let (code, text) = run(with_env(&other_url).arg("demo"));
     assert_eq!(code, Some(5), "{text}");
@@ -174,7 +174,7 @@ fn backup_then_restore_round_trips_and_never_replaces_silently() {
     let b_url = with_password(&b.url);
     let (code, text) = run(cli(Path::new(&b_url)).arg("restore").arg(&archive));
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("(schema V6)"), "{text}");
+    assert!(text.contains("(schema V7)"), "{text}");
     assert_eq!(b.fingerprint(), a.fingerprint().replace(&a.name, &b.name));
 
     // Into a database that holds rows: refused without --force, nothing changed.

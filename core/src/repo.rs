@@ -604,20 +604,23 @@ fn listing_sql(user_id: &str, q: &AvatarQuery, limit: u32) -> Result<Listing> {
     };
     let (tag, dir, cmp) = keyset(q);
 
-    // With a project, the unary `+` keeps SQLite on the project's index:
-    // otherwise it may walk the user's (userId, createdAt, id) index and
-    // test every avatar of the user for the project, which grows with the
-    // user's other projects (bench group W4_page_by_size). Without one, the
-    // user's index finds the rows; sorted by usage or last use, SQLite keeps
-    // the best `limit + 1` of them in a top-N sorter (no index is keyed on
-    // those columns since V6, so that record_usage rewrites no index entry).
+    // Pages walk the project's (projectId, createdAt, id) index: one
+    // project's, or each of the user's projects' (an avatar's userId is
+    // always its project's owner, which writes and imports check), since V7
+    // keeps no index on the avatars' userId, so that an insert writes one
+    // entry fewer. In creation order SQLite leaves each project's range once
+    // its top-N sorter holds a page; sorted by usage or last use it keeps
+    // the best `limit + 1` of the user's rows (no index is keyed on those
+    // columns since V6, so that record_usage rewrites no index entry). The
+    // unary `+` keeps SQLite from weighing an index on userId at all.
     let mut sql = match q.project_id {
         Some(_) => "WHERE +userId = ? AND projectId = ?".to_owned(),
-        None => "WHERE userId = ?".to_owned(),
+        None => "WHERE +userId = ? AND projectId IN (SELECT id FROM projects WHERE userId = ?)".to_owned(),
     };
     let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(user_id.to_owned())];
-    if let Some(p) = &q.project_id {
-        args.push(Box::new(p.to_string()));
+    match &q.project_id {
+        Some(p) => args.push(Box::new(p.to_string())),
+        None => args.push(Box::new(user_id.to_owned())),
     }
     q.push_filters(&mut sql, &mut args)?;
     if let Some(s) = &q.name_contains {
@@ -837,9 +840,14 @@ pub(crate) fn export(
     mut f: impl FnMut(crate::store::Record) -> Result<()>,
 ) -> Result<()> {
     use crate::store::Record;
-    // `?1 IS NULL` keeps one statement text per table for both scopes; with
-    // a user, SQLite still walks the (userId, createdAt, id) index.
+    // A user's avatars are found through the user's projects, as in
+    // listings (no index on the avatars' userId since V7).
     let filter = if user.is_some() { "WHERE userId = ?1" } else { "WHERE ?1 IS NULL" };
+    let avatar_filter = if user.is_some() {
+        "WHERE +userId = ?1 AND projectId IN (SELECT id FROM projects WHERE userId = ?1)"
+    } else {
+        "WHERE ?1 IS NULL"
+    };
     let tx = conn.unchecked_transaction()?;
     {
         let mut stmt =
@@ -848,7 +856,8 @@ pub(crate) fn export(
         while let Some(r) = rows.next()? {
             f(Record::Project(project_from_row(r)?))?;
         }
-        let mut stmt = tx.prepare(&format!("SELECT {AVATAR_COLUMNS} FROM avatars {filter} ORDER BY createdAt, id"))?;
+        let mut stmt =
+            tx.prepare(&format!("SELECT {AVATAR_COLUMNS} FROM avatars {avatar_filter} ORDER BY createdAt, id"))?;
         let mut rows = stmt.query([user])?;
         while let Some(r) = rows.next()? {
             f(Record::Avatar(avatar_from_row(r)?))?;
@@ -903,13 +912,16 @@ mod test {
     }
 
     #[test]
-    fn pages_sorted_by_usage_or_last_use_find_the_users_rows_by_index() {
+    fn a_users_pages_walk_each_of_the_users_projects_by_index() {
         let c = migrated();
-        for (sort, tag, key) in [(AvatarSort::UsageCount, "ud", "7"), (AvatarSort::LastUsedAt, "ld", "")] {
+        let sorts = [(AvatarSort::CreatedAt, "cd", "2026-01-01T00:00:00.000Z"), (AvatarSort::UsageCount, "ud", "7")];
+        for (sort, tag, key) in sorts.into_iter().chain([(AvatarSort::LastUsedAt, "ld", "")]) {
             for cursor in [None, cursor(tag, key)] {
                 let q = AvatarQuery { sort, order: SortOrder::Desc, cursor, ..Default::default() };
                 let p = plan(&c, &q);
-                assert!(p.contains("USING INDEX idx_avatars_user_created (userId=?)"), "{p}");
+                assert!(p.contains("USING INDEX idx_avatars_project_created (projectId=?"), "{p}");
+                assert!(p.contains("USING COVERING INDEX idx_projects_user_created (userId=?)"), "{p}");
+                assert!(!p.contains("SCAN avatars"), "{p}");
             }
         }
     }

@@ -88,7 +88,7 @@ fn destructive_differences_are_reported_and_left_alone() {
     let db = Db::at_version(latest_version());
     // Someone "fixed" the column by hand with the wrong type.
     db.execute(
-        "DROP INDEX idx_avatars_user_created; ALTER TABLE avatars DROP COLUMN \"usageCount\"; \
+        "DROP INDEX idx_projects_user_created; ALTER TABLE avatars DROP COLUMN \"usageCount\"; \
          ALTER TABLE avatars ADD COLUMN \"usageCount\" TEXT;",
     );
     let err = db.open().unwrap_err();

@@ -100,7 +100,7 @@ fn every_backup_gets_the_database_files_permissions() {
     assert_eq!(mode(&copy), 0o600, "backup");
     drop(store);
     // ...before repairing...
-    Connection::open(&db).unwrap().execute_batch("DROP INDEX idx_avatars_user_created").unwrap();
+    Connection::open(&db).unwrap().execute_batch("DROP INDEX idx_projects_user_created").unwrap();
     let store = Store::options().verify(false).open(&db).unwrap();
     let pre_repair = store.repair().unwrap().backup.unwrap();
     assert_eq!(mode(&pre_repair), 0o600, "pre-repair backup");

@@ -19,7 +19,7 @@ fn a_url_opens_postgres_migrates_to_head_and_verifies() {
     let store = Store::open(&db.url).unwrap();
     let out = store.migration_outcome();
     assert_eq!((out.from_version, out.to_version), (0, avatar_store::latest_version()));
-    assert_eq!(out.applied, [1, 2, 3, 4, 5, 6]);
+    assert_eq!(out.applied, [1, 2, 3, 4, 5, 6, 7]);
     assert_eq!(out.backup, None, "PostgreSQL migrates in one transaction, without a file backup");
     assert!(store.path().is_none());
     let report = store.check_schema().unwrap();
@@ -130,7 +130,7 @@ fn an_old_database_is_migrated_by_exactly_one_of_many_openers() {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let migrated: Vec<&Vec<i32>> = applied.iter().filter(|a| !a.is_empty()).collect();
-    assert_eq!(migrated, [&vec![2, 3, 4, 5, 6]], "{applied:?}");
+    assert_eq!(migrated, [&vec![2, 3, 4, 5, 6, 7]], "{applied:?}");
     let usage: i32 = c.query_one("SELECT \"usageCount\" FROM avatars WHERE id = 'a1'", &[]).unwrap().get(0);
     assert_eq!(usage, 0, "the existing row got the column's default");
 }
@@ -199,11 +199,11 @@ fn repair_refuses_pending_migrations_and_leaves_destructive_differences_alone() 
     assert_eq!(err.code(), "MIGRATION", "{err}");
     assert!(err.to_string().contains("pending"), "{err}");
     old.migrate().unwrap();
-    c.batch_execute("ALTER TABLE avatars ALTER COLUMN \"seedUsed\" TYPE INTEGER; DROP INDEX idx_avatars_user_created")
+    c.batch_execute("ALTER TABLE avatars ALTER COLUMN \"seedUsed\" TYPE INTEGER; DROP INDEX idx_projects_user_created")
         .unwrap();
     let out = old.repair().unwrap();
     assert_eq!(out.applied.len(), 1, "{:?}", out.applied);
-    assert!(out.applied[0].contains("idx_avatars_user_created"), "{:?}", out.applied);
+    assert!(out.applied[0].contains("idx_projects_user_created"), "{:?}", out.applied);
     assert!(!out.applied[0].contains("public."), "unqualified, so it lands in the store's schema: {:?}", out.applied);
     assert_eq!(out.not_repaired.len(), 1);
     assert!(out.not_repaired[0].contains("seedUsed"), "{:?}", out.not_repaired);
@@ -216,7 +216,7 @@ fn each_kind_of_difference_is_reported() {
     Store::open(&db.url).unwrap();
     db.client()
         .batch_execute(
-            "DROP INDEX idx_avatars_user_created; \
+            "DROP INDEX idx_projects_user_created; \
              CREATE INDEX idx_extra ON avatars (name); \
              DROP INDEX idx_avatars_project_created; \
              CREATE INDEX idx_avatars_project_created ON avatars (\"projectId\", \"createdAt\" NULLS FIRST, id); \
@@ -227,7 +227,7 @@ fn each_kind_of_difference_is_reported() {
         )
         .unwrap();
     let r = Store::options().verify(false).open(&db.url).unwrap().check_schema().unwrap();
-    assert_eq!(r.missing_indexes.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), ["idx_avatars_user_created"]);
+    assert_eq!(r.missing_indexes.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), ["idx_projects_user_created"]);
     assert_eq!(r.index_differences.len(), 1, "{r}");
     assert!(r.index_differences[0].found.contains("NULLS FIRST"), "{r}");
     let diffs: Vec<&str> = r.column_differences.iter().map(|d| d.object.as_str()).collect();
@@ -242,7 +242,7 @@ fn each_kind_of_difference_is_reported() {
 fn a_store_sees_only_its_own_schema() {
     let Some(db) = TestDb::create() else { return };
     let tenant = Store::options().schema("tenant_b").open(&db.url).unwrap();
-    assert_eq!(tenant.migration_outcome().applied, [1, 2, 3, 4, 5, 6]);
+    assert_eq!(tenant.migration_outcome().applied, [1, 2, 3, 4, 5, 6, 7]);
     let mut c = db.client();
     assert!(tables(&mut c, "public").is_empty(), "nothing created outside the store's schema");
     // A drifted copy of the tables elsewhere is none of this store's business.

@@ -65,7 +65,6 @@ const TABLES: &[Table] = &[
 /// (name, table, columns as pg_get_indexdef lists them)
 const INDEXES: &[(&str, &str, &[&str])] = &[
     ("idx_avatars_project_created", "avatars", &["\"projectId\"", "\"createdAt\"", "id"]),
-    ("idx_avatars_user_created", "avatars", &["\"userId\"", "\"createdAt\"", "id"]),
     ("idx_projects_user_created", "projects", &["\"userId\"", "\"createdAt\"", "id"]),
 ];
 

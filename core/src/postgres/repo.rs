@@ -344,8 +344,11 @@ pub(crate) fn list_avatars(
 
     let mut sql = format!("SELECT {} FROM avatars WHERE \"userId\" = $1", *AVATAR_SELECT);
     let mut args: Vec<Param> = vec![Box::new(user_id.to_owned())];
-    if let Some(p) = &q.project_id {
-        next(&mut sql, &mut args, " AND \"projectId\" = $?", Box::new(p.to_string()));
+    match &q.project_id {
+        Some(p) => next(&mut sql, &mut args, " AND \"projectId\" = $?", Box::new(p.to_string())),
+        // Through the user's projects, on the project index: no index on the
+        // avatars' userId since V7 (an avatar's userId is its project's owner).
+        None => sql.push_str(" AND \"projectId\" IN (SELECT id FROM projects WHERE \"userId\" = $1)"),
     }
     for (column, value) in q.filters() {
         no_nul_filter(column, value)?;
