@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use avatar_store::{Avatar, AvatarQuery, NewAvatar, NewProject, Project, ProjectQuery, Store, Uuid};
 use chrono::{DateTime, Utc};
-use common::{USER, n, new_avatar, shuffled};
+use common::{USER, n, new_avatar, paired_header, paired_row, shuffled};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use postgres::{Client, NoTls, Row, Statement};
 
@@ -537,11 +537,6 @@ fn cpu_now(admin: &mut Client) -> Option<f64> {
     Some(cpu_seconds("self")? + server?)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// `BENCH_PAIRED=<rounds>`: instead of criterion's groups (each contender
 /// timed in turn, seconds apart), runs every workload in rounds of one run
 /// per contender, in rotating order, and prints the median of the per-round
@@ -555,10 +550,7 @@ fn paired(ctx: &mut Ctx, rounds: usize) {
         "paired runs: N = {}, R = {}, {rounds} rounds; ratio = baseline / store (>= 0.91: the store within 1.1x)",
         ctx.n, ctx.reps
     );
-    println!(
-        "{:<34} {:>12} {:>12} {:>12} {:>9} {:>9} {:>9} {:>9}",
-        "workload", "store ops/s", "store-sch", "hand-sch", "wall/ss", "wall/hs", "cpu/ss", "cpu/hs"
-    );
+    paired_header();
     for w in W::ALL {
         ctx.seed_for(w);
         let mut wall = vec![Vec::new(); WHO.len()];
@@ -575,19 +567,7 @@ fn paired(ctx: &mut Ctx, rounds: usize) {
                 cpu[i].push(c0.zip(c1).map(|(a, b)| b - a).unwrap_or(f64::NAN));
             }
         }
-        let ratio = |v: &[Vec<f64>], b: usize| median((0..rounds).map(|r| v[b][r] / v[0][r]).collect());
-        let ops = |i: usize| (w.ops(ctx.n) * ctx.reps_of(w)) as f64 / median(wall[i].clone());
-        println!(
-            "{:<34} {:>12.0} {:>12.0} {:>12.0} {:>8.2}x {:>8.2}x {:>8.2}x {:>8.2}x",
-            w.group(),
-            ops(0),
-            ops(1),
-            ops(2),
-            ratio(&wall, 1),
-            ratio(&wall, 2),
-            ratio(&cpu, 1),
-            ratio(&cpu, 2)
-        );
+        paired_row(w.group(), (w.ops(ctx.n) * ctx.reps_of(w)) as f64, &wall, &cpu);
     }
 }
 

@@ -24,7 +24,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 mod common;
-use common::{USER, n, new_avatar, shuffled};
+use common::{USER, n, new_avatar, paired_header, paired_row, shuffled};
 
 /// A fresh file with the store's schema.
 fn fresh(dir: &Path, name: &str) -> std::path::PathBuf {
@@ -476,11 +476,6 @@ fn cpu_now() -> f64 {
     f64::NAN
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// `BENCH_PAIRED=<rounds>`: instead of criterion's groups (each contender
 /// timed in turn, seconds apart), runs every workload in rounds of one run
 /// per contender, in rotating order, and prints the median of the per-round
@@ -491,10 +486,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// (default 200).
 fn paired(workloads: Vec<Workload<'_>>, rounds: usize) {
     println!("paired runs: {rounds} rounds; ratio = baseline time / store time (>= 0.9: the store at 0.9x or better)");
-    println!(
-        "{:<32} {:>12} {:>12} {:>12} {:>9} {:>9} {:>9} {:>9}",
-        "workload", "store ops/s", "store-sch", "hand-sch", "wall/ss", "wall/hs", "cpu/ss", "cpu/hs"
-    );
+    paired_header();
     for mut w in workloads {
         let k = w.contenders.len();
         let mut wall = vec![Vec::new(); k];
@@ -509,19 +501,7 @@ fn paired(workloads: Vec<Workload<'_>>, rounds: usize) {
                 cpu[i].push(cpu_now() - c0);
             }
         }
-        let ratio = |v: &[Vec<f64>], b: usize| median((0..rounds).map(|r| v[b][r] / v[0][r]).collect());
-        let ops = |i: usize| w.elements as f64 / median(wall[i].clone());
-        println!(
-            "{:<32} {:>12.0} {:>12.0} {:>12.0} {:>8.2}x {:>8.2}x {:>8.2}x {:>8.2}x",
-            w.group,
-            ops(0),
-            ops(1),
-            ops(2),
-            ratio(&wall, 1),
-            ratio(&wall, 2),
-            ratio(&cpu, 1),
-            ratio(&cpu, 2)
-        );
+        paired_row(w.group, w.elements as f64, &wall, &cpu);
     }
 }
 

@@ -48,3 +48,38 @@ pub fn shuffled(ids: &[Uuid]) -> Vec<Uuid> {
     let step = 7919 % ids.len().max(1);
     (0..ids.len()).map(|i| ids[(i * step.max(1) + i / ids.len().max(1)) % ids.len()]).collect()
 }
+
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Column titles of a `BENCH_PAIRED` table.
+pub fn paired_header() {
+    println!(
+        "{:<34} {:>12} {:>12} {:>12} {:>9} {:>9} {:>9} {:>9}",
+        "workload", "store ops/s", "store-sch", "hand-sch", "wall/ss", "wall/hs", "cpu/ss", "cpu/hs"
+    );
+}
+
+/// One workload's line of a `BENCH_PAIRED` table from the times of its runs
+/// (`wall[contender][round]`, the store first, then the baselines on the
+/// store's schema and on the hand-written one): each contender's ops/s at
+/// `ops_per_run`, and the median per-round ratio baseline time ÷ store time,
+/// by wall and by CPU time.
+pub fn paired_row(group: &str, ops_per_run: f64, wall: &[Vec<f64>], cpu: &[Vec<f64>]) {
+    let rounds = wall[0].len();
+    let ratio = |v: &[Vec<f64>], b: usize| median((0..rounds).map(|r| v[b][r] / v[0][r]).collect());
+    let ops = |i: usize| ops_per_run / median(wall[i].clone());
+    println!(
+        "{:<34} {:>12.0} {:>12.0} {:>12.0} {:>8.2}x {:>8.2}x {:>8.2}x {:>8.2}x",
+        group,
+        ops(0),
+        ops(1),
+        ops(2),
+        ratio(wall, 1),
+        ratio(wall, 2),
+        ratio(cpu, 1),
+        ratio(cpu, 2)
+    );
+}
