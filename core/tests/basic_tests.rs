@@ -402,12 +402,21 @@ fn the_write_ahead_log_stays_bounded_and_goes_on_close() {
 
 crate::on_both_backends! {
     /// Every sort and order pages through the same sequence as one big page,
-    /// with never-used avatars first by last use, and ties broken by id.
+    /// with never-used avatars first by last use, and ties broken by id; the
+    /// user's avatars are spread over projects created in turns (a user's
+    /// listing reads each project's index and merges them), and another
+    /// user's never show.
     fn every_sort_pages_like_one_big_page() {
         let s = store();
-        let p = project(&s, "u1", "P");
+        let projects = [project(&s, "u1", "P1"), project(&s, "u1", "P2"), project(&s, "u1", "P3")];
+        let theirs = project(&s, "u2", "Theirs");
         let ids: Vec<Uuid> = (0..7)
-            .map(|i| s.create_avatar("u1", &NewAvatar { project_id: p.id, name: format!("a{i}"), ..Default::default() }).unwrap().id)
+            .map(|i| {
+                let new = NewAvatar { project_id: projects[i % 3].id, name: format!("a{i}"), ..Default::default() };
+                let theirs = NewAvatar { project_id: theirs.id, name: format!("b{i}"), ..Default::default() };
+                s.create_avatar("u2", &theirs).unwrap();
+                s.create_avatar("u1", &new).unwrap().id
+            })
             .collect();
         for (i, id) in ids.iter().enumerate().filter(|(i, _)| i % 2 == 1) {
             for _ in 0..(i % 3 + 1) {
@@ -430,6 +439,9 @@ crate::on_both_backends! {
                     }
                 }
                 assert_eq!(paged, all, "{sort} {order}");
+                if (sort, order) == (AvatarSort::CreatedAt, SortOrder::Asc) {
+                    assert_eq!(all, ids, "creation order across the projects");
+                }
                 if (sort, order) == (AvatarSort::LastUsedAt, SortOrder::Asc) {
                     let unused: Vec<Uuid> = ids.iter().step_by(2).copied().collect();
                     assert_eq!(all[..4], unused[..], "never-used avatars first, in id order");

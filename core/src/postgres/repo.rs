@@ -329,6 +329,19 @@ pub(crate) fn list_avatars(
 ) -> Result<Page<Avatar>> {
     validate_user_id(user_id)?;
     let limit = page_limit(q.limit)?;
+    let (tag, sql, args) = listing_sql(user_id, q, limit)?;
+    let rows = c.query(&sql, &refs(&args))?;
+    let mut items = rows.iter().map(Avatar::from_pg_row).collect::<Result<Vec<_>>>()?;
+    let next_cursor = next_page(&mut items, limit, |a| encode_cursor(&tag, &crate::repo::sort_key(q.sort, a), &a.id));
+    Ok(Page { items, next_cursor })
+}
+
+/// A listing's cursor tag, statement and parameters.
+pub(crate) fn listing_sql<'a>(
+    user_id: &'a str,
+    q: &'a AvatarQuery,
+    limit: u32,
+) -> Result<(String, String, Vec<Param<'a>>)> {
     // Never-used avatars sort as oldest, as on SQLite (where NULL is '').
     let key_sql = match q.sort {
         AvatarSort::CreatedAt => "\"createdAt\"",
@@ -342,12 +355,19 @@ pub(crate) fn list_avatars(
         sql.push_str(&clause.replace("$?", &format!("${}", args.len())));
     }
 
+    // A user's avatars are found through the user's projects, on the
+    // project index: no index on the avatars' userId since V7 (an avatar's
+    // userId is its project's owner). In creation order each project gives
+    // at most a page, in index order, and the pages are merged
+    // (`per_project`): the planner would otherwise read every row of the
+    // user and sort them (3.4 ms for 2,500 avatars), where SQLite leaves
+    // each project's range by itself once a page is full.
+    let per_project = q.project_id.is_none() && q.sort == AvatarSort::CreatedAt;
     let mut sql = format!("SELECT {} FROM avatars WHERE \"userId\" = $1", *AVATAR_SELECT);
     let mut args: Vec<Param> = vec![Box::new(user_id.to_owned())];
     match &q.project_id {
         Some(p) => next(&mut sql, &mut args, " AND \"projectId\" = $?", Box::new(p.to_string())),
-        // Through the user's projects, on the project index: no index on the
-        // avatars' userId since V7 (an avatar's userId is its project's owner).
+        None if per_project => sql.push_str(" AND \"projectId\" = p.id"),
         None => sql.push_str(" AND \"projectId\" IN (SELECT id FROM projects WHERE \"userId\" = $1)"),
     }
     for (column, value) in q.filters() {
@@ -377,12 +397,17 @@ pub(crate) fn list_avatars(
     // caches for a statement with a bound LIMIT is made without knowing it
     // (a page size is a small validated integer, and callers use few, so the
     // cache holds one statement per size).
-    sql.push_str(&format!(" ORDER BY {key_sql} {dir}, id {dir} LIMIT {}", i64::from(limit) + 1));
-
-    let rows = c.query(&sql, &refs(&args))?;
-    let mut items = rows.iter().map(Avatar::from_pg_row).collect::<Result<Vec<_>>>()?;
-    let next_cursor = next_page(&mut items, limit, |a| encode_cursor(&tag, &crate::repo::sort_key(q.sort, a), &a.id));
-    Ok(Page { items, next_cursor })
+    let page = format!("ORDER BY {key_sql} {dir}, id {dir} LIMIT {}", i64::from(limit) + 1);
+    let sql = if per_project {
+        format!(
+            "SELECT a.* FROM projects p CROSS JOIN LATERAL ({sql} {page}) a WHERE p.\"userId\" = $1 \
+             ORDER BY a.\"createdAt\" {dir}, a.id {dir} LIMIT {}",
+            i64::from(limit) + 1
+        )
+    } else {
+        format!("{sql} {page}")
+    };
+    Ok((tag, sql, args))
 }
 
 pub(crate) fn update_avatar(

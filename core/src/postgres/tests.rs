@@ -174,3 +174,34 @@ fn a_batch_goes_in_by_the_thousand_and_reads_back_as_written() {
     assert_eq!(store.create_avatars("u1", &bad).unwrap_err().code(), "NOT_FOUND");
     assert_eq!(store.count_in(crate::store::Scope::User("u1")).unwrap(), (2, 2_500));
 }
+
+/// A user's listing in creation order reads at most a page from each of the
+/// user's projects, backwards or forwards along the project index, and
+/// merges them (two LIMITs in the plan, the per-project one inside the
+/// loop), rather than every avatar of the user (V7 keeps no index on the
+/// avatars' userId).
+#[test]
+fn a_users_listing_in_creation_order_reads_a_page_per_project() {
+    let Some(db) = pg::TestDb::create() else { return };
+    let (store, _held) = one_connection_store(&db);
+    for i in 0..3 {
+        let p = store.create_project("u1", &NewProject { name: format!("P{i}"), description: None }).unwrap();
+        for j in 0..5 {
+            store
+                .create_avatar("u1", &NewAvatar { project_id: p.id, name: format!("A{i}.{j}"), ..Default::default() })
+                .unwrap();
+        }
+    }
+    let first = crate::AvatarQuery { limit: Some(2), ..Default::default() };
+    let cursor = store.list_avatars("u1", &first).unwrap().next_cursor;
+    let mut c = db.client();
+    for q in [first.clone(), crate::AvatarQuery { cursor, ..first.clone() }] {
+        let (_, sql, args) = super::repo::listing_sql("u1", &q, 2).unwrap();
+        let params: Vec<&(dyn postgres::types::ToSql + Sync)> = args.iter().map(|a| a.as_ref() as _).collect();
+        let plan: Vec<String> = c.query(&format!("EXPLAIN {sql}"), &params).unwrap().iter().map(|r| r.get(0)).collect();
+        let plan = plan.join("\n");
+        assert!(plan.contains("Nested Loop"), "{plan}");
+        assert!(plan.contains("using idx_avatars_project_created on avatars"), "{plan}");
+        assert_eq!(plan.matches("Limit").count(), 2, "a page per project, then the merged page:\n{plan}");
+    }
+}
