@@ -32,6 +32,18 @@ fn avatar(store: &PgStore, name: &str) -> crate::model::Avatar {
     store.create_avatar("u1", &NewAvatar { project_id: p.id, name: name.into(), ..Default::default() }).unwrap()
 }
 
+/// `projects` projects of "u1" with `each` avatars, created one at a time.
+fn projects_of_avatars(store: &PgStore, projects: usize, each: usize) {
+    for i in 0..projects {
+        let p = store.create_project("u1", &NewProject { name: format!("P{i}"), description: None }).unwrap();
+        for j in 0..each {
+            store
+                .create_avatar("u1", &NewAvatar { project_id: p.id, name: format!("A{i}.{j}"), ..Default::default() })
+                .unwrap();
+        }
+    }
+}
+
 #[test]
 fn a_statement_is_prepared_once_per_connection() {
     let Some(db) = pg::TestDb::create() else { return };
@@ -56,14 +68,7 @@ fn a_statement_is_prepared_once_per_connection() {
 fn list_projects_with_avatars_runs_two_statements_per_page() {
     let Some(db) = pg::TestDb::create() else { return };
     let (store, _held) = one_connection_store(&db);
-    for i in 0..5 {
-        let p = store.create_project("u1", &NewProject { name: format!("P{i}"), description: None }).unwrap();
-        for j in 0..3 {
-            store
-                .create_avatar("u1", &NewAvatar { project_id: p.id, name: format!("A{i}.{j}"), ..Default::default() })
-                .unwrap();
-        }
-    }
+    projects_of_avatars(&store, 5, 3);
     let mut q = ProjectQuery { limit: Some(2), cursor: None };
     let mut pages = 0;
     let mut projects = 0;
@@ -184,14 +189,7 @@ fn a_batch_goes_in_by_the_thousand_and_reads_back_as_written() {
 fn a_users_listing_in_creation_order_reads_a_page_per_project() {
     let Some(db) = pg::TestDb::create() else { return };
     let (store, _held) = one_connection_store(&db);
-    for i in 0..3 {
-        let p = store.create_project("u1", &NewProject { name: format!("P{i}"), description: None }).unwrap();
-        for j in 0..5 {
-            store
-                .create_avatar("u1", &NewAvatar { project_id: p.id, name: format!("A{i}.{j}"), ..Default::default() })
-                .unwrap();
-        }
-    }
+    projects_of_avatars(&store, 3, 5);
     let first = crate::AvatarQuery { limit: Some(2), ..Default::default() };
     let cursor = store.list_avatars("u1", &first).unwrap().next_cursor;
     let mut c = db.client();
