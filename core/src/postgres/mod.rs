@@ -508,17 +508,7 @@ impl PgStore {
     /// Runs `f` on one read-only snapshot (REPEATABLE READ).
     fn snapshot<T>(&self, mut f: impl FnMut(&mut Session<'_, postgres::Transaction<'_>>) -> Result<T>) -> Result<T> {
         let mut c = self.conn()?;
-        self.again(&mut c, |c| {
-            let (client, stmts) = c.parts();
-            let mut tx = client
-                .build_transaction()
-                .read_only(true)
-                .isolation_level(postgres::IsolationLevel::RepeatableRead)
-                .start()?;
-            let out = f(&mut Session::new(&mut tx, stmts))?;
-            tx.commit()?;
-            Ok(out)
-        })
+        self.again(&mut c, |c| in_snapshot(c, &mut f))
     }
 
     /// Runs `f` in one transaction; commits on `Ok`, rolls back otherwise,
@@ -612,17 +602,7 @@ impl PgStore {
         // Not run again on a stale statement (the records already handed
         // out would be handed out twice): it fails once, the next one works.
         let mut c = self.conn()?;
-        self.named((|| {
-            let (client, stmts) = c.parts();
-            let mut tx = client
-                .build_transaction()
-                .read_only(true)
-                .isolation_level(postgres::IsolationLevel::RepeatableRead)
-                .start()?;
-            repo::export(&mut Session::new(&mut tx, stmts), scope.user_id(), f)?;
-            tx.commit()?;
-            Ok(())
-        })())
+        self.named(in_snapshot(&mut c, |s| repo::export(s, scope.user_id(), f)))
     }
 
     /// Buffered on PostgreSQL for now: the records are read in one snapshot
@@ -740,4 +720,18 @@ impl From<postgres::Error> for Error {
             _ => Error::Internal(format!("{text}: {detail}")),
         }
     }
+}
+
+/// Runs `f` in one read-only REPEATABLE READ transaction on `c`: every
+/// statement of it sees the same snapshot.
+fn in_snapshot<T>(
+    c: &mut Cached,
+    f: impl FnOnce(&mut Session<'_, postgres::Transaction<'_>>) -> Result<T>,
+) -> Result<T> {
+    let (client, stmts) = c.parts();
+    let mut tx =
+        client.build_transaction().read_only(true).isolation_level(postgres::IsolationLevel::RepeatableRead).start()?;
+    let out = f(&mut Session::new(&mut tx, stmts))?;
+    tx.commit()?;
+    Ok(out)
 }
