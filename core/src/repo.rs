@@ -842,11 +842,11 @@ pub(crate) fn export(
     use crate::store::Record;
     // A user's avatars are found through the user's projects, as in
     // listings (no index on the avatars' userId since V7).
-    let filter = if user.is_some() { "WHERE userId = ?1" } else { "WHERE ?1 IS NULL" };
-    let avatar_filter = if user.is_some() {
-        "WHERE +userId = ?1 AND projectId IN (SELECT id FROM projects WHERE userId = ?1)"
-    } else {
-        "WHERE ?1 IS NULL"
+    let (filter, avatar_filter) = match user {
+        Some(_) => {
+            ("WHERE userId = ?1", "WHERE +userId = ?1 AND projectId IN (SELECT id FROM projects WHERE userId = ?1)")
+        }
+        None => ("WHERE ?1 IS NULL", "WHERE ?1 IS NULL"),
     };
     let tx = conn.unchecked_transaction()?;
     {

@@ -1649,7 +1649,7 @@ mod test {
     fn pooled_readers_keep_the_larger_page_cache() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("c.db")).unwrap();
-        let Backend::Sqlite(s) = &store.backend else { unreachable!("a file path opens SQLite") };
+        let s = sqlite(&store);
         assert!(s.readers.is_some(), "a file store reads through its pool");
         let cache: i64 = s.read(|c| Ok(c.pragma_query_value(None, "cache_size", |r| r.get(0))?)).unwrap();
         assert_eq!(cache, -READER_CACHE_KIB);
@@ -1689,7 +1689,7 @@ mod test {
         assert_eq!(store.try_get_project_now("u1", &p.id).unwrap().unwrap().id, p.id);
         assert_eq!(store.try_get_avatar_now("u2", &a.id).unwrap().unwrap_err().code(), "NOT_FOUND");
         assert_eq!(store.try_get_project_now("u2", &p.id).unwrap().unwrap_err().code(), "NOT_FOUND");
-        let Backend::Sqlite(s) = &store.backend else { unreachable!("a file store is SQLite") };
+        let s = sqlite(&store);
         let pool = s.readers.as_ref().unwrap();
         let held: Vec<_> = (0..2).map(|_| pool.get().unwrap()).collect();
         assert!(store.try_get_avatar_now("u1", &a.id).is_none(), "every reader busy: declined");

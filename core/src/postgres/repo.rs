@@ -397,12 +397,12 @@ pub(crate) fn listing_sql<'a>(
     // caches for a statement with a bound LIMIT is made without knowing it
     // (a page size is a small validated integer, and callers use few, so the
     // cache holds one statement per size).
-    let page = format!("ORDER BY {key_sql} {dir}, id {dir} LIMIT {}", i64::from(limit) + 1);
+    let fetch = i64::from(limit) + 1;
+    let page = format!("ORDER BY {key_sql} {dir}, id {dir} LIMIT {fetch}");
     let sql = if per_project {
         format!(
             "SELECT a.* FROM projects p CROSS JOIN LATERAL ({sql} {page}) a WHERE p.\"userId\" = $1 \
-             ORDER BY a.\"createdAt\" {dir}, a.id {dir} LIMIT {}",
-            i64::from(limit) + 1
+             ORDER BY a.\"createdAt\" {dir}, a.id {dir} LIMIT {fetch}"
         )
     } else {
         format!("{sql} {page}")
