@@ -385,6 +385,13 @@ export declare class NativeStore {
    * (see [`write`]), which store.js decodes.
    */
   run(op: string, a?: unknown, b?: unknown, c?: unknown, encoded?: string): Promise<unknown>
+  /**
+   * `getAvatar` or `getProject` (`op`) like `run`, except that the read
+   * may run at once on the calling thread, and the Promise be returned
+   * settled ([`dispatch::spawn_read`]). store.js passes `alone` when no
+   * other Promise of the thread is outstanding.
+   */
+  runRead(op: string, a: unknown, b: unknown, alone: boolean): Promise<unknown>
   /** Like `run`, on the calling thread. */
   runSync(op: string, a?: unknown, b?: unknown, c?: unknown, encoded?: string): unknown
 }
