@@ -351,14 +351,44 @@ class Store {
   }
 }
 
+// Promises of this thread's Promise methods whose result has not been
+// handed to the caller yet (their decoding reaction has not run). A read
+// by id may run at once on this thread (native `runRead`, see
+// src/dispatch.rs) only when there are none: a caller awaiting one call at
+// a time then gets its read without a round trip through a worker, while
+// callers with several calls in flight keep the workers busy and leave
+// this thread, which decodes every result, to them.
+let open = 0
+
 // Named functions, so that stack traces and `store.getAvatar.name` read as
 // the method, not as a closure of this loop.
 for (const [name, decode, encodeArg, at] of METHODS) {
+  const done = (w) => {
+    open--
+    return decode(w)
+  }
+  const fail = (e) => {
+    open--
+    throw e
+  }
+  const sent = (p) => {
+    open++
+    return p.then(done, fail)
+  }
   const methods =
-    encodeArg === undefined
+    name === 'getAvatar' || name === 'getProject'
+      ? {
+          [name](a, b) {
+            return sent(this.inner.runRead(name, a, b, open === 0))
+          },
+          [`${name}Sync`](a, b, c) {
+            return decode(this.inner.runSync(name, a, b, c))
+          },
+        }
+      : encodeArg === undefined
       ? {
           [name](a, b, c) {
-            return this.inner.run(name, a, b, c).then(decode)
+            return sent(this.inner.run(name, a, b, c))
           },
           [`${name}Sync`](a, b, c) {
             return decode(this.inner.runSync(name, a, b, c))
@@ -370,7 +400,7 @@ for (const [name, decode, encodeArg, at] of METHODS) {
               // An encoder that throws (a throwing getter, say) rejects the
               // Promise like any other argument error.
               try {
-                return this.inner.run(name, a, b, undefined, encodeArg(b)).then(decode)
+                return sent(this.inner.run(name, a, b, undefined, encodeArg(b)))
               } catch (e) {
                 return Promise.reject(e)
               }
@@ -382,7 +412,7 @@ for (const [name, decode, encodeArg, at] of METHODS) {
         : {
             [name](a, b, c) {
               try {
-                return this.inner.run(name, a, b, c, encodeArg(c)).then(decode)
+                return sent(this.inner.run(name, a, b, c, encodeArg(c)))
               } catch (e) {
                 return Promise.reject(e)
               }

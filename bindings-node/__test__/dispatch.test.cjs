@@ -116,6 +116,44 @@ test('a read runs at once only when it may: nothing pending, a file store', asyn
   assert.equal((await mem.getProject(U, mp.id)).id, mp.id)
 })
 
+test('with reads in flight, a read runs at once only while the workers have calls waiting, never past a write', async (t) => {
+  const store = openTemp(t)
+  const p = store.createProjectSync(U, { name: 'P' })
+  const ids = store.createAvatarsSync(U, Array.from({ length: 50 }, () => fullAvatar(p.id))).map((a) => a.id)
+  store.getAvatarSync(U, ids[0])
+  const burst = () => Array.from({ length: 400 }, (_, i) => store.getAvatar(U, ids[i % ids.length]))
+
+  // Every worker busy: the first reads wait in the queue, and once enough
+  // wait, the next ones run here.
+  const held = require('../binding.js').__holdWorkersForTests(300)
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  const reads = burst()
+  const atOnce = await Promise.all(reads.map(settledAlready))
+  assert.equal(atOnce[0], false, 'calls pending and none waiting: to a worker')
+  const first = atOnce.indexOf(true)
+  assert.ok(first > 1, `with calls waiting for the workers, reads run at once (first: ${first})`)
+  const got = await Promise.all(reads)
+  got.forEach((a, i) => assert.equal(a.id, ids[i % ids.length], `read ${i}`))
+  await Promise.all(held)
+
+  // Issued in one go with the workers idle: the first runs at once
+  // (alone), the second goes to a worker (no call waits for one).
+  const two = [store.getAvatar(U, ids[0]), store.getAvatar(U, ids[1])]
+  assert.deepEqual(await Promise.all(two.map(settledAlready)), [true, false])
+  assert.deepEqual((await Promise.all(two)).map((a) => a.id), ids.slice(0, 2))
+
+  // A write pending: no read runs at once until it has settled.
+  const write = store.recordUsage(U, ids[0])
+  const after = burst()
+  assert.deepEqual(
+    (await Promise.all(after.map(settledAlready))).filter((x) => x),
+    [],
+    'no read overtakes a pending write',
+  )
+  assert.equal((await write).usageCount, 1)
+  await Promise.all(after)
+})
+
 test('a read run at once and a read queued behind other calls resolve and reject alike', async (t) => {
   const store = openTemp(t)
   const p = store.createProjectSync(U, { name: 'P' })

@@ -14,8 +14,14 @@
 //! Even so, an awaited read cost three to six times its `...Sync` twin on
 //! a two-core machine (one worker wake-up is left, and the event loop's),
 //! so [`spawn_read`] runs `getAvatar` and `getProject` at once on the
-//! JavaScript thread when that needs no wait and nothing of the thread is
-//! pending.
+//! JavaScript thread when that needs no wait and the caller awaits one call
+//! at a time, or the workers are busy.
+//!
+//! Wake-ups: the JavaScript thread wakes a parked worker only when fewer
+//! than [`short_workers`] are awake on short calls ([`Queue::push`]), so
+//! with calls in flight it makes few futex calls; a worker's result signals
+//! the threadsafe function only when the JavaScript thread has taken every
+//! result before it ([`Settler::take`]).
 //!
 //! Long operations (backups, migrations, imports and exports, opening a
 //! store) stay on libuv's pool ([`crate::job::spawn`]): a few workers would
@@ -31,7 +37,7 @@ use std::collections::VecDeque;
 use std::ffi::c_void;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -54,11 +60,30 @@ const SPIN: Duration = Duration::from_micros(100);
 /// twins against 0.82x; issue 12's bench).
 const WORKERS: usize = 4;
 
+/// See [`Queue::enough_back_soon`]: several times a short call's length, well
+/// under a parked thread's wake-up.
+const SOON: Duration = Duration::from_micros(50);
+
 /// A Promise method's call, on its way to a worker.
 struct Call {
     work: Work,
     deferred: Deferred,
     settler: Arc<Settler>,
+    /// A call on one record (see [`Length`]).
+    short: bool,
+    /// A read by id ([`spawn_read`]).
+    read: bool,
+}
+
+/// How long a call may take, as far as the dispatcher should care.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Length {
+    /// A call on one record (a read by id, a create, an update, a usage):
+    /// a few microseconds, so a worker busy with one is back at the queue
+    /// sooner than a parked one would wake.
+    Short,
+    /// A page, a batch, a count: may take milliseconds.
+    Page,
 }
 
 /// A Promise's resolver. Created and used only on the JavaScript thread of
@@ -72,6 +97,8 @@ unsafe impl Send for Deferred {}
 struct Done {
     deferred: Deferred,
     result: Result<Out, Failure>,
+    /// Whether the call was a read by id ([`spawn_read`]).
+    read: bool,
 }
 
 /// The way back into one Node environment (the main thread's or a worker
@@ -126,11 +153,18 @@ impl Settler {
         }
     }
 
-    /// The results waiting, on the JavaScript thread.
+    /// The results waiting, on the JavaScript thread. Empty once none is
+    /// left, and only then may workers signal again: results that arrive
+    /// while the JavaScript thread settles a batch join it instead of
+    /// costing a call of the threadsafe function each (a lock that thread
+    /// also takes, and a write to the event loop's eventfd).
     fn take(&self) -> Vec<Done> {
         let mut back = self.back.lock().unwrap_or_else(PoisonError::into_inner);
-        back.signalled = false;
-        std::mem::take(&mut back.done)
+        let batch = std::mem::take(&mut back.done);
+        if batch.is_empty() {
+            back.signalled = false;
+        }
+        batch
     }
 }
 
@@ -143,6 +177,9 @@ struct EnvState {
     /// Calls started and not yet settled, on this environment: a read by
     /// id runs at once only when there are none, so it never overtakes one.
     pending: Cell<usize>,
+    /// Of those, the calls other than reads by id: a read runs at once
+    /// only when there are none of them.
+    pending_others: Cell<usize>,
     /// When the reads run on the JavaScript thread since the event loop
     /// last turned began ([`spawn_read`]).
     inline_since: Cell<Option<Instant>>,
@@ -169,6 +206,7 @@ fn env_state(env: sys::napi_env) -> napi::Result<&'static EnvState> {
         tsfn: ptr::null_mut(),
         settler,
         pending: Cell::new(0),
+        pending_others: Cell::new(0),
         inline_since: Cell::new(None),
     }));
     let mut name = ptr::null_mut();
@@ -236,11 +274,19 @@ unsafe extern "C" fn settle(
     let state = unsafe { &*context.cast::<EnvState>() };
     // The event loop turned: reads may run on this thread again.
     state.inline_since.set(None);
-    let batch = state.settler.take();
-    let settled = batch.len();
-    for done in batch {
-        // A panic must not unwind into Node (it would abort the process).
-        let _ = catch_unwind(AssertUnwindSafe(|| unsafe { settle_promise(env, done) }));
+    let mut settled = 0;
+    loop {
+        let batch = state.settler.take();
+        if batch.is_empty() {
+            break;
+        }
+        settled += batch.len();
+        let others = batch.iter().filter(|d| !d.read).count();
+        state.pending_others.set(state.pending_others.get().saturating_sub(others));
+        for done in batch {
+            // A panic must not unwind into Node (it would abort the process).
+            let _ = catch_unwind(AssertUnwindSafe(|| unsafe { settle_promise(env, done) }));
+        }
     }
     let left = state.pending.get().saturating_sub(settled);
     state.pending.set(left);
@@ -274,6 +320,14 @@ unsafe fn settle_promise(env: sys::napi_env, done: Done) {
 struct Queue {
     waiting: Mutex<Waiting>,
     wake: Condvar,
+    /// For each worker, when (nanoseconds after `epoch`, plus one) it took
+    /// its last call if that call is short, until it parks; 0 otherwise.
+    short_since: [AtomicU64; WORKERS],
+    /// For each worker, whether its last call is a page, until it parks.
+    page: [AtomicBool; WORKERS],
+    /// How many of `page` are set.
+    on_pages: AtomicUsize,
+    epoch: Instant,
     /// `waiting.calls.len()`, read without the lock by the spinning worker.
     len: AtomicUsize,
     /// Whether a worker is spinning. Cleared under the lock, so a call
@@ -289,20 +343,56 @@ struct Waiting {
 
 impl Queue {
     fn push(&self, call: Call) {
+        let short = call.short;
         let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
         waiting.calls.push_back(call);
         self.len.store(waiting.calls.len(), Ordering::Release);
-        let wake = waiting.parked > 0 && !self.spinning.load(Ordering::Acquire);
+        let wake = waiting.parked > 0
+            && !self.spinning.load(Ordering::Acquire)
+            && !self.enough_back_soon()
+            && (short || self.on_pages.load(Ordering::Acquire) < page_workers());
         drop(waiting);
         if wake {
             self.wake.notify_one();
         }
     }
 
+    /// Whether [`short_workers`] workers each began a short call within
+    /// [`SOON`]: they will take the next calls from the queue before a
+    /// parked worker could wake, so the JavaScript thread need not wake one
+    /// (a futex call of its own, and one more busy thread than cores). A
+    /// worker busy with a page does not count, so a short call never waits
+    /// behind a long one while a worker is parked.
+    fn enough_back_soon(&self) -> bool {
+        let now = self.nanos();
+        self.short_since
+            .iter()
+            .filter(|since| {
+                let since = since.load(Ordering::Acquire);
+                since != 0 && now.saturating_sub(since) < SOON.as_nanos() as u64
+            })
+            .count()
+            >= short_workers()
+    }
+
+    fn set_page(&self, me: usize, page: bool) {
+        if self.page[me].swap(page, Ordering::AcqRel) != page {
+            if page {
+                self.on_pages.fetch_add(1, Ordering::AcqRel);
+            } else {
+                self.on_pages.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+    }
+
+    fn nanos(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64 + 1
+    }
+
     /// The next call: spinning for up to [`SPIN`] first if no other worker
     /// is (one is enough to catch the next call, and a second would take the
     /// CPU from the JavaScript thread), then parked.
-    fn pop(&self) -> Call {
+    fn pop(&self, me: usize) -> Call {
         let spinner = !self.spinning.swap(true, Ordering::Acquire);
         if spinner {
             let start = Instant::now();
@@ -330,13 +420,40 @@ impl Queue {
         loop {
             if let Some(call) = waiting.calls.pop_front() {
                 self.len.store(waiting.calls.len(), Ordering::Release);
+                // Set before the lock is released, and left set until this
+                // worker parks: from the call's start until it is back at
+                // the queue (sending its result included), it counts as
+                // back soon.
+                self.short_since[me].store(if call.short { self.nanos() } else { 0 }, Ordering::Release);
+                self.set_page(me, !call.short);
                 return call;
             }
+            self.short_since[me].store(0, Ordering::Release);
+            self.set_page(me, false);
             waiting.parked += 1;
             waiting = self.wake.wait(waiting).unwrap_or_else(PoisonError::into_inner);
             waiting.parked -= 1;
         }
     }
+}
+
+/// How many workers run short calls at once: one per core. With 8 reads by
+/// id in flight on two cores, one such worker reached 0.94x of
+/// `getAvatarSync`, two (with the JavaScript thread reading beside them,
+/// [`spawn_read`]) 1.2x to 1.4x: reads that overlap share SQLite's read lock
+/// on the WAL index instead of taking it with two `fcntl` calls each.
+fn short_workers() -> usize {
+    static N: OnceLock<usize> = OnceLock::new();
+    *N.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, WORKERS))
+}
+
+/// How many workers may run pages at once: one core is the JavaScript
+/// thread's, which decodes every page; more page workers than the other
+/// cores only take the CPU from it (8 calls of `listProjectsWithAvatars` in
+/// flight on two cores: 0.85x of the `...Sync` twin with four page workers).
+fn page_workers() -> usize {
+    static N: OnceLock<usize> = OnceLock::new();
+    *N.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1)).clamp(1, WORKERS))
 }
 
 /// The queue; the workers start with the first call.
@@ -348,6 +465,10 @@ fn queue() -> &'static Queue {
         Queue {
             waiting: Mutex::new(Waiting { calls: VecDeque::new(), parked: 0 }),
             wake: Condvar::new(),
+            short_since: [const { AtomicU64::new(0) }; WORKERS],
+            page: [const { AtomicBool::new(false) }; WORKERS],
+            on_pages: AtomicUsize::new(0),
+            epoch: Instant::now(),
             len: AtomicUsize::new(0),
             spinning: AtomicBool::new(false),
         }
@@ -357,39 +478,39 @@ fn queue() -> &'static Queue {
             // A thread that cannot start leaves the others to serve; with
             // none at all, calls would wait forever, so fail loudly.
             let started =
-                std::thread::Builder::new().name(format!("avatar-store-{i}")).spawn(move || serve(queue)).is_ok();
+                std::thread::Builder::new().name(format!("avatar-store-{i}")).spawn(move || serve(queue, i)).is_ok();
             assert!(started || i > 0, "avatar-store could not start a worker thread");
         }
     }
     queue
 }
 
-fn serve(queue: &Queue) {
+fn serve(queue: &Queue, me: usize) {
     loop {
-        let Call { work, deferred, settler } = queue.pop();
+        let Call { work, deferred, settler, read, .. } = queue.pop(me);
         // Records are encoded here rather than on the JavaScript thread.
         let result = match catch_unwind(AssertUnwindSafe(|| guarded(work).map(Out::encoded))) {
             Ok(r) => r,
             Err(payload) => Err(Failure::Panic(panic_message(payload.as_ref()))),
         };
-        settler.send(Done { deferred, result });
+        settler.send(Done { deferred, result, read });
     }
 }
 
 /// Runs `prepared` on a worker; the returned Promise settles on the
 /// JavaScript thread. An argument error rejects it rather than throws.
-pub fn spawn(env: &Env, prepared: Result<Work, Failure>) -> napi::Result<Pending> {
-    enqueue(env, prepared)
+pub fn spawn(env: &Env, length: Length, prepared: Result<Work, Failure>) -> napi::Result<Pending> {
+    enqueue(env, length, false, prepared)
 }
 
-fn enqueue(env: &Env, prepared: Result<Work, Failure>) -> napi::Result<Pending> {
+fn enqueue(env: &Env, length: Length, read: bool, prepared: Result<Work, Failure>) -> napi::Result<Pending> {
     let raw = env.raw();
     let (deferred, promise) = create_promise(raw)?;
     let work = match prepared {
         Ok(work) => work,
         Err(f) => {
             // SAFETY: on the JavaScript thread; `deferred` is new.
-            unsafe { settle_promise(raw, Done { deferred, result: Err(f) }) };
+            unsafe { settle_promise(raw, Done { deferred, result: Err(f), read: false }) };
             return Ok(Pending(promise));
         }
     };
@@ -399,7 +520,10 @@ fn enqueue(env: &Env, prepared: Result<Work, Failure>) -> napi::Result<Pending> 
         napi::check_status!(unsafe { sys::napi_ref_threadsafe_function(raw, state.tsfn) })?;
     }
     state.pending.set(state.pending.get() + 1);
-    queue().push(Call { work, deferred, settler: state.settler.clone() });
+    if !read {
+        state.pending_others.set(state.pending_others.get() + 1);
+    }
+    queue().push(Call { work, deferred, settler: state.settler.clone(), short: length == Length::Short, read });
     Ok(Pending(promise))
 }
 
@@ -415,23 +539,32 @@ const INLINE_BUDGET: Duration = Duration::from_millis(1);
 
 /// Like [`spawn`] for a short read (`getAvatar`, `getProject`): the read
 /// runs at once on the JavaScript thread if it needs no wait (an idle
-/// reader, no lock), and the Promise is returned settled, when no call of
-/// this environment is pending. Otherwise, or once [`INLINE_BUDGET`] is
-/// spent without a turn of the event loop, it goes to a worker like any
-/// call, behind the pending ones. (Running reads here also while reads were
-/// pending on busy workers made 8 reads in flight slower, 0.71x of
-/// `getAvatarSync` against 0.91x: this thread, which decodes every result,
-/// is the one that runs short then.)
-pub fn spawn_read(env: &Env, prepared: Result<(Now, Work), Failure>) -> napi::Result<Pending> {
+/// reader, no lock), and the Promise is returned settled, when no write or
+/// page of this environment is pending (so it never overtakes one) and
+/// either
+/// - the caller is `alone`: store.js has no other Promise of this thread
+///   outstanding, so a caller awaiting one read after another gets each
+///   without a round trip through a worker; or
+/// - the workers have two calls waiting for each of them: they stay busy
+///   meanwhile, and this thread, which would otherwise wait for their
+///   results, adds a read of its own.
+///
+/// Otherwise, or once [`INLINE_BUDGET`] is spent without a turn of the
+/// event loop, it goes to a worker like any call, behind the pending ones.
+/// (With reads running here whenever nothing was pending, 8 reads in
+/// flight fell back to this thread alone, and reached 0.78x of
+/// `getAvatarSync`.)
+pub fn spawn_read(env: &Env, alone: bool, prepared: Result<(Now, Work), Failure>) -> napi::Result<Pending> {
     let (now, work) = match prepared {
         Ok(p) => p,
-        Err(f) => return spawn(env, Err(f)),
+        Err(f) => return spawn(env, Length::Short, Err(f)),
     };
     let raw = env.raw();
     let state = env_state(raw)?;
     let started = state.inline_since.get();
     let within_budget = started.is_none_or(|t| t.elapsed() < INLINE_BUDGET);
-    if state.pending.get() == 0 && within_budget {
+    let workers_busy = queue().len.load(Ordering::Acquire) >= 2 * short_workers();
+    if within_budget && state.pending_others.get() == 0 && ((alone && state.pending.get() == 0) || workers_busy) {
         let result = match catch_unwind(AssertUnwindSafe(now)) {
             Ok(None) => None,
             Ok(Some(r)) => Some(r.map_err(Failure::Core)),
@@ -443,11 +576,29 @@ pub fn spawn_read(env: &Env, prepared: Result<(Now, Work), Failure>) -> napi::Re
             }
             let (deferred, promise) = create_promise(raw)?;
             // SAFETY: on the JavaScript thread, inside the call's handle scope.
-            unsafe { settle_promise(raw, Done { deferred, result }) };
+            unsafe { settle_promise(raw, Done { deferred, result, read: true }) };
             return Ok(Pending(promise));
         }
     }
-    enqueue(env, Ok(work))
+    enqueue(env, Length::Short, true, Ok(work))
+}
+
+/// One call per worker that sleeps for `hold`, all workers woken to take
+/// them (for the tests: calls made meanwhile wait in the queue). Counted as
+/// reads by id, so they hold no read back on this thread.
+#[cfg(feature = "test-hooks")]
+pub fn hold_workers(env: &Env, hold: Duration) -> napi::Result<Vec<Pending>> {
+    let held = (0..WORKERS)
+        .map(|_| {
+            let sleep: Work = Box::new(move || {
+                std::thread::sleep(hold);
+                Ok(Out::Unit)
+            });
+            enqueue(env, Length::Short, true, Ok(sleep))
+        })
+        .collect::<napi::Result<Vec<_>>>()?;
+    queue().wake.notify_all();
+    Ok(held)
 }
 
 fn create_promise(env: sys::napi_env) -> napi::Result<(Deferred, sys::napi_value)> {

@@ -27,7 +27,10 @@ use napi_derive::napi;
 pub use crate::read::{input_fields, new_avatar_fields};
 pub use crate::write::{avatar_fields, avatar_keys, wire_fields};
 
-use crate::dispatch::{Now, Pending};
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use crate::dispatch::{Length, Now, Pending};
 use crate::fail::Failure;
 use crate::job::{Job, Work, block, spawn};
 use crate::write::{EmbeddedMigration, Out};
@@ -149,10 +152,18 @@ impl Store {
         encoded: Option<Unknown>,
     ) -> napi::Result<Pending> {
         match op.as_str() {
-            "getAvatar" | "getProject" => dispatch::spawn_read(&env, self.get_read(&op, a, b)),
             _ if runs_long(&op) => job::on_pool(&env, self.work(&op, a, b, c, encoded)),
-            _ => dispatch::spawn(&env, self.work(&op, a, b, c, encoded)),
+            _ => dispatch::spawn(&env, length(&op), self.work(&op, a, b, c, encoded)),
         }
+    }
+
+    /// `getAvatar` or `getProject` (`op`) like `run`, except that the read
+    /// may run at once on the calling thread, and the Promise be returned
+    /// settled ([`dispatch::spawn_read`]). store.js passes `alone` when no
+    /// other Promise of the thread is outstanding.
+    #[napi(catch_unwind, ts_return_type = "Promise<unknown>")]
+    pub fn run_read(&self, env: Env, op: String, a: Unknown, b: Unknown, alone: bool) -> napi::Result<Pending> {
+        dispatch::spawn_read(&env, alone, self.get_read(&op, a, b))
     }
 
     /// Like `run`, on the calling thread.
@@ -190,6 +201,16 @@ fn runs_long(op: &str) -> bool {
             | "importFrom"
             | "importAllUsersFrom"
     )
+}
+
+/// How long `op` may take, for the dispatcher's wake-ups: calls on one
+/// record are short.
+fn length(op: &str) -> Length {
+    match op {
+        "createProject" | "getProject" | "updateProject" | "createAvatar" | "getAvatar" | "updateAvatar"
+        | "deleteAvatar" | "recordUsage" => Length::Short,
+        _ => Length::Page,
+    }
 }
 
 /// Conversion of each operation's arguments, and the core call it makes.
@@ -507,7 +528,7 @@ pub fn panic_for_tests(env: Env) -> napi::Result<Out> {
 #[cfg(feature = "test-hooks")]
 #[napi(js_name = "__panicForTestsAsync", skip_typescript)]
 pub fn panic_for_tests_async(env: Env) -> napi::Result<Pending> {
-    dispatch::spawn(&env, Ok(Box::new(|| panic!("deliberate panic for the tests"))))
+    dispatch::spawn(&env, Length::Short, Ok(Box::new(|| panic!("deliberate panic for the tests"))))
 }
 
 /// Like `__panicForTests`, on libuv's pool (the long operations' road).
@@ -515,4 +536,13 @@ pub fn panic_for_tests_async(env: Env) -> napi::Result<Pending> {
 #[napi(js_name = "__panicForTestsPool", skip_typescript)]
 pub fn panic_for_tests_pool(env: Env) -> napi::Result<Pending> {
     job::on_pool(&env, Ok(Box::new(|| panic!("deliberate panic for the tests"))))
+}
+
+/// Keeps every worker of the Promise methods busy for `ms` milliseconds, so
+/// that calls made meanwhile wait in the queue (the dispatcher's tests).
+/// Each worker takes one of the returned Promises' calls.
+#[cfg(feature = "test-hooks")]
+#[napi(js_name = "__holdWorkersForTests", skip_typescript)]
+pub fn hold_workers_for_tests(env: Env, ms: u32) -> napi::Result<Vec<Pending>> {
+    dispatch::hold_workers(&env, std::time::Duration::from_millis(ms.into()))
 }
