@@ -529,10 +529,9 @@ fn widen_lookaside(conn: &Connection) {
 /// Turns off SQLite's memory statistics, once per process, before its first
 /// connection opens (SQLite takes the setting only before it initializes;
 /// afterwards the call is refused, harmlessly, and the statistics stay on).
-/// With them on, every allocation SQLite makes takes one process-wide mutex,
-/// and the threads reading at once (pooled readers, the writer, the
-/// checkpoint thread) queued on it: with 8 reads in flight from Node,
-/// a quarter of the workers' futex calls. The store reads no statistic.
+/// With them on, every allocation SQLite makes takes one process-wide mutex
+/// that threads reading at once (pooled readers, the writer, the checkpoint
+/// thread) share. The store reads no statistic.
 fn without_memory_statistics() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
