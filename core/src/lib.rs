@@ -40,6 +40,7 @@ mod backup;
 mod checkpoint;
 mod error;
 mod fields;
+mod group;
 mod migrate;
 mod model;
 mod postgres;
@@ -54,6 +55,7 @@ pub use error::{Error, Result};
 #[doc(hidden)]
 pub use fields::FieldType;
 pub use fields::{Check, Create, FieldDescriptor, FieldKind, FieldRef, FieldValue, Patch};
+pub use group::{Write, Written};
 pub use migrate::{
     AppliedMigration, HISTORY_TABLE, MigrationInfo, MigrationOutcome, MigrationStatus, embedded_migrations,
     embedded_postgres_migrations, inspect, latest_version,

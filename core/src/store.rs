@@ -13,6 +13,7 @@ use crate::adopt::{AdoptOutcome, AdoptionReport};
 use crate::backup;
 use crate::checkpoint::{self, Checkpointer};
 use crate::error::{Error, Result};
+use crate::group::{Write, Written};
 use crate::migrate::{self, MigrationOutcome, MigrationStatus};
 use crate::model::{Avatar, AvatarPatch, NewAvatar, NewProject, Project, ProjectPatch, ProjectWithAvatars};
 use crate::postgres::{self, PgStore};
@@ -993,6 +994,53 @@ impl Store {
         }
     }
 
+    /// Runs one [`Write`] alone: the same as calling its method.
+    ///
+    /// ```
+    /// use avatar_store::{NewProject, Store, Write, Written};
+    /// let store = Store::open_in_memory().unwrap();
+    /// let w = Write::CreateProject { user_id: "u1".into(), project: NewProject { name: "P".into(), ..Default::default() } };
+    /// let Written::Project(p) = store.write(&w).unwrap() else { panic!() };
+    /// assert_eq!(store.get_project("u1", &p.id).unwrap(), p);
+    /// ```
+    pub fn write(&self, write: &Write) -> Result<Written> {
+        write.run_alone(self)
+    }
+
+    /// Runs `writes` in order with one commit: the result of each is what it
+    /// would be alone, and the ones that succeed are committed together.
+    ///
+    /// On SQLite they run in one IMMEDIATE transaction: a write that fails
+    /// (an avatar not found, a project of another user) leaves nothing
+    /// behind, and the others go on. One commit,
+    /// where each write alone would make its own, is the point: a commit is
+    /// most of what a write on one record costs. If the transaction cannot
+    /// begin (the database stays locked past the busy timeout) or commit,
+    /// nothing is written and every write fails with that error. On
+    /// PostgreSQL each write runs alone, in turn.
+    ///
+    /// ```
+    /// use avatar_store::{NewAvatar, NewProject, Store, Write, Written};
+    /// let store = Store::open_in_memory().unwrap();
+    /// let p = store.create_project("u1", &NewProject { name: "P".into(), ..Default::default() }).unwrap();
+    /// let a = store.create_avatar("u1", &NewAvatar { project_id: p.id, name: "A".into(), ..Default::default() }).unwrap();
+    /// let results = store.write_together(&[
+    ///     Write::RecordUsage { user_id: "u1".into(), id: a.id },
+    ///     Write::RecordUsage { user_id: "u2".into(), id: a.id }, // not u2's: NOT_FOUND, alone
+    ///     Write::RecordUsage { user_id: "u1".into(), id: a.id },
+    /// ]);
+    /// assert!(matches!(&results[0], Ok(Written::Avatar(a)) if a.usage_count == 1));
+    /// assert_eq!(results[1].as_ref().unwrap_err().code(), "NOT_FOUND");
+    /// assert!(matches!(&results[2], Ok(Written::Avatar(a)) if a.usage_count == 2));
+    /// assert_eq!(store.get_avatar("u1", &a.id).unwrap().usage_count, 2);
+    /// ```
+    pub fn write_together(&self, writes: &[Write]) -> Vec<Result<Written>> {
+        match (&self.backend, writes) {
+            (Backend::Sqlite(s), [_, _, ..]) => s.write_together(writes),
+            _ => writes.iter().map(|w| w.run_alone(self)).collect(),
+        }
+    }
+
     // -------------------------------------------------------- import/export
 
     /// Writes records of `user_id` in one IMMEDIATE transaction: `f` feeds
@@ -1285,6 +1333,36 @@ impl SqliteStore {
             let _ = conn.pragma_update(None, "temp_store", "DEFAULT");
         }
         out.inspect(|_| self.after_commit(&conn))
+    }
+
+    /// [`Store::write_together`] for two writes or more.
+    fn write_together(&self, writes: &[Write]) -> Vec<Result<Written>> {
+        let mut conn = self.writer();
+        let run = |conn: &mut Connection| -> Result<Vec<Result<Written>>> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut results = Vec::with_capacity(writes.len());
+            for w in writes {
+                match w.run_in(&tx) {
+                    // SQLite rolled the whole transaction back (a full disk,
+                    // an I/O error): nothing of the group is written, and a
+                    // write run after it would commit alone.
+                    Err(e) if tx.is_autocommit() => return Err(e),
+                    r => results.push(r),
+                }
+            }
+            tx.commit()?;
+            Ok(results)
+        };
+        match run(&mut conn) {
+            Ok(results) => {
+                self.after_commit(&conn);
+                results.into_iter().map(|r| self.named(r)).collect()
+            }
+            Err(e) => {
+                let e = self.named(Err::<(), Error>(e)).unwrap_err();
+                writes.iter().map(|_| Err(e.clone())).collect()
+            }
+        }
     }
 
     /// Runs `f`, a single statement that commits by itself, on the writer.

@@ -4,6 +4,7 @@ mod common;
 
 use avatar_store::{
     AvatarPatch, AvatarQuery, AvatarSort, NewAvatar, NewProject, ProjectPatch, ProjectQuery, SortOrder, Store, Uuid,
+    Write, Written,
 };
 use common::*;
 
@@ -449,4 +450,106 @@ crate::on_both_backends! {
             }
         }
     }
+}
+
+crate::on_both_backends! {
+    /// Writes run together give each the result it has alone, in order: a
+    /// failing one is undone alone, and the others are all kept.
+    fn writes_together_succeed_and_fail_one_by_one() {
+        let s = store();
+        let p = project(&s, "u1", "P");
+        let gone = project(&s, "u1", "Gone");
+        let theirs = project(&s, "u2", "Theirs");
+        let a = s.create_avatar("u1", &full_avatar(p.id, "A")).unwrap();
+        let in_gone = s.create_avatar("u1", &full_avatar(gone.id, "G")).unwrap();
+        let bad_url = NewAvatar { image_url: Some("ftp://x".into()), ..full_avatar(p.id, "Bad") };
+        let u1 = || "u1".to_string();
+        let writes = [
+            Write::RecordUsage { user_id: u1(), id: a.id },
+            Write::CreateAvatar { user_id: u1(), avatar: full_avatar(p.id, "B") },
+            Write::CreateAvatar { user_id: u1(), avatar: bad_url },
+            Write::CreateAvatar { user_id: u1(), avatar: full_avatar(theirs.id, "Not mine") },
+            Write::UpdateAvatar { user_id: u1(), id: a.id, patch: AvatarPatch { name: Some("A2".into()), ..Default::default() } },
+            Write::RecordUsage { user_id: "u2".into(), id: a.id },
+            Write::DeleteProject { user_id: u1(), id: gone.id },
+            Write::CreateProject { user_id: u1(), project: NewProject { name: "New".into(), description: None } },
+            Write::UpdateProject { user_id: u1(), id: p.id, patch: ProjectPatch { name: Some("P2".into()), description: None } },
+            Write::DeleteAvatar { user_id: u1(), id: in_gone.id },
+            Write::RecordUsage { user_id: u1(), id: a.id },
+        ];
+        let results = s.write_together(&writes);
+        let codes: Vec<&str> = results.iter().map(|r| r.as_ref().map_or_else(|e| e.code(), |_| "ok")).collect();
+        assert_eq!(
+            codes,
+            ["ok", "ok", "VALIDATION", "NOT_FOUND", "ok", "NOT_FOUND", "ok", "ok", "ok", "NOT_FOUND", "ok"],
+            "the avatar in the deleted project went with it"
+        );
+        assert_eq!(results[2].as_ref().unwrap_err().field(), Some("imageUrl"));
+        let Ok(Written::Avatar(used)) = &results[10] else { panic!("{:?}", results[10]) };
+        assert_eq!((used.usage_count, used.name.as_str()), (2, "A2"), "later writes see earlier ones");
+        assert_eq!(s.get_avatar("u1", &a.id).unwrap(), *used);
+        let Ok(Written::Avatar(b)) = &results[1] else { panic!() };
+        assert_eq!(s.get_avatar("u1", &b.id).unwrap(), *b);
+        let Ok(Written::Project(new)) = &results[7] else { panic!() };
+        assert_eq!(s.get_project("u1", &new.id).unwrap(), *new);
+        assert_eq!(s.get_project("u1", &p.id).unwrap().name, "P2");
+        assert_eq!(results[6].as_ref().unwrap(), &Written::Deleted);
+        assert_eq!(s.get_project("u1", &gone.id).unwrap_err().code(), "NOT_FOUND");
+        // P, New; A and B: nothing of the failed writes.
+        assert_eq!(s.count("u1").unwrap(), (2, 2));
+        assert_eq!(s.count("u2").unwrap(), (1, 0));
+        // One write, and none, are what they are alone.
+        let one = s.write_together(&writes[..1]);
+        assert!(matches!(&one[..], [Ok(Written::Avatar(x))] if x.usage_count == 3));
+        assert!(s.write_together(&[]).is_empty());
+    }
+}
+
+/// A group that cannot begin (another connection holds the write lock past
+/// the busy timeout) fails every write with that error, and writes nothing.
+#[test]
+fn writes_together_that_cannot_begin_all_fail_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let s =
+        avatar_store::OpenOptions::default().busy_timeout(std::time::Duration::from_millis(50)).open(&path).unwrap();
+    let p = project(&s, "u1", "P");
+    let a = s.create_avatar("u1", &full_avatar(p.id, "A")).unwrap();
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let writes = [
+        Write::RecordUsage { user_id: "u1".into(), id: a.id },
+        Write::CreateAvatar { user_id: "u1".into(), avatar: full_avatar(p.id, "B") },
+    ];
+    let results = s.write_together(&writes);
+    assert!(results.iter().all(|r| r.as_ref().is_err_and(|e| e.code() == "BUSY")), "{results:?}");
+    other.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(s.count("u1").unwrap(), (1, 1));
+    assert_eq!(s.get_avatar("u1", &a.id).unwrap().usage_count, 0);
+    // Once the lock is gone, the same writes go through.
+    assert!(s.write_together(&writes).iter().all(Result::is_ok));
+    assert_eq!(s.get_avatar("u1", &a.id).unwrap().usage_count, 1);
+}
+
+/// Writes run together share one commit: ten usages of one avatar add its
+/// page to the write-ahead log once, where ten commits add it ten times.
+#[test]
+fn writes_together_commit_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let s = Store::open(&path).unwrap();
+    let p = project(&s, "u1", "P");
+    let a = s.create_avatar("u1", &full_avatar(p.id, "A")).unwrap();
+    let ten: Vec<Write> = (0..10).map(|_| Write::RecordUsage { user_id: "u1".into(), id: a.id }).collect();
+    let wal = dir.path().join("c.db-wal");
+    let frames_added = |f: &dyn Fn()| {
+        let before = std::fs::metadata(&wal).unwrap().len();
+        f();
+        (std::fs::metadata(&wal).unwrap().len() - before) / (4096 + 24)
+    };
+    let alone = frames_added(&|| ten.iter().for_each(|w| drop(s.write(w).unwrap())));
+    let together = frames_added(&|| assert!(s.write_together(&ten).iter().all(Result::is_ok)));
+    assert_eq!(alone, 10, "one frame per commit");
+    assert_eq!(together, 1, "one commit for the ten");
+    assert_eq!(s.get_avatar("u1", &a.id).unwrap().usage_count, 20);
 }
