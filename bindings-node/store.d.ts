@@ -144,8 +144,9 @@ export declare class Store {
    * Reads an avatar of `userId`; another user's avatar is `NOT_FOUND`.
    * On a SQLite file the read may run at once on the calling thread, and
    * the Promise is returned settled: when an idle reader is at hand (it
-   * never waits for one, nor for a lock, there) and no call of this thread
-   * is pending.
+   * never waits for one, nor for a lock, there), no write of this thread
+   * is pending, and either no other Promise of this thread is outstanding
+   * or the addon's workers have calls waiting.
    */
   getAvatar(userId: string, id: string): Promise<B.Avatar>
   /** Synchronous `getAvatar(userId, id)`. */
@@ -164,7 +165,9 @@ export declare class Store {
   deleteAvatarSync(userId: string, id: string): void
   /**
    * Counts one use: increments `usageCount` and sets `lastUsedAt`
-   * atomically, so concurrent callers lose no increment.
+   * atomically, so concurrent callers lose no increment. Like every write
+   * on one record, it may be committed together with the writes queued
+   * beside it on the addon's workers; its result and error are its own.
    */
   recordUsage(userId: string, id: string): Promise<B.Avatar>
   /** Synchronous `recordUsage(userId, id)`. */

@@ -47,6 +47,7 @@ use napi::{Env, JsError, ValueType, sys};
 use crate::fail::{Failure, into_napi, panic_message};
 use crate::job::{Work, guarded};
 use crate::write::Out;
+use avatar_store::Write;
 
 /// How long an idle worker waits, awake, for the next call before it parks.
 /// Longer than a settle-and-call round trip of an awaiting caller (tens of
@@ -66,13 +67,23 @@ const SOON: Duration = Duration::from_micros(50);
 
 /// A Promise method's call, on its way to a worker.
 struct Call {
-    work: Work,
+    job: Job,
     deferred: Deferred,
     settler: Arc<Settler>,
     /// A call on one record (see [`Length`]).
     short: bool,
     /// A read by id ([`spawn_read`]).
     read: bool,
+}
+
+/// What a call runs.
+enum Job {
+    Work(Work),
+    /// A write on one record, which a worker runs together with the writes
+    /// on the same store queued right behind it ([`serve`]).
+    /// Boxed: a queued call is moved a few times, and an avatar's fields
+    /// are most of a write.
+    Write(Arc<avatar_store::Store>, Box<Write>),
 }
 
 /// How long a call may take, as far as the dispatcher should care.
@@ -327,6 +338,10 @@ struct Queue {
     page: [AtomicBool; WORKERS],
     /// How many of `page` are set.
     on_pages: AtomicUsize,
+    /// Workers running writes ([`serve`]): a write queued meanwhile wakes
+    /// no other worker, which would only wait for the writer's lock; the
+    /// writing worker takes it next, with the writes queued behind it.
+    writing: AtomicUsize,
     epoch: Instant,
     /// `waiting.calls.len()`, read without the lock by the spinning worker.
     len: AtomicUsize,
@@ -344,17 +359,32 @@ struct Waiting {
 impl Queue {
     fn push(&self, call: Call) {
         let short = call.short;
+        let write = matches!(call.job, Job::Write(..));
         let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
         waiting.calls.push_back(call);
         self.len.store(waiting.calls.len(), Ordering::Release);
         let wake = waiting.parked > 0
             && !self.spinning.load(Ordering::Acquire)
+            && (!write || self.writing.load(Ordering::Acquire) == 0)
             && !self.enough_back_soon()
             && (short || self.on_pages.load(Ordering::Acquire) < page_workers());
         drop(waiting);
         if wake {
             self.wake.notify_one();
         }
+    }
+
+    /// The writes on `store` at the head of the queue, up to `max`.
+    fn take_writes_on(&self, store: &Arc<avatar_store::Store>, max: usize) -> Vec<Call> {
+        let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut taken = Vec::new();
+        while taken.len() < max
+            && matches!(waiting.calls.front(), Some(Call { job: Job::Write(s, _), .. }) if Arc::ptr_eq(s, store))
+        {
+            taken.extend(waiting.calls.pop_front());
+        }
+        self.len.store(waiting.calls.len(), Ordering::Release);
+        taken
     }
 
     /// Whether [`short_workers`] workers each began a short call within
@@ -468,6 +498,7 @@ fn queue() -> &'static Queue {
             short_since: [const { AtomicU64::new(0) }; WORKERS],
             page: [const { AtomicBool::new(false) }; WORKERS],
             on_pages: AtomicUsize::new(0),
+            writing: AtomicUsize::new(0),
             epoch: Instant::now(),
             len: AtomicUsize::new(0),
             spinning: AtomicBool::new(false),
@@ -487,27 +518,69 @@ fn queue() -> &'static Queue {
 
 fn serve(queue: &Queue, me: usize) {
     loop {
-        let Call { work, deferred, settler, read, .. } = queue.pop(me);
-        // Records are encoded here rather than on the JavaScript thread.
-        let result = match catch_unwind(AssertUnwindSafe(|| guarded(work).map(Out::encoded))) {
-            Ok(r) => r,
-            Err(payload) => Err(Failure::Panic(panic_message(payload.as_ref()))),
-        };
-        settler.send(Done { deferred, result, read });
+        let Call { job, deferred, settler, read, .. } = queue.pop(me);
+        match job {
+            Job::Work(work) => {
+                // Records are encoded here rather than on the JavaScript thread.
+                let result = match catch_unwind(AssertUnwindSafe(|| guarded(work).map(Out::encoded))) {
+                    Ok(r) => r,
+                    Err(payload) => Err(Failure::Panic(panic_message(payload.as_ref()))),
+                };
+                settler.send(Done { deferred, result, read });
+            }
+            Job::Write(store, write) => {
+                queue.writing.fetch_add(1, Ordering::AcqRel);
+                let mut writes = vec![*write];
+                let mut backs = vec![(deferred, settler)];
+                for call in queue.take_writes_on(&store, MAX_TOGETHER - 1) {
+                    if let Call { job: Job::Write(_, write), deferred, settler, .. } = call {
+                        writes.push(*write);
+                        backs.push((deferred, settler));
+                    }
+                }
+                // One commit for them all (Store::write_together); each
+                // result is the write's own.
+                let results: Vec<Result<Out, Failure>> = match catch_unwind(AssertUnwindSafe(|| {
+                    store.write_together(&writes)
+                })) {
+                    Ok(results) => {
+                        results.into_iter().map(|r| r.map(|w| Out::from(w).encoded()).map_err(Failure::Core)).collect()
+                    }
+                    Err(payload) => {
+                        let message = panic_message(payload.as_ref());
+                        backs.iter().map(|_| Err(Failure::Panic(message.clone()))).collect()
+                    }
+                };
+                for ((deferred, settler), result) in backs.into_iter().zip(results) {
+                    settler.send(Done { deferred, result, read: false });
+                }
+                queue.writing.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
     }
+}
+
+/// The most writes a worker commits together: enough for the calls a
+/// server has in flight, few enough that the first of them waits little.
+const MAX_TOGETHER: usize = 32;
+
+/// Runs a write on one record on a worker, committed together with the
+/// writes on the same store queued behind it (see [`serve`]).
+pub fn spawn_write(env: &Env, prepared: Result<(Arc<avatar_store::Store>, Write), Failure>) -> napi::Result<Pending> {
+    enqueue(env, Length::Short, false, prepared.map(|(store, write)| Job::Write(store, Box::new(write))))
 }
 
 /// Runs `prepared` on a worker; the returned Promise settles on the
 /// JavaScript thread. An argument error rejects it rather than throws.
 pub fn spawn(env: &Env, length: Length, prepared: Result<Work, Failure>) -> napi::Result<Pending> {
-    enqueue(env, length, false, prepared)
+    enqueue(env, length, false, prepared.map(Job::Work))
 }
 
-fn enqueue(env: &Env, length: Length, read: bool, prepared: Result<Work, Failure>) -> napi::Result<Pending> {
+fn enqueue(env: &Env, length: Length, read: bool, prepared: Result<Job, Failure>) -> napi::Result<Pending> {
     let raw = env.raw();
     let (deferred, promise) = create_promise(raw)?;
-    let work = match prepared {
-        Ok(work) => work,
+    let job = match prepared {
+        Ok(job) => job,
         Err(f) => {
             // SAFETY: on the JavaScript thread; `deferred` is new.
             unsafe { settle_promise(raw, Done { deferred, result: Err(f), read: false }) };
@@ -523,7 +596,7 @@ fn enqueue(env: &Env, length: Length, read: bool, prepared: Result<Work, Failure
     if !read {
         state.pending_others.set(state.pending_others.get() + 1);
     }
-    queue().push(Call { work, deferred, settler: state.settler.clone(), short: length == Length::Short, read });
+    queue().push(Call { job, deferred, settler: state.settler.clone(), short: length == Length::Short, read });
     Ok(Pending(promise))
 }
 
@@ -580,7 +653,7 @@ pub fn spawn_read(env: &Env, alone: bool, prepared: Result<(Now, Work), Failure>
             return Ok(Pending(promise));
         }
     }
-    enqueue(env, Length::Short, true, Ok(work))
+    enqueue(env, Length::Short, true, Ok(Job::Work(work)))
 }
 
 /// One call per worker that sleeps for `hold`, all workers woken to take
@@ -594,7 +667,7 @@ pub fn hold_workers(env: &Env, hold: Duration) -> napi::Result<Vec<Pending>> {
                 std::thread::sleep(hold);
                 Ok(Out::Unit)
             });
-            enqueue(env, Length::Short, true, Ok(sleep))
+            enqueue(env, Length::Short, true, Ok(Job::Work(sleep)))
         })
         .collect::<napi::Result<Vec<_>>>()?;
     queue().wake.notify_all();

@@ -19,6 +19,8 @@ mod write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use avatar_store::Write;
+
 use napi::Env;
 use napi::bindgen_prelude::{AsyncTask, Unknown, Utf16String};
 use napi_derive::napi;
@@ -153,7 +155,10 @@ impl Store {
     ) -> napi::Result<Pending> {
         match op.as_str() {
             _ if runs_long(&op) => job::on_pool(&env, self.work(&op, a, b, c, encoded)),
-            _ => dispatch::spawn(&env, length(&op), self.work(&op, a, b, c, encoded)),
+            _ => match self.short_write(&op, a, b, c, encoded) {
+                Some(write) => dispatch::spawn_write(&env, write),
+                None => dispatch::spawn(&env, length(&op), self.work(&op, a, b, c, encoded)),
+            },
         }
     }
 
@@ -213,10 +218,45 @@ fn length(op: &str) -> Length {
     }
 }
 
+/// A write on one record, its arguments read and checked: run alone
+/// ([`alone`]), or by the dispatcher together with the writes queued behind
+/// it ([`dispatch::spawn_write`]).
+type PreparedWrite = Result<(Arc<avatar_store::Store>, Write), Failure>;
+
+/// The write as work of its own: the same as calling its method.
+fn alone(prepared: PreparedWrite) -> Prepared {
+    let (s, write) = prepared?;
+    Ok(Box::new(move || s.write(&write).map(Out::from)))
+}
+
 /// Conversion of each operation's arguments, and the core call it makes.
 impl Store {
+    /// The write on one record that store.js names `op`, if it is one.
+    fn short_write(
+        &self,
+        op: &str,
+        a: Unknown,
+        b: Unknown,
+        c: Unknown,
+        encoded: Option<Unknown>,
+    ) -> Option<PreparedWrite> {
+        let json = || read::encoded_json(encoded);
+        Some(match op {
+            "createProject" => json().and_then(|j| self.create_project_write(a, b, j)),
+            "updateProject" => json().and_then(|j| self.update_project_write(a, b, c, j)),
+            "createAvatar" => read::encoded_wire(encoded).and_then(|w| self.create_avatar_write(a, b, w)),
+            "updateAvatar" => json().and_then(|j| self.update_avatar_write(a, b, c, j)),
+            "deleteAvatar" => self.delete_avatar_write(a, b),
+            "recordUsage" => self.record_usage_write(a, b),
+            _ => return None,
+        })
+    }
+
     /// The operation store.js names `op`, its arguments read and checked.
     fn work(&self, op: &str, a: Unknown, b: Unknown, c: Unknown, encoded: Option<Unknown>) -> Prepared {
+        if let Some(write) = self.short_write(op, a, b, c, encoded) {
+            return alone(write);
+        }
         let json = || read::encoded_json(encoded);
         match op {
             "checkSchema" => self.check_schema_work(),
@@ -230,19 +270,13 @@ impl Store {
             "exportAllUsersTo" => self.export_to_work(None, a),
             "importFrom" => self.import_from_work(Some(a), b),
             "importAllUsersFrom" => self.import_from_work(None, a),
-            "createProject" => self.create_project_work(a, b, json()?),
             "getProject" => self.get_project_work(a, b),
             "listProjects" => self.list_projects_work(a, Some(b), json()?, false),
             "listProjectsWithAvatars" => self.list_projects_work(a, Some(b), json()?, true),
-            "updateProject" => self.update_project_work(a, b, c, json()?),
             "deleteProject" => self.delete_project_work(a, b),
-            "createAvatar" => self.create_avatar_work(a, b, read::encoded_wire(encoded)?),
             "createAvatars" => self.create_avatars_work(a, b, json()?),
             "getAvatar" => self.get_avatar_work(a, b),
             "listAvatars" => self.list_avatars_work(a, Some(b), json()?),
-            "updateAvatar" => self.update_avatar_work(a, b, c, json()?),
-            "deleteAvatar" => self.delete_avatar_work(a, b),
-            "recordUsage" => self.record_usage_work(a, b),
             _ => Err(Failure::Core(avatar_store::Error::Internal(format!(
                 "store.js asked for an unknown operation {op:?}"
             )))),
@@ -319,11 +353,11 @@ impl Store {
         }))
     }
 
-    fn create_project_work(&self, user_id: Unknown, project: Unknown, json: Option<String>) -> Prepared {
+    fn create_project_write(&self, user_id: Unknown, project: Unknown, json: Option<String>) -> PreparedWrite {
         let s = self.core()?;
         let user = read::string("userId", user_id)?;
-        let new = read::new_project(project, json)?;
-        Ok(Box::new(move || s.create_project(&user, &new).map(Out::Project)))
+        let project = read::new_project(project, json)?;
+        Ok((s, Write::CreateProject { user_id: user, project }))
     }
 
     fn get_project_work(&self, user_id: Unknown, id: Unknown) -> Prepared {
@@ -350,12 +384,18 @@ impl Store {
         })
     }
 
-    fn update_project_work(&self, user_id: Unknown, id: Unknown, patch: Unknown, json: Option<String>) -> Prepared {
+    fn update_project_write(
+        &self,
+        user_id: Unknown,
+        id: Unknown,
+        patch: Unknown,
+        json: Option<String>,
+    ) -> PreparedWrite {
         let s = self.core()?;
         let user = read::string("userId", user_id)?;
         let id = read::id("id", id)?;
         let patch = read::project_patch(patch, json)?;
-        Ok(Box::new(move || s.update_project(&user, &id, &patch).map(Out::Project)))
+        Ok((s, Write::UpdateProject { user_id: user, id, patch }))
     }
 
     fn delete_project_work(&self, user_id: Unknown, id: Unknown) -> Prepared {
@@ -365,11 +405,11 @@ impl Store {
         Ok(Box::new(move || s.delete_project(&user, &id).map(|_| Out::Unit)))
     }
 
-    fn create_avatar_work(&self, user_id: Unknown, avatar: Unknown, wire: Option<Utf16String>) -> Prepared {
+    fn create_avatar_write(&self, user_id: Unknown, avatar: Unknown, wire: Option<Utf16String>) -> PreparedWrite {
         let s = self.core()?;
         let user = read::string("userId", user_id)?;
-        let new = read::new_avatar(avatar, wire)?;
-        Ok(Box::new(move || s.create_avatar(&user, &new).map(Out::Avatar)))
+        let avatar = read::new_avatar(avatar, wire)?;
+        Ok((s, Write::CreateAvatar { user_id: user, avatar }))
     }
 
     fn create_avatars_work(&self, user_id: Unknown, avatars: Unknown, json: Option<String>) -> Prepared {
@@ -414,26 +454,32 @@ impl Store {
         Ok(Box::new(move || s.list_avatars(&user, &q).map(Out::AvatarPage)))
     }
 
-    fn update_avatar_work(&self, user_id: Unknown, id: Unknown, patch: Unknown, json: Option<String>) -> Prepared {
+    fn update_avatar_write(
+        &self,
+        user_id: Unknown,
+        id: Unknown,
+        patch: Unknown,
+        json: Option<String>,
+    ) -> PreparedWrite {
         let s = self.core()?;
         let user = read::string("userId", user_id)?;
         let id = read::id("id", id)?;
         let patch = read::avatar_patch(patch, json)?;
-        Ok(Box::new(move || s.update_avatar(&user, &id, &patch).map(Out::Avatar)))
+        Ok((s, Write::UpdateAvatar { user_id: user, id, patch }))
     }
 
-    fn delete_avatar_work(&self, user_id: Unknown, id: Unknown) -> Prepared {
+    fn delete_avatar_write(&self, user_id: Unknown, id: Unknown) -> PreparedWrite {
         let s = self.core()?;
         let user = read::string("userId", user_id)?;
         let id = read::id("id", id)?;
-        Ok(Box::new(move || s.delete_avatar(&user, &id).map(|_| Out::Unit)))
+        Ok((s, Write::DeleteAvatar { user_id: user, id }))
     }
 
-    fn record_usage_work(&self, user_id: Unknown, id: Unknown) -> Prepared {
+    fn record_usage_write(&self, user_id: Unknown, id: Unknown) -> PreparedWrite {
         let s = self.core()?;
         let user = read::string("userId", user_id)?;
         let id = read::id("id", id)?;
-        Ok(Box::new(move || s.record_usage(&user, &id).map(Out::Avatar)))
+        Ok((s, Write::RecordUsage { user_id: user, id }))
     }
 }
 

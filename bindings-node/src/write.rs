@@ -65,6 +65,16 @@ pub enum Out {
     Text(Option<String>),
 }
 
+impl From<avatar_store::Written> for Out {
+    fn from(written: avatar_store::Written) -> Out {
+        match written {
+            avatar_store::Written::Project(p) => Out::Project(p),
+            avatar_store::Written::Avatar(a) => Out::Avatar(a),
+            avatar_store::Written::Deleted => Out::Unit,
+        }
+    }
+}
+
 impl Out {
     /// Encodes records into their wire form and serializes counts and
     /// reports, so a Promise method does it on the worker thread; other
