@@ -1750,6 +1750,23 @@ mod test {
         assert_eq!(cache, -READER_CACHE_KIB);
     }
 
+    /// `.cargo/config.toml` builds the bundled SQLite without
+    /// SQLITE_ENABLE_MEMORY_MANAGEMENT: with it, every connection's page
+    /// cache sits behind one process-wide mutex.
+    #[test]
+    fn sqlite_is_built_with_a_page_cache_per_connection() {
+        let store = Store::open_in_memory().unwrap();
+        let on: i64 = sqlite(&store)
+            .writer()
+            .query_row(
+                "SELECT count(*) FROM pragma_compile_options WHERE compile_options = 'ENABLE_MEMORY_MANAGEMENT'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(on, 0, "built with ENABLE_MEMORY_MANAGEMENT: is LIBSQLITE3_FLAGS in .cargo/config.toml set?");
+    }
+
     /// The writer closes last, so the -wal and -shm files go with the store,
     /// however many readers it had open.
     #[test]
