@@ -76,6 +76,15 @@ impl From<avatar_store::Written> for Out {
 }
 
 impl Out {
+    /// How many records an encoded result carries.
+    pub fn records(&self) -> usize {
+        match self {
+            Out::Wire(Wire::One(_)) => 1,
+            Out::Wire(Wire::List(items)) => items.len(),
+            _ => 0,
+        }
+    }
+
     /// Encodes records into their wire form and serializes counts and
     /// reports, so a Promise method does it on the worker thread; other
     /// values pass through.
