@@ -56,9 +56,9 @@ use avatar_store::Write;
 const SPIN: Duration = Duration::from_micros(100);
 
 /// Worker threads: as many as libuv's pool has by default. Only one spins
-/// at a time, so the others cost nothing while idle; with 8 calls in flight
-/// on a quiet 2-core machine 4 workers beat 2 (writes 0.87x of their `Sync`
-/// twins against 0.82x; issue 12's bench).
+/// at a time, so the others cost nothing while idle, and the wake-up rules
+/// ([`Queue::push`]) decide how many run at once: one per core on short
+/// calls, one fewer on pages, one on writes.
 const WORKERS: usize = 4;
 
 /// See [`Queue::enough_back_soon`]: several times a short call's length, well
@@ -583,10 +583,11 @@ fn short_workers() -> usize {
     *N.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, WORKERS))
 }
 
-/// How many workers may run pages at once: one core is the JavaScript
-/// thread's, which decodes every page; more page workers than the other
-/// cores only take the CPU from it (8 calls of `listProjectsWithAvatars` in
-/// flight on two cores: 0.85x of the `...Sync` twin with four page workers).
+/// How many workers the JavaScript thread wakes for pages: one core is its
+/// own, and it decodes every page; a page worker beyond the other cores
+/// would take the CPU from it. (A spinning worker may still take a page
+/// when it finds one; this bounds the wake-ups only. Measured alone, the
+/// limit changed nothing visible in the bench.)
 fn page_workers() -> usize {
     static N: OnceLock<usize> = OnceLock::new();
     *N.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1)).clamp(1, WORKERS))
