@@ -1358,10 +1358,7 @@ impl SqliteStore {
                 self.after_commit(&conn);
                 results.into_iter().map(|r| self.named(r)).collect()
             }
-            Err(e) => {
-                let e = self.named(Err::<(), Error>(e)).unwrap_err();
-                writes.iter().map(|_| Err(e.clone())).collect()
-            }
+            Err(e) => writes.iter().map(|_| self.named(Err(e.clone()))).collect(),
         }
     }
 
