@@ -153,13 +153,16 @@ impl Store {
         c: Unknown,
         encoded: Option<Unknown>,
     ) -> napi::Result<Pending> {
-        match op.as_str() {
-            _ if runs_long(&op) => job::on_pool(&env, self.work(&op, a, b, c, encoded)),
-            _ => match self.short_write(&op, a, b, c, encoded) {
-                Some(write) => dispatch::spawn_write(&env, write),
-                None => dispatch::spawn(&env, length(&op), self.work(&op, a, b, c, encoded)),
-            },
+        if runs_long(&op) {
+            return job::on_pool(&env, self.work(&op, a, b, c, encoded));
         }
+        if let Some(write) = self.short_write(&op, a, b, c, encoded) {
+            return dispatch::spawn_write(&env, write);
+        }
+        // The writes on one record went above; of the rest, only the reads by
+        // id are short (store.js sends those through `runRead`).
+        let length = if matches!(op.as_str(), "getAvatar" | "getProject") { Length::Short } else { Length::Page };
+        dispatch::spawn(&env, length, self.work(&op, a, b, c, encoded))
     }
 
     /// `getAvatar` or `getProject` (`op`) like `run`, except that the read
@@ -206,16 +209,6 @@ fn runs_long(op: &str) -> bool {
             | "importFrom"
             | "importAllUsersFrom"
     )
-}
-
-/// How long `op` may take, for the dispatcher's wake-ups: calls on one
-/// record are short.
-fn length(op: &str) -> Length {
-    match op {
-        "createProject" | "getProject" | "updateProject" | "createAvatar" | "getAvatar" | "updateAvatar"
-        | "deleteAvatar" | "recordUsage" => Length::Short,
-        _ => Length::Page,
-    }
 }
 
 /// A write on one record, its arguments read and checked: run alone
