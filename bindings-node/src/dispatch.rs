@@ -442,8 +442,6 @@ struct Queue {
     short_since: [AtomicU64; WORKERS],
     /// For each worker, whether its last call is a page, until it parks.
     page: [AtomicBool; WORKERS],
-    /// How many of `page` are set.
-    on_pages: AtomicUsize,
     /// Workers running writes ([`serve`]): a write queued meanwhile wakes
     /// no other worker, which would only wait for the writer's lock; the
     /// writing worker takes it next, with the writes queued behind it.
@@ -473,7 +471,7 @@ impl Queue {
             && !self.spinning.load(Ordering::Acquire)
             && (!write || self.writing.load(Ordering::Acquire) == 0)
             && !self.enough_back_soon()
-            && (short || self.on_pages.load(Ordering::Acquire) < page_workers());
+            && (short || self.on_pages() < page_workers());
         drop(waiting);
         if wake {
             self.wake.notify_one();
@@ -511,14 +509,9 @@ impl Queue {
             >= short_workers()
     }
 
-    fn set_page(&self, me: usize, page: bool) {
-        if self.page[me].swap(page, Ordering::AcqRel) != page {
-            if page {
-                self.on_pages.fetch_add(1, Ordering::AcqRel);
-            } else {
-                self.on_pages.fetch_sub(1, Ordering::AcqRel);
-            }
-        }
+    /// How many workers run pages.
+    fn on_pages(&self) -> usize {
+        self.page.iter().filter(|page| page.load(Ordering::Acquire)).count()
     }
 
     fn nanos(&self) -> u64 {
@@ -561,11 +554,11 @@ impl Queue {
                 // the queue (sending its result included), it counts as
                 // back soon.
                 self.short_since[me].store(if call.short { self.nanos() } else { 0 }, Ordering::Release);
-                self.set_page(me, !call.short);
+                self.page[me].store(!call.short, Ordering::Release);
                 return call;
             }
             self.short_since[me].store(0, Ordering::Release);
-            self.set_page(me, false);
+            self.page[me].store(false, Ordering::Release);
             waiting.parked += 1;
             waiting = self.wake.wait(waiting).unwrap_or_else(PoisonError::into_inner);
             waiting.parked -= 1;
@@ -605,7 +598,6 @@ fn queue() -> &'static Queue {
             wake: Condvar::new(),
             short_since: [const { AtomicU64::new(0) }; WORKERS],
             page: [const { AtomicBool::new(false) }; WORKERS],
-            on_pages: AtomicUsize::new(0),
             writing: AtomicUsize::new(0),
             epoch: Instant::now(),
             len: AtomicUsize::new(0),
@@ -647,13 +639,13 @@ fn serve(queue: &Queue, me: usize) {
                     }
                 }
                 // One commit for them all (Store::write_together); each
-                // result is the write's own.
+                // result is the write's own. Encoded inside the guard, as
+                // `Job::Work` results are.
                 let results: Vec<Result<Out, Failure>> = match catch_unwind(AssertUnwindSafe(|| {
-                    store.write_together(&writes)
+                    let results = store.write_together(&writes).into_iter();
+                    results.map(|r| r.map(|w| Out::from(w).encoded()).map_err(Failure::Core)).collect()
                 })) {
-                    Ok(results) => {
-                        results.into_iter().map(|r| r.map(|w| Out::from(w).encoded()).map_err(Failure::Core)).collect()
-                    }
+                    Ok(results) => results,
                     Err(payload) => {
                         let message = panic_message(payload.as_ref());
                         backs.iter().map(|_| Err(Failure::Panic(message.clone()))).collect()
