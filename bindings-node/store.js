@@ -20,11 +20,15 @@ const { NativeStore, ExportCursor } = binding
 let W = ''
 let P = 0
 
-/** Text (or an id): its length in 4 characters of 8 bits, then the text; null when all four are 0xFF. */
-function text() {
+/**
+ * Text (or an id): its length in 4 characters of 8 bits, then the text; null
+ * when all four are 0xFF, and `same` (this field of the list's previous
+ * avatar) when they are 0xFF 0xFF 0xFF 0xFE.
+ */
+function text(same) {
   const n = ((W.charCodeAt(P) * 256 + W.charCodeAt(P + 1)) * 256 + W.charCodeAt(P + 2)) * 256 + W.charCodeAt(P + 3)
   P += 4
-  if (n === 0xffffffff) return null
+  if (n >= 0xfffffffe) return n === 0xffffffff ? null : same
   const s = W.slice(P, P + n)
   P += n
   return s
@@ -69,32 +73,33 @@ function project(w) {
 }
 
 // Property order is the wire order (core's field table); object literals
-// evaluate in order, and each reader moves past its field.
-function avatar(w) {
+// evaluate in order, and each reader moves past its field. `prev` is the
+// previous avatar of the same list, whose texts a record may repeat.
+function avatar(w, prev = NO_AVATAR) {
   W = w
   P = 0
   return {
-    id: text(),
-    projectId: text(),
-    userId: text(),
-    name: text(),
-    imageUrl: text(),
-    thumbnailUrl: text(),
-    personaName: text(),
+    id: text(prev.id),
+    projectId: text(prev.projectId),
+    userId: text(prev.userId),
+    name: text(prev.name),
+    imageUrl: text(prev.imageUrl),
+    thumbnailUrl: text(prev.thumbnailUrl),
+    personaName: text(prev.personaName),
     personaAge: int(),
-    personaPersonality: text(),
-    personaBackground: text(),
-    gender: text(),
-    ageRange: text(),
-    ethnicity: text(),
-    bodyType: text(),
-    hairStyle: text(),
-    hairColor: text(),
-    eyeColor: text(),
-    skinTone: text(),
-    style: text(),
-    sourceType: text(),
-    generationPrompt: text(),
+    personaPersonality: text(prev.personaPersonality),
+    personaBackground: text(prev.personaBackground),
+    gender: text(prev.gender),
+    ageRange: text(prev.ageRange),
+    ethnicity: text(prev.ethnicity),
+    bodyType: text(prev.bodyType),
+    hairStyle: text(prev.hairStyle),
+    hairColor: text(prev.hairColor),
+    eyeColor: text(prev.eyeColor),
+    skinTone: text(prev.skinTone),
+    style: text(prev.style),
+    sourceType: text(prev.sourceType),
+    generationPrompt: text(prev.generationPrompt),
     seedUsed: bigint(),
     usageCount: int(),
     lastUsedAt: time(),
@@ -128,6 +133,10 @@ function agrees(decode, fields) {
 }
 
 const wire = binding.__wireFields()
+
+/** The previous avatar of a list's first: it has only nulls, and the native side repeats none of them. */
+const NO_AVATAR = avatar(wire.avatar.map(([, reader]) => (reader === 'text' ? '\xff\xff\xff\xff' : '\0')).join(''), {})
+
 if (!agrees(avatar, wire.avatar) || !agrees(project, wire.project)) {
   throw new Error('avatar-store: store.js and the native addon disagree on the record fields; rebuild with `npm run build`')
 }
@@ -135,7 +144,8 @@ if (!agrees(avatar, wire.avatar) || !agrees(project, wire.project)) {
 /** Avatars of a list result, from `from` on. */
 function avatars(list, from = 0) {
   const out = new Array(list.length - from)
-  for (let i = from; i < list.length; i++) out[i - from] = avatar(list[i])
+  let prev = NO_AVATAR
+  for (let i = from; i < list.length; i++) prev = out[i - from] = avatar(list[i], prev)
   return out
 }
 
@@ -155,11 +165,13 @@ const as = {
   // The cursor, then each project, the number of its avatars, and its avatars.
   projectWithAvatarsPage(list) {
     const items = []
+    // The native side compares each avatar with the one before it, across projects.
+    let prev = NO_AVATAR
     for (let i = 1; i < list.length; ) {
       const p = project(list[i])
       const n = list[i + 1]
       const own = new Array(n)
-      for (let k = 0; k < n; k++) own[k] = avatar(list[i + 2 + k])
+      for (let k = 0; k < n; k++) prev = own[k] = avatar(list[i + 2 + k], prev)
       p.avatars = own
       items.push(p)
       i += 2 + n
