@@ -400,3 +400,43 @@ test('large pages in flight are not kept alive together: each is decoded and han
   t.diagnostic(`${(inFlight / 1e6).toFixed(1)} MB / ${(sync / 1e6).toFixed(1)} MB`)
   assert.ok(inFlight < 2 * sync, `live heap with 8 pages in flight ${(inFlight / 1e6).toFixed(1)} MB, one after another ${(sync / 1e6).toFixed(1)} MB`)
 })
+
+test('lists settled while other calls wait keep their text outside V8, and read back exactly through collections', (t) => {
+  // In a child with --expose-gc. Held workers make 8 lists wait together,
+  // so all but the last settle while others are pending (src/external.rs);
+  // a list awaited alone is copied into V8 as a *Sync one is. Latin-1 and
+  // UTF-16 records, texts repeated from the previous avatar and not.
+  const dir = tempDir(t)
+  const script = `
+    const binding = require(${JSON.stringify(path.join(PKG, 'binding.js'))})
+    const { Store } = require(${JSON.stringify(PKG)})
+    const s = new Store(${JSON.stringify(path.join(dir, 'lists.db'))})
+    const p = s.createProjectSync('u', { name: 'P' }).id
+    s.createAvatarsSync('u', Array.from({ length: 100 }, (_, i) => ({
+      projectId: p, name: 'A' + i + (i % 3 ? '' : ' é👩🏽‍🚀'), personaBackground: 'x'.repeat(i * 7), style: i % 4 ? 'a' : 'b',
+    })))
+    const expected = JSON.stringify(s.listAvatarsSync('u', { limit: 100 }))
+    ;(async () => {
+      const before = binding.__externalStringsForTests()
+      const held = binding.__holdWorkersForTests(100)
+      const lists = await Promise.all(Array.from({ length: 8 }, () => s.listAvatars('u', { limit: 100 })))
+      await Promise.all(held)
+      const crowded = binding.__externalStringsForTests() - before
+      // Garbage in between: strings freed too early would read as whatever reused their memory.
+      let junk = []
+      for (let k = 0; k < 5; k++) { global.gc(); junk = Array.from({ length: 20000 }, (_, i) => ({ s: 'g' + i })); s.listAvatarsSync('u', { limit: 100 }) }
+      const same = lists.filter((l) => JSON.stringify(l) === expected).length
+      const at = binding.__externalStringsForTests()
+      const alone = JSON.stringify(await s.listAvatars('u', { limit: 100 })) === expected
+      console.log(JSON.stringify({ crowded, same, alone, aloneMade: binding.__externalStringsForTests() - at, junk: junk.length }))
+    })()
+  `
+  const out = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', timeout: 120_000 })
+  assert.equal(out.status, 0, out.stderr)
+  const r = JSON.parse(out.stdout)
+  t.diagnostic(JSON.stringify(r))
+  assert.equal(r.same, 8)
+  assert.ok(r.crowded >= 7 * 100, `${r.crowded} external strings for 8 lists of 100 in flight`)
+  assert.equal(r.alone, true)
+  assert.equal(r.aloneMade, 0)
+})

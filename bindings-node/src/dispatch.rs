@@ -344,13 +344,15 @@ unsafe fn drain(env: sys::napi_env, state: &EnvState) {
             }
             break;
         }
+        // Others still pending: this Promise may have grown old waiting.
+        let crowded = state.pending.get().saturating_sub(settled) > 1;
         settled += 1;
         if !done.read {
             state.pending_others.set(state.pending_others.get().saturating_sub(1));
         }
         records += done.records();
         // A panic must not unwind into Node (it would abort the process).
-        let _ = catch_unwind(AssertUnwindSafe(|| unsafe { settle_promise(env, done) }));
+        let _ = catch_unwind(AssertUnwindSafe(|| unsafe { settle_promise(env, done, crowded) }));
     }
     let left = state.pending.get().saturating_sub(settled);
     state.pending.set(left);
@@ -399,7 +401,9 @@ unsafe extern "C" fn drain_callback(env: sys::napi_env, _info: sys::napi_callbac
     ptr::null_mut()
 }
 
-unsafe fn settle_promise(env: sys::napi_env, done: Done) {
+/// `crowded`: other calls of this environment are still pending (see
+/// [`Out::to_settled_value`]).
+unsafe fn settle_promise(env: sys::napi_env, done: Done, crowded: bool) {
     // A scope of its own: Node keeps the handles made in a threadsafe
     // function's callback until the microtasks after it have run, and a
     // page of 2,000 avatars is 2,100 handles. Without this one, every page
@@ -413,7 +417,7 @@ unsafe fn settle_promise(env: sys::napi_env, done: Done) {
     let Done { deferred, result, .. } = done;
     let value = result.map_err(|f| into_napi(&Env::from_raw(env), f)).and_then(|out| {
         // SAFETY: on the JavaScript thread, in a handle scope.
-        unsafe { Out::to_napi_value(env, out) }
+        unsafe { Out::to_settled_value(env, out, crowded) }
     });
     // SAFETY: `deferred` belongs to `env` and is settled exactly here, once.
     unsafe {
@@ -683,7 +687,7 @@ fn enqueue(env: &Env, length: Length, read: bool, prepared: Result<Job, Failure>
         Ok(job) => job,
         Err(f) => {
             // SAFETY: on the JavaScript thread; `deferred` is new.
-            unsafe { settle_promise(raw, Done { deferred, result: Err(f), read: false }) };
+            unsafe { settle_promise(raw, Done { deferred, result: Err(f), read: false }, false) };
             return Ok(Pending(promise));
         }
     };
@@ -749,7 +753,7 @@ pub fn spawn_read(env: &Env, alone: bool, prepared: Result<(Now, Work), Failure>
             }
             let (deferred, promise) = create_promise(raw)?;
             // SAFETY: on the JavaScript thread, inside the call's handle scope.
-            unsafe { settle_promise(raw, Done { deferred, result, read: true }) };
+            unsafe { settle_promise(raw, Done { deferred, result, read: true }, false) };
             return Ok(Pending(promise));
         }
     }

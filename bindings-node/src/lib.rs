@@ -11,6 +11,7 @@
 
 mod dispatch;
 mod export;
+mod external;
 mod fail;
 mod job;
 mod read;
@@ -575,6 +576,14 @@ pub fn panic_for_tests_async(env: Env) -> napi::Result<Pending> {
 #[napi(js_name = "__panicForTestsPool", skip_typescript)]
 pub fn panic_for_tests_pool(env: Env) -> napi::Result<Pending> {
     job::on_pool(&env, Ok(Box::new(|| panic!("deliberate panic for the tests"))))
+}
+
+/// How many record strings the Promise methods have made external so far
+/// (src/external.rs), so the tests can tell that road is taken.
+#[cfg(feature = "test-hooks")]
+#[napi(js_name = "__externalStringsForTests", skip_typescript)]
+pub fn external_strings_for_tests() -> f64 {
+    external::made() as f64
 }
 
 /// Keeps every worker of the Promise methods busy for `ms` milliseconds, so

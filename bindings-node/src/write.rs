@@ -347,26 +347,50 @@ impl ToNapiValue for Text {
 
 impl ToNapiValue for Wire {
     unsafe fn to_napi_value(env: sys::napi_env, wire: Self) -> napi::Result<sys::napi_value> {
-        unsafe {
-            let items = match wire {
-                Wire::One(text) => return Text::to_napi_value(env, text),
-                Wire::List(items) => items,
-            };
-            let mut array = std::ptr::null_mut();
-            check_status!(
-                sys::napi_create_array_with_length(env, items.len(), &mut array),
-                "creating an array failed"
-            )?;
-            for (i, item) in items.into_iter().enumerate() {
-                let value = match item {
-                    Item::Record(text) => Text::to_napi_value(env, text)?,
-                    Item::Cursor(cursor) => Option::<String>::to_napi_value(env, cursor)?,
-                    Item::Count(n) => u32::to_napi_value(env, n)?,
-                };
-                check_status!(sys::napi_set_element(env, array, i as u32, value), "filling an array failed")?;
-            }
-            Ok(array)
+        match wire {
+            // SAFETY: the caller's (on the JavaScript thread of `env`).
+            Wire::One(text) => unsafe { Text::to_napi_value(env, text) },
+            Wire::List(items) => unsafe { list(env, items, |env, text| Text::to_napi_value(env, text)) },
         }
+    }
+}
+
+impl Out {
+    /// The value a Promise method resolves with: as `to_napi_value`, except
+    /// that when other calls are still pending (`crowded`), the records of
+    /// a list are external strings where Node has them (see src/external.rs).
+    ///
+    /// # Safety
+    /// On the JavaScript thread of `env`.
+    pub unsafe fn to_settled_value(env: sys::napi_env, out: Out, crowded: bool) -> napi::Result<sys::napi_value> {
+        match (out, crate::external::api()) {
+            // SAFETY: the caller's.
+            (Out::Wire(Wire::List(items)), Some(api)) if crowded => unsafe {
+                list(env, items, |env, text| crate::external::string(env, api, text))
+            },
+            (out, _) => unsafe { Out::to_napi_value(env, out) },
+        }
+    }
+}
+
+/// A list result's array, each record's string made by `string`.
+unsafe fn list(
+    env: sys::napi_env,
+    items: Vec<Item>,
+    string: impl Fn(sys::napi_env, Text) -> napi::Result<sys::napi_value>,
+) -> napi::Result<sys::napi_value> {
+    unsafe {
+        let mut array = std::ptr::null_mut();
+        check_status!(sys::napi_create_array_with_length(env, items.len(), &mut array), "creating an array failed")?;
+        for (i, item) in items.into_iter().enumerate() {
+            let value = match item {
+                Item::Record(text) => string(env, text)?,
+                Item::Cursor(cursor) => Option::<String>::to_napi_value(env, cursor)?,
+                Item::Count(n) => u32::to_napi_value(env, n)?,
+            };
+            check_status!(sys::napi_set_element(env, array, i as u32, value), "filling an array failed")?;
+        }
+        Ok(array)
     }
 }
 
