@@ -224,13 +224,16 @@ impl Wire {
 // next full collection.
 #[derive(Default)]
 struct AvatarList<'a> {
-    prev: Option<&'a avatar_store::Avatar>,
+    /// The previous avatar's values, read once for its own record.
+    prev: Option<[FieldRef<'a>; AVATAR_FIELDS.len()]>,
 }
 
 impl<'a> AvatarList<'a> {
     fn item(&mut self, a: &'a avatar_store::Avatar) -> Item {
-        let prev = self.prev.replace(a).map(|p| p.values());
-        Item::Record(record(AVATAR_FIELDS, &a.values(), prev.as_ref().map(|p| &p[..])))
+        let values = a.values();
+        let item = Item::Record(record(AVATAR_FIELDS, &values, self.prev.as_ref().map(|p| &p[..])));
+        self.prev = Some(values);
+        item
     }
 }
 
